@@ -1,0 +1,4 @@
+//! Node configuration: TOML file → validated [`Config`].
+
+mod model;
+pub use model::*;

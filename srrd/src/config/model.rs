@@ -1,0 +1,138 @@
+//! The validated configuration the rest of srrd works with.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::{Primitive, RouterId, Scope, ServiceKind};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub node: NodeSettings,
+    pub services: Vec<ServiceConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeSettings {
+    /// Human name of this node (default: the host name).
+    pub name: String,
+    /// Normally learnt from ospfd; set to pin it.
+    pub router_id: Option<RouterId>,
+    /// Interface that carries the VIPs (default `lo`).
+    pub vip_interface: String,
+    /// Where srrd persists its state (default `/var/lib/srrd`).
+    pub state_dir: PathBuf,
+    /// File holding the cluster HMAC key; without it LSAs are not authenticated.
+    pub cluster_key_file: Option<PathBuf>,
+    /// ospfd's OSPF API server (default 127.0.0.1:2607).
+    pub ospf_api: SocketAddr,
+    /// HTTPS UI/API listen address, if any.
+    pub web_listen: Option<SocketAddr>,
+    /// How long a DELETE of a peer's current LSA waits for a replacing UPDATE.
+    pub delete_grace: Duration,
+    /// How long an injected LSA may wait for its own echo.
+    pub echo_timeout: Duration,
+    /// Delay before asking a primitive that answered "recall" again.
+    pub recall_interval: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub kind: ServiceKind,
+    pub addresses: Vec<IpAddr>,
+    /// 0..=255; equal on all nodes = symmetric (sticky), else the highest preempts.
+    pub preference: u8,
+    pub group: Option<String>,
+    pub depends: Vec<String>,
+    /// When it stops or fails, its whole group stops here and moves.
+    pub critical: bool,
+    pub scope: Scope,
+    /// `None`: never checked.
+    pub check_interval: Option<Duration>,
+    /// A Makefile (run as `make -f FILE target`) or an executable (run with the target as argument).
+    pub primitives: PathBuf,
+    pub timeouts: Timeouts,
+    /// Configured disabled: the node starts in `disabled/stopped`.
+    pub disabled: bool,
+    /// A higher-preference node waits this long before preempting.
+    pub preempt_delay: Duration,
+    /// Start only while a majority of the nodes that ever announced it is reachable.
+    pub quorum: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeouts {
+    pub activate: Duration,
+    pub deactivate: Duration,
+    pub start: Duration,
+    pub stop: Duration,
+    pub check: Duration,
+    /// join, leave, failed, status, reload, restart.
+    pub other: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            activate: Duration::from_secs(60),
+            deactivate: Duration::from_secs(60),
+            start: Duration::from_secs(60),
+            stop: Duration::from_secs(60),
+            check: Duration::from_secs(10),
+            other: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn for_primitive(&self, p: Primitive) -> Duration {
+        match p {
+            Primitive::Activate => self.activate,
+            Primitive::Deactivate => self.deactivate,
+            Primitive::Start => self.start,
+            Primitive::Stop => self.stop,
+            Primitive::Check => self.check,
+            _ => self.other,
+        }
+    }
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            name: String::from("srrd"),
+            router_id: None,
+            vip_interface: String::from("lo"),
+            state_dir: PathBuf::from("/var/lib/srrd"),
+            cluster_key_file: None,
+            ospf_api: SocketAddr::from(([127, 0, 0, 1], 2607)),
+            web_listen: None,
+            delete_grace: Duration::from_millis(20),
+            echo_timeout: Duration::from_secs(10),
+            recall_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// A service with defaults, for tests and the simulator.
+    pub fn new(name: &str) -> ServiceConfig {
+        ServiceConfig {
+            name: name.to_string(),
+            kind: ServiceKind::Service,
+            addresses: Vec::new(),
+            preference: 100,
+            group: None,
+            depends: Vec::new(),
+            critical: false,
+            scope: Scope::Area,
+            check_interval: None,
+            primitives: PathBuf::from("/bin/true"),
+            timeouts: Timeouts::default(),
+            disabled: false,
+            preempt_delay: Duration::ZERO,
+            quorum: false,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! srrd: a high-availability cluster whose nodes may sit on different
+//! subnets. Service state floods as OSPF opaque LSAs; the node that runs a
+//! service announces its virtual IP as a host route.
+//!
+//! `engine` is the sans-IO protocol core; `sim` drives many engines over a
+//! simulated flooding network.
+
+pub mod config;
+pub mod engine;
+pub mod lsa;
+pub mod model;
+pub mod sim;

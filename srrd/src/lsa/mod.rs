@@ -1,0 +1,55 @@
+//! The opaque-LSA payload srrd floods (docs/protocol.md): a versioned,
+//! length-checked TLV format with an optional HMAC-SHA256 tag.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
+
+mod codec;
+pub use codec::{decode, encode, ClusterKey, DecodeError, EncodeError};
+
+/// Opaque type of every srrd LSA (SPEC 1, thesis 6.5.4).
+pub const OPAQUE_TYPE: u8 = 222;
+/// Largest opaque payload whose LSA ospfd 8.4 still notifies to API clients
+/// (1488-byte LSA minus the 20-byte header).
+pub const MAX_PAYLOAD: usize = 1468;
+
+/// One node's view of one service, as flooded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceLsa {
+    pub name: String,
+    /// Grows with every state change of this service on this node;
+    /// receivers keep the instance with the highest one.
+    pub generation: u64,
+    pub kind: ServiceKind,
+    pub config_state: ConfigState,
+    pub run_state: RunState,
+    pub preference: u8,
+    pub critical: bool,
+    /// Operator stopped it here: this node is not a candidate.
+    pub standby: bool,
+    pub group: Option<String>,
+    pub depends: Vec<String>,
+    pub failure: Option<Failure>,
+    pub check_interval_ms: u32,
+    /// Wall-clock ms of the last successful check (0 = never).
+    pub check_stamp_ms: u64,
+    pub addresses: Vec<IpAddr>,
+    /// Set by the holder during an operator move: start it on that node.
+    pub handoff_to: Option<RouterId>,
+}
+
+/// Where a node's web/API server is, so nodes find each other's UIs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonLsa {
+    pub generation: u64,
+    pub node_name: String,
+    pub web: Option<SocketAddr>,
+    pub software: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    Service(ServiceLsa),
+    Daemon(DaemonLsa),
+}
