@@ -1,0 +1,243 @@
+//! The sans-IO protocol core (SPEC 3): one node's service state machine.
+//!
+//! The engine owns no socket, clock or thread. The caller feeds it
+//! [`Event`]s with the current time and carries out the [`Action`]s it
+//! returns; `Action::SetTimer` says when to come back with `Event::Timer`.
+
+mod io;
+mod local;
+mod placement;
+mod timers;
+mod units;
+mod view;
+
+pub use io::{Action, Command, Event, Level, OpId, PrimitiveResult, PrimitiveRun};
+pub use local::{Intent, ServiceStatus};
+pub use units::UnitLayout;
+pub use view::{LsaRef, PeerDaemon, PeerRecord, View};
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+
+use crate::config::{NodeSettings, ServiceConfig};
+use crate::lsa::ClusterKey;
+use crate::model::{RouterId, Time};
+use local::{Local, UnitState};
+use timers::Timers;
+
+/// Engine parameters that are not per service.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub node_name: String,
+    pub web: Option<SocketAddr>,
+    pub cluster_key: Option<ClusterKey>,
+    pub delete_grace_ms: u64,
+    pub echo_timeout_ms: u64,
+    pub recall_interval_ms: u64,
+    /// How long an operator move waits for the target to take over.
+    pub handoff_timeout_ms: u64,
+    /// Distinguishes this run of the daemon from earlier ones: the high 32
+    /// bits of every generation, so a restarted node's LSAs win over stale
+    /// copies of its previous run. Must grow across restarts.
+    pub incarnation: u32,
+}
+
+impl EngineSettings {
+    pub fn from_node(node: &NodeSettings, key: Option<ClusterKey>, incarnation: u32) -> Self {
+        EngineSettings {
+            node_name: node.name.clone(),
+            web: node.web_listen,
+            cluster_key: key,
+            delete_grace_ms: node.delete_grace.as_millis() as u64,
+            echo_timeout_ms: node.echo_timeout.as_millis() as u64,
+            recall_interval_ms: node.recall_interval.as_millis() as u64,
+            handoff_timeout_ms: 30_000,
+            incarnation,
+        }
+    }
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings::from_node(&NodeSettings::default(), None, 1)
+    }
+}
+
+/// Operator decisions that survive a restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    pub intents: HashMap<String, Intent>,
+    pub standby: BTreeSet<String>,
+}
+
+pub struct Engine {
+    settings: EngineSettings,
+    now: Time,
+    router_id: Option<RouterId>,
+    api_up: bool,
+    shutting_down: bool,
+    shutdown_reported: bool,
+    layout: UnitLayout,
+    locals: Vec<Local>,
+    unit_states: Vec<UnitState>,
+    index: HashMap<String, usize>,
+    view: View,
+    timers: Timers,
+    ops: HashMap<OpId, usize>,
+    next_op: u64,
+    ids: local::IdAllocator,
+    daemon_lsa: Option<LsaRef>,
+    daemon_generation: u32,
+    dirty_units: BTreeSet<usize>,
+    dirty_activation: BTreeSet<usize>,
+    actions: Vec<Action>,
+    timer_requested: Option<Time>,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings, services: Vec<ServiceConfig>, restored: &Restored) -> Engine {
+        let layout = UnitLayout::new(&services);
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        let locals: Vec<Local> = services
+            .into_iter()
+            .map(|cfg| {
+                let intent = restored.intents.get(&cfg.name).copied().unwrap_or(if cfg.disabled {
+                    Intent::Disabled
+                } else {
+                    Intent::Active
+                });
+                let standby = restored.standby.contains(&cfg.name);
+                Local::new(cfg, intent, standby)
+            })
+            .collect();
+        let unit_states = vec![UnitState::default(); layout.units.len()];
+        let ids = local::IdAllocator::new(settings.incarnation);
+        Engine {
+            settings,
+            now: Time(0),
+            router_id: None,
+            api_up: false,
+            shutting_down: false,
+            shutdown_reported: false,
+            layout,
+            locals,
+            unit_states,
+            index,
+            view: View::default(),
+            timers: Timers::default(),
+            ops: HashMap::new(),
+            next_op: 1,
+            ids,
+            daemon_lsa: None,
+            daemon_generation: 0,
+            dirty_units: BTreeSet::new(),
+            dirty_activation: BTreeSet::new(),
+            actions: Vec::new(),
+            timer_requested: None,
+        }
+    }
+
+    /// Feeds one event; returns what the caller must do, in order.
+    pub fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
+        if now > self.now {
+            self.now = now;
+        }
+        match event {
+            Event::ApiConnected { router_id } => self.on_api_connected(router_id),
+            Event::ApiLost => self.on_api_lost(),
+            Event::LsaUpdate { lsa, payload } => self.on_lsa_update(lsa, &payload),
+            Event::LsaDelete { lsa } => self.on_lsa_delete(lsa),
+            Event::OriginateFailed { lsa, reason } => self.on_originate_failed(lsa, &reason),
+            Event::Reachability { added, removed } => self.on_reachability(&added, &removed),
+            Event::PrimitiveDone { op, result } => self.on_primitive_done(op, result),
+            Event::Timer => {}
+            Event::Command(c) => self.on_command(c),
+        }
+        self.fire_due_timers();
+        self.settle();
+        self.request_timer();
+        std::mem::take(&mut self.actions)
+    }
+
+    pub fn router_id(&self) -> Option<RouterId> {
+        self.router_id
+    }
+
+    pub fn api_up(&self) -> bool {
+        self.api_up
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    pub fn layout(&self) -> &UnitLayout {
+        &self.layout
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The earliest time the engine wants `Event::Timer`.
+    pub fn next_timeout(&self) -> Option<Time> {
+        self.timers.next()
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = ServiceStatus> + '_ {
+        self.locals.iter().map(|l| l.status())
+    }
+
+    pub fn service(&self, name: &str) -> Option<ServiceStatus> {
+        self.index.get(name).map(|&i| self.locals[i].status())
+    }
+
+    pub fn service_config(&self, name: &str) -> Option<&ServiceConfig> {
+        self.index.get(name).map(|&i| &self.locals[i].cfg)
+    }
+
+    /// What to persist: operator intents and stop flags.
+    pub fn restorable(&self) -> Restored {
+        Restored {
+            intents: self
+                .locals
+                .iter()
+                .map(|l| (l.cfg.name.clone(), l.intent))
+                .collect(),
+            standby: self
+                .locals
+                .iter()
+                .filter(|l| l.standby)
+                .map(|l| l.cfg.name.clone())
+                .collect(),
+        }
+    }
+
+    fn request_timer(&mut self) {
+        let next = self.timers.next();
+        if next != self.timer_requested {
+            self.timer_requested = next;
+            if let Some(at) = next {
+                self.actions.push(Action::SetTimer { at });
+            }
+        }
+    }
+
+    fn log(&mut self, level: Level, service: Option<&str>, message: String) {
+        self.actions.push(Action::Log {
+            level,
+            service: service.map(str::to_string),
+            message,
+        });
+    }
+}
+
+mod events;
+mod drive;
+
+#[cfg(test)]
+mod tests;

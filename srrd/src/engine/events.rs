@@ -1,0 +1,352 @@
+//! One handler per event kind: look up, validate, update the view or the
+//! local state, and mark what must be re-evaluated.
+
+use super::io::{Command, Level, OpId, PrimitiveResult};
+use super::local::{Intent, Run};
+use super::timers::Timer;
+use super::view::{Applied, LsaRef, PeerDaemon};
+use super::Engine;
+use crate::lsa::{self, Payload};
+use crate::model::{ConfigState, Failure, RouterId};
+
+impl Engine {
+    pub(super) fn on_api_connected(&mut self, router_id: RouterId) {
+        if self.api_up && self.router_id != Some(router_id) {
+            // A new router id is a new identity: start over (thesis 7.4).
+            self.on_api_lost();
+        }
+        self.api_up = true;
+        self.router_id = Some(router_id);
+        self.publish_daemon();
+        self.mark_all();
+    }
+
+    pub(super) fn on_api_lost(&mut self) {
+        if !self.api_up {
+            return;
+        }
+        self.api_up = false;
+        self.view.clear();
+        // ospfd flushes every LSA of a closed session by itself.
+        self.ids.release_all(self.now);
+        self.daemon_lsa = None;
+        for l in &mut self.locals {
+            l.lsa = None;
+            l.flooded = None;
+            l.echo_deadline = None;
+            l.joined.clear();
+            if l.floods() {
+                l.config = ConfigState::Inactive;
+            }
+        }
+        self.log(Level::Warn, None, "OSPF API session lost: stopping all services".into());
+        self.mark_all();
+    }
+
+    pub(super) fn on_lsa_update(&mut self, lsa: LsaRef, payload: &[u8]) {
+        if !self.api_up {
+            return;
+        }
+        let decoded = match lsa::decode(payload, self.settings.cluster_key.as_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.log(
+                    Level::Warn,
+                    None,
+                    format!("ignoring LSA id {} from {}: {e}", lsa.opaque_id, lsa.adv_router),
+                );
+                return;
+            }
+        };
+        if Some(lsa.adv_router) == self.router_id {
+            self.on_own_echo(lsa, decoded);
+            return;
+        }
+        match decoded {
+            Payload::Daemon(d) => self.view.apply_daemon(PeerDaemon {
+                lsa,
+                generation: d.generation,
+                node_name: d.node_name,
+                web: d.web,
+            }),
+            Payload::Service(s) => {
+                let name = s.name.clone();
+                if let Applied::Changed = self.view.apply_update(lsa, s) {
+                    if let Some(&i) = self.index.get(&name) {
+                        self.locals[i].ever_announced.insert(lsa.adv_router);
+                        self.dirty_units.insert(self.layout.unit_of[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Our own LSA came back: only now may we assume the others know (SPEC 1).
+    fn on_own_echo(&mut self, lsa: LsaRef, payload: Payload) {
+        let generation = match &payload {
+            Payload::Service(s) => s.generation,
+            Payload::Daemon(d) => d.generation,
+        };
+        if let Payload::Service(s) = &payload {
+            if let Some(&i) = self.index.get(&s.name) {
+                if self.locals[i].lsa == Some(lsa) {
+                    if self.locals[i].config == ConfigState::Injected {
+                        self.locals[i].config = ConfigState::Active;
+                        self.locals[i].echo_deadline = None;
+                        self.commit(i);
+                    }
+                    return;
+                }
+            }
+        }
+        if Some(lsa) == self.daemon_lsa {
+            return;
+        }
+        // An LSA of an earlier run of this node (ospfd kept it): flush it,
+        // as a router flushes unwanted self-originated LSAs (RFC 2328 13.4).
+        if (generation >> 32) < u64::from(self.settings.incarnation) {
+            self.actions.push(super::Action::Flush { lsa });
+        }
+    }
+
+    pub(super) fn on_lsa_delete(&mut self, lsa: LsaRef) {
+        if !self.api_up {
+            return;
+        }
+        if Some(lsa.adv_router) == self.router_id {
+            // Our current LSA vanished without our asking: flood it again.
+            if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
+                self.ids.release(self.now, lsa.opaque_id);
+                self.locals[i].lsa = None;
+                self.locals[i].flooded = None;
+                self.commit(i);
+            } else if Some(lsa) == self.daemon_lsa {
+                self.daemon_lsa = None;
+                self.publish_daemon();
+            }
+            return;
+        }
+        if self.view.daemon_deleted(lsa) {
+            return;
+        }
+        // ospfd reports an update as DELETE(old)+UPDATE(new) and a flush
+        // twice: wait a moment before believing a delete.
+        if let Some(service) = self.view.mark_deleted(lsa, self.now) {
+            let at = self.now.plus_ms(self.settings.delete_grace_ms);
+            self.timers.arm(
+                at,
+                Timer::DeleteGrace {
+                    peer: lsa.adv_router,
+                    service,
+                },
+            );
+        }
+    }
+
+    pub(super) fn on_originate_failed(&mut self, lsa: LsaRef, reason: &str) {
+        if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
+            self.ids.release(self.now, lsa.opaque_id);
+            let l = &mut self.locals[i];
+            l.lsa = None;
+            l.flooded = None;
+            l.echo_deadline = None;
+            l.config = ConfigState::Failed;
+            l.failure = Some(Failure::new(
+                Failure::INJECTION_FAILED,
+                format!("ospfd refused the LSA: {reason}"),
+            ));
+            self.commit(i);
+        }
+    }
+
+    pub(super) fn on_reachability(&mut self, added: &[RouterId], removed: &[RouterId]) {
+        if !self.api_up {
+            return;
+        }
+        for r in added {
+            self.view.reachable.insert(*r);
+        }
+        for r in removed {
+            self.view.reachable.remove(r);
+        }
+        self.dirty_units.extend(0..self.layout.units.len());
+    }
+
+    pub(super) fn on_primitive_done(&mut self, op: OpId, result: PrimitiveResult) {
+        let Some(i) = self.ops.remove(&op) else {
+            return; // timed out or cancelled earlier
+        };
+        if self.locals[i].op.as_ref().map(|o| o.id) != Some(op) {
+            return;
+        }
+        if result == PrimitiveResult::Recall {
+            let deadline = self.locals[i].op.as_ref().map(|o| o.deadline);
+            let at = self.now.plus_ms(self.settings.recall_interval_ms);
+            if deadline.is_some_and(|d| at < d) {
+                self.ops.insert(op, i);
+                self.timers.arm(at, Timer::Recall(i, op));
+                return;
+            }
+            let op = self.locals[i].op.take();
+            let primitive = op.map(|o| o.primitive);
+            if let Some(p) = primitive {
+                self.finish(i, p, PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT));
+            }
+            return;
+        }
+        if let Some(o) = self.locals[i].op.take() {
+            self.finish(i, o.primitive, result);
+        }
+    }
+
+    pub(super) fn fire_due_timers(&mut self) {
+        while let Some(timer) = self.timers.pop_due(self.now) {
+            match timer {
+                Timer::DeleteGrace { peer, service } => {
+                    if self.view.expire_deleted(&service, peer) {
+                        if let Some(&i) = self.index.get(&service) {
+                            self.dirty_units.insert(self.layout.unit_of[i]);
+                        }
+                    }
+                }
+                Timer::EchoTimeout(i) => {
+                    let l = &mut self.locals[i];
+                    if l.config == ConfigState::Injected
+                        && l.echo_deadline.is_some_and(|d| d <= self.now)
+                    {
+                        l.config = ConfigState::Failed;
+                        l.echo_deadline = None;
+                        l.failure = Some(Failure::new(
+                            Failure::ECHO_TIMEOUT,
+                            "own LSA never came back from ospfd",
+                        ));
+                        self.flush_own(i);
+                        self.commit(i);
+                    }
+                }
+                Timer::PrimitiveDeadline(i, op) => {
+                    if self.locals[i].op.as_ref().map(|o| o.id) == Some(op) {
+                        let o = self.locals[i].op.take().expect("checked above");
+                        self.ops.remove(&op);
+                        let service = self.locals[i].cfg.name.clone();
+                        self.actions.push(super::Action::CancelPrimitive {
+                            op,
+                            service: service.clone(),
+                        });
+                        self.log(
+                            Level::Warn,
+                            Some(&service),
+                            format!("{} timed out", o.primitive),
+                        );
+                        self.finish(i, o.primitive, PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT));
+                    }
+                }
+                Timer::Recall(i, op) => {
+                    if let Some(o) = self.locals[i].op.clone().filter(|o| o.id == op) {
+                        self.ops.remove(&op);
+                        let new = self.new_op_id();
+                        self.ops.insert(new, i);
+                        if let Some(cur) = self.locals[i].op.as_mut() {
+                            cur.id = new;
+                        }
+                        self.timers.arm(o.deadline, Timer::PrimitiveDeadline(i, new));
+                        self.emit_run(i, o.primitive, o.peer, new, o.deadline);
+                    }
+                }
+                Timer::Check(i) => {
+                    if self.locals[i].check_due.is_some_and(|d| d <= self.now) {
+                        self.locals[i].check_due = None;
+                        self.run_check(i);
+                    }
+                }
+                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) => {
+                    self.dirty_units.insert(u);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_command(&mut self, command: Command) {
+        let service = match command.service() {
+            None => None,
+            Some(name) => match self.index.get(name) {
+                Some(&i) => Some(i),
+                None => {
+                    let reason = format!("no service named {name:?} on this node");
+                    return self.reject(command, reason);
+                }
+            },
+        };
+        match (command.clone(), service) {
+            (Command::Shutdown, _) => {
+                self.shutting_down = true;
+                self.mark_all();
+            }
+            (Command::Activate(_), Some(i)) => {
+                let l = &mut self.locals[i];
+                if l.intent == Intent::Disabled {
+                    return self.reject(command, "service is disabled; enable it first".into());
+                }
+                l.intent = Intent::Active;
+                if l.config == ConfigState::Failed {
+                    l.config = ConfigState::Inactive;
+                    l.failure = None;
+                }
+                if l.run == Run::Failed {
+                    l.run = Run::Stopped;
+                    l.failure = None;
+                }
+                l.pending_failure = None;
+                self.commit(i);
+            }
+            (Command::Deactivate(_), Some(i)) => {
+                if self.locals[i].intent == Intent::Active {
+                    self.locals[i].intent = Intent::Inactive;
+                }
+                self.commit(i);
+            }
+            (Command::Enable(_), Some(i)) => {
+                if self.locals[i].intent == Intent::Disabled {
+                    self.locals[i].intent = Intent::Inactive;
+                }
+                self.commit(i);
+            }
+            (Command::Disable(_), Some(i)) => {
+                self.locals[i].intent = Intent::Disabled;
+                self.commit(i);
+            }
+            (Command::Start(_), Some(i)) | (Command::Stop(_), Some(i)) => {
+                let standby = matches!(command, Command::Stop(_));
+                let u = self.layout.unit_of[i];
+                for m in self.layout.units[u].start_order.clone() {
+                    self.locals[m].standby = standby;
+                    self.commit(m);
+                }
+            }
+            (Command::MoveTo(_, target), Some(i)) => {
+                let u = self.layout.unit_of[i];
+                let members = self.layout.units[u].start_order.clone();
+                if !members.iter().any(|&m| self.locals[m].run == Run::Started) {
+                    return self.reject(command, "not running on this node".into());
+                }
+                if Some(target) == self.router_id {
+                    return self.reject(command, "already running here".into());
+                }
+                if !self.view.is_reachable(target) {
+                    return self.reject(command, format!("node {target} is not reachable"));
+                }
+                let deadline = self.now.plus_ms(self.settings.handoff_timeout_ms);
+                self.unit_states[u].handoff = Some((target, deadline));
+                self.timers.arm(deadline, Timer::HandoffTimeout(u));
+                for m in members {
+                    self.commit(m);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn reject(&mut self, command: Command, reason: String) {
+        self.actions.push(super::Action::CommandRejected { command, reason });
+    }
+}
