@@ -6,7 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use crate::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
 
 mod codec;
-pub use codec::{decode, encode, ClusterKey, DecodeError, EncodeError};
+mod daemon;
+mod service;
+mod tlv;
+pub use codec::{
+    decode, encode, ClusterKey, DecodeError, EncodeError, MAX_FAILURE_TEXT, MAX_NAME, MAX_SOFTWARE,
+};
 
 /// Opaque type of every srrd LSA (SPEC 1, thesis 6.5.4).
 pub const OPAQUE_TYPE: u8 = 222;

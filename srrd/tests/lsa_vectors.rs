@@ -1,0 +1,611 @@
+//! Byte vectors pinning the LSA payload format of docs/protocol.md, and the
+//! exact error (variant and offset) for malformed payloads.
+//!
+//! The expected bytes were produced independently of srrd (a few lines of
+//! Python with `struct` and `hmac`), from the tables in docs/protocol.md.
+
+use std::net::{IpAddr, SocketAddr};
+
+use srrd::lsa::{
+    decode, encode, ClusterKey, DaemonLsa, DecodeError, EncodeError, Payload, ServiceLsa,
+    MAX_PAYLOAD,
+};
+use srrd::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
+
+fn hex(lines: &[&str]) -> Vec<u8> {
+    let digits: Vec<u8> = lines
+        .concat()
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    assert_eq!(digits.len() % 2, 0, "odd number of hex digits");
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).expect("ascii");
+            u8::from_str_radix(s, 16).expect("hex digit")
+        })
+        .collect()
+}
+
+/// Builds a payload from raw TLVs, padding values and filling in the length.
+fn raw(kind: u8, tlvs: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut out = vec![b'S', b'R', 1, kind, 0, 0, 0, 0];
+    for (ty, value) in tlvs {
+        out.extend_from_slice(&ty.to_be_bytes());
+        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        out.extend_from_slice(value);
+        out.resize(out.len().next_multiple_of(4), 0);
+    }
+    let len = out.len() as u16;
+    out[4..6].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+fn www() -> ServiceLsa {
+    ServiceLsa {
+        name: "www".into(),
+        generation: 7,
+        kind: ServiceKind::Service,
+        config_state: ConfigState::Active,
+        run_state: RunState::Started,
+        preference: 100,
+        critical: true,
+        standby: false,
+        group: Some("web".into()),
+        depends: vec!["db".into()],
+        failure: None,
+        check_interval_ms: 5000,
+        check_stamp_ms: 1_700_000_000_000,
+        addresses: vec![
+            "192.0.2.10".parse().unwrap(),
+            "2001:db8::10".parse().unwrap(),
+        ],
+        handoff_to: None,
+    }
+}
+
+/// The example of docs/protocol.md, "Annotated example".
+const WWW: &[&str] = &[
+    "5352 01 01 0064 0000", // "SR", version 1, kind 1 (service), length 100, reserved
+    "0001 0008 0000000000000007", // GENERATION 7
+    "0002 0003 777777 00",  // NAME "www" + 1 byte padding
+    "0003 0005 01 04 03 64 01 000000", // STATE service, active, started, pref 100, critical
+    "0004 0003 776562 00",  // GROUP "web"
+    "0005 0002 6462 0000",  // DEPENDS "db"
+    "0007 000c 00001388 0000018bcfe56800", // CHECK every 5000 ms, last at 1700000000000
+    "0008 0004 c000020a",   // ADDRESS 192.0.2.10
+    "0008 0010 20010db8000000000000000000000010", // ADDRESS 2001:db8::10
+];
+
+fn raid1() -> ServiceLsa {
+    ServiceLsa {
+        name: "raid1".into(),
+        generation: 42,
+        kind: ServiceKind::Resource,
+        config_state: ConfigState::Active,
+        run_state: RunState::Failed,
+        preference: 0,
+        critical: false,
+        standby: true,
+        group: None,
+        depends: vec![],
+        failure: Some(Failure::new(Failure::ECHO_TIMEOUT, "echo timeout")),
+        check_interval_ms: 0,
+        check_stamp_ms: 0,
+        addresses: vec![],
+        handoff_to: Some(RouterId(0x0aff_000d)),
+    }
+}
+
+const RAID1: &[&str] = &[
+    "5352 01 01 0048 0000",                        // service, length 72
+    "0001 0008 000000000000002a",                  // GENERATION 42
+    "0002 0005 7261696431 000000",                 // NAME "raid1"
+    "0003 0005 02 04 05 00 02 000000", // STATE resource, active, failed, pref 0, standby
+    "0006 0010 000003eb 6563686f2074696d656f7574", // FAILURE 1003 "echo timeout"
+    "0009 0004 0aff000d",              // HANDOFF_TO 10.255.0.13
+];
+
+fn node_a() -> DaemonLsa {
+    DaemonLsa {
+        generation: 3,
+        node_name: "node-a".into(),
+        web: Some("192.0.2.1:8443".parse().unwrap()),
+        software: "srrd 0.1.0".into(),
+    }
+}
+
+const NODE_A: &[&str] = &[
+    "5352 01 02 003c 0000",                // daemon, length 60
+    "0001 0008 0000000000000003",          // GENERATION 3
+    "0010 0006 6e6f64652d61 0000",         // NODE_NAME "node-a"
+    "0011 0006 20fb c0000201 0000",        // WEB port 8443, 192.0.2.1
+    "0012 000a 7372726420302e312e30 0000", // SOFTWARE "srrd 0.1.0"
+];
+
+fn key() -> ClusterKey {
+    ClusterKey(b"cluster-secret".to_vec())
+}
+
+const NODE_A_KEYED: &[&str] = &[
+    "5352 01 02 0060 0000", // daemon, length 96 (includes the AUTH TLV)
+    "0001 0008 0000000000000003",
+    "0010 0006 6e6f64652d61 0000",
+    "0011 0006 20fb c0000201 0000",
+    "0012 000a 7372726420302e312e30 0000",
+    // AUTH: HMAC-SHA256("cluster-secret", bytes 0..60)
+    "00ff 0020 cd81aa676186ae13281b2891b784ea33ff80170d6149bac3b3b4f6a8d156b78a",
+];
+
+#[test]
+fn service_vector() {
+    let bytes = hex(WWW);
+    let value = Payload::Service(www());
+    assert_eq!(encode(&value, None).unwrap(), bytes);
+    assert_eq!(decode(&bytes, None).unwrap(), value);
+}
+
+#[test]
+fn failed_resource_vector() {
+    let bytes = hex(RAID1);
+    let value = Payload::Service(raid1());
+    assert_eq!(encode(&value, None).unwrap(), bytes);
+    assert_eq!(decode(&bytes, None).unwrap(), value);
+}
+
+#[test]
+fn daemon_vector() {
+    let bytes = hex(NODE_A);
+    let value = Payload::Daemon(node_a());
+    assert_eq!(encode(&value, None).unwrap(), bytes);
+    assert_eq!(decode(&bytes, None).unwrap(), value);
+}
+
+#[test]
+fn keyed_daemon_vector() {
+    let bytes = hex(NODE_A_KEYED);
+    let value = Payload::Daemon(node_a());
+    assert_eq!(encode(&value, Some(&key())).unwrap(), bytes);
+    assert_eq!(decode(&bytes, Some(&key())).unwrap(), value);
+    // Without a key the tag is skipped.
+    assert_eq!(decode(&bytes, None).unwrap(), value);
+    let wrong = ClusterKey(b"cluster-secreT".to_vec());
+    assert_eq!(
+        decode(&bytes, Some(&wrong)),
+        Err(DecodeError::BadTag { offset: 60 })
+    );
+    // A configured key rejects untagged payloads.
+    assert_eq!(
+        decode(&hex(NODE_A), Some(&key())),
+        Err(DecodeError::MissingTag { offset: 24 })
+    );
+    assert_eq!(
+        decode(&hex(NODE_A)[..8], Some(&key())),
+        Err(DecodeError::LengthMismatch {
+            offset: 4,
+            declared: 60,
+            actual: 8
+        })
+    );
+}
+
+#[test]
+fn key_never_printed() {
+    assert_eq!(format!("{:?}", key()), "ClusterKey(<secret>)");
+}
+
+fn err(bytes: &[u8]) -> DecodeError {
+    decode(bytes, None).expect_err("payload must be rejected")
+}
+
+#[test]
+fn header_errors() {
+    assert_eq!(
+        err(&[]),
+        DecodeError::Truncated {
+            offset: 0,
+            what: "header",
+            need: 8,
+            have: 0
+        }
+    );
+    let mut b = hex(NODE_A);
+    b[1] = b'X';
+    assert_eq!(
+        err(&b),
+        DecodeError::BadMagic {
+            offset: 0,
+            found: *b"SX"
+        }
+    );
+    let mut b = hex(NODE_A);
+    b[2] = 2;
+    assert_eq!(
+        err(&b),
+        DecodeError::UnsupportedVersion {
+            offset: 2,
+            version: 2
+        }
+    );
+    let mut b = hex(NODE_A);
+    b[3] = 3;
+    assert_eq!(err(&b), DecodeError::UnknownKind { offset: 3, kind: 3 });
+    let b = hex(NODE_A);
+    assert_eq!(
+        err(&b[..56]),
+        DecodeError::LengthMismatch {
+            offset: 4,
+            declared: 60,
+            actual: 56
+        }
+    );
+    let mut b = hex(NODE_A);
+    b.extend_from_slice(&[0; 4]);
+    assert_eq!(
+        err(&b),
+        DecodeError::LengthMismatch {
+            offset: 4,
+            declared: 60,
+            actual: 64
+        }
+    );
+    let big = vec![0; MAX_PAYLOAD + 4];
+    assert_eq!(
+        err(&big),
+        DecodeError::TooLarge {
+            offset: MAX_PAYLOAD,
+            len: MAX_PAYLOAD + 4,
+            max: MAX_PAYLOAD
+        }
+    );
+    let odd = [b'S', b'R', 1, 2, 0, 9, 0, 0, 0];
+    assert_eq!(
+        err(&odd),
+        DecodeError::Malformed {
+            offset: 4,
+            what: "payload length is not a multiple of 4"
+        }
+    );
+}
+
+#[test]
+fn tlv_framing_errors() {
+    // NODE_NAME (at offset 20) claims 64 bytes; 40 remain.
+    let mut b = hex(NODE_A);
+    b[23] = 0x40;
+    assert_eq!(
+        err(&b),
+        DecodeError::Truncated {
+            offset: 20,
+            what: "TLV value",
+            need: 68,
+            have: 40
+        }
+    );
+    // Padding after "node-a" (offsets 30, 31) must be zero.
+    let mut b = hex(NODE_A);
+    b[31] = 1;
+    assert_eq!(
+        err(&b),
+        DecodeError::Malformed {
+            offset: 31,
+            what: "non-zero padding"
+        }
+    );
+    // A tag before other TLVs.
+    let b = raw(2, &[(255, &[0; 32]), (1, &3u64.to_be_bytes())]);
+    assert_eq!(err(&b), DecodeError::TagNotLast { offset: 8 });
+    // A last AUTH TLV of the wrong size.
+    let b = raw(2, &[(1, &3u64.to_be_bytes()), (255, &[0; 16])]);
+    assert_eq!(
+        err(&b),
+        DecodeError::BadLength {
+            offset: 20,
+            tlv: "auth",
+            len: 16,
+            expected: "32"
+        }
+    );
+    assert_eq!(
+        decode(&b, Some(&key())),
+        Err(DecodeError::MissingTag { offset: 40 })
+    );
+}
+
+#[test]
+fn value_errors() {
+    let gen = 1u64.to_be_bytes();
+    let state = [1, 4, 3, 0, 0];
+    let svc = |extra: &[(u16, &[u8])]| {
+        let mut tlvs: Vec<(u16, &[u8])> = vec![(1, &gen), (2, b"s"), (3, &state)];
+        tlvs.extend_from_slice(extra);
+        raw(1, &tlvs)
+    };
+    assert!(decode(&svc(&[]), None).is_ok());
+
+    assert_eq!(
+        err(&svc(&[(1, &gen)])),
+        DecodeError::Duplicate {
+            offset: 40,
+            tlv: "generation"
+        }
+    );
+    assert_eq!(
+        err(&raw(1, &[(1, &gen), (3, &state)])),
+        DecodeError::Missing {
+            offset: 32,
+            tlv: "name"
+        }
+    );
+    assert_eq!(
+        err(&raw(1, &[(1, &gen), (2, b"s")])),
+        DecodeError::Missing {
+            offset: 28,
+            tlv: "state"
+        }
+    );
+    assert_eq!(
+        err(&raw(1, &[(2, b"s"), (3, &state)])),
+        DecodeError::Missing {
+            offset: 28,
+            tlv: "generation"
+        }
+    );
+    // State TLV value starts at 32: kind, config, run.
+    let bad_state = |s: [u8; 5]| err(&raw(1, &[(1, &gen), (2, b"s"), (3, &s)]));
+    assert_eq!(
+        bad_state([0, 4, 3, 0, 0]),
+        DecodeError::BadEnum {
+            offset: 32,
+            field: "service kind",
+            value: 0
+        }
+    );
+    assert_eq!(
+        bad_state([1, 7, 3, 0, 0]),
+        DecodeError::BadEnum {
+            offset: 33,
+            field: "config state",
+            value: 7
+        }
+    );
+    assert_eq!(
+        bad_state([1, 4, 0, 0, 0]),
+        DecodeError::BadEnum {
+            offset: 34,
+            field: "run state",
+            value: 0
+        }
+    );
+    assert_eq!(
+        err(&raw(1, &[(1, &gen), (2, b"s"), (3, &[1, 4, 3, 0])])),
+        DecodeError::BadLength {
+            offset: 28,
+            tlv: "state",
+            len: 4,
+            expected: "5"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(2, &[b'x'; 65])])),
+        DecodeError::Duplicate {
+            offset: 40,
+            tlv: "name"
+        }
+    );
+    assert_eq!(
+        err(&raw(1, &[(1, &gen), (2, &[b'x'; 65]), (3, &state)])),
+        DecodeError::BadLength {
+            offset: 20,
+            tlv: "name",
+            len: 65,
+            expected: "1..=64"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(5, b"")])),
+        DecodeError::BadLength {
+            offset: 40,
+            tlv: "depends",
+            len: 0,
+            expected: "1..=64"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(4, b"ok\xff")])),
+        DecodeError::BadUtf8 {
+            offset: 46,
+            tlv: "group"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(6, &[0, 0, 3])])),
+        DecodeError::BadLength {
+            offset: 40,
+            tlv: "failure",
+            len: 3,
+            expected: "4..=259"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(6, &[0, 0, 0, 1, b'a', 0xc3])])),
+        DecodeError::BadUtf8 {
+            offset: 49,
+            tlv: "failure"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(8, &[10, 0, 0])])),
+        DecodeError::BadLength {
+            offset: 40,
+            tlv: "address",
+            len: 3,
+            expected: "4 or 16"
+        }
+    );
+    assert_eq!(
+        err(&svc(&[(7, &[0; 8])])),
+        DecodeError::BadLength {
+            offset: 40,
+            tlv: "check",
+            len: 8,
+            expected: "12"
+        }
+    );
+    assert_eq!(
+        err(&raw(
+            2,
+            &[(1, &gen), (16, b"n"), (17, &[0, 80, 10, 0, 0]), (18, b"")]
+        )),
+        DecodeError::BadLength {
+            offset: 28,
+            tlv: "web",
+            len: 5,
+            expected: "6 or 18"
+        }
+    );
+    assert_eq!(
+        err(&raw(2, &[(1, &gen), (16, b"n")])),
+        DecodeError::Missing {
+            offset: 28,
+            tlv: "software"
+        }
+    );
+}
+
+#[test]
+fn unknown_and_foreign_tlvs_are_skipped() {
+    let gen = 9u64.to_be_bytes();
+    let plain = raw(2, &[(1, &gen), (16, b"n"), (18, b"")]);
+    let extended = raw(
+        2,
+        &[
+            (0, b""),
+            (1, &gen),
+            (0x1234, b"future"),
+            (16, b"n"),
+            (8, &[10, 0, 0, 1]), // ADDRESS is a service TLV
+            (18, b""),
+            (0xfffe, &[0xff; 300]),
+        ],
+    );
+    assert_eq!(decode(&extended, None), decode(&plain, None));
+    assert_eq!(
+        decode(&plain, None).unwrap(),
+        Payload::Daemon(DaemonLsa {
+            generation: 9,
+            node_name: "n".into(),
+            web: None,
+            software: String::new(),
+        })
+    );
+    // Undefined STATE flag bits are ignored.
+    let flagged = raw(1, &[(1, &gen), (2, b"s"), (3, &[1, 4, 3, 0, 0xfd])]);
+    let Payload::Service(s) = decode(&flagged, None).unwrap() else {
+        panic!("service expected")
+    };
+    assert!(s.critical && !s.standby);
+}
+
+#[test]
+fn zero_check_tlv_equals_absent_one() {
+    let gen = 1u64.to_be_bytes();
+    let state = [1, 4, 3, 0, 0];
+    let without = raw(1, &[(1, &gen), (2, b"s"), (3, &state)]);
+    let with = raw(1, &[(1, &gen), (2, b"s"), (3, &state), (7, &[0; 12])]);
+    assert_eq!(decode(&with, None), decode(&without, None));
+    assert_eq!(
+        encode(&decode(&with, None).unwrap(), None).unwrap(),
+        without
+    );
+}
+
+#[test]
+fn encode_rejects_values_outside_the_limits() {
+    let mut s = www();
+    s.name = String::new();
+    assert_eq!(
+        encode(&Payload::Service(s), None),
+        Err(EncodeError::FieldLength {
+            field: "name",
+            len: 0,
+            min: 1,
+            max: 64
+        })
+    );
+    let mut s = www();
+    s.depends.push("é".repeat(33));
+    assert_eq!(
+        encode(&Payload::Service(s), None),
+        Err(EncodeError::FieldLength {
+            field: "depends",
+            len: 66,
+            min: 1,
+            max: 64
+        })
+    );
+    let mut s = www();
+    s.failure = Some(Failure::new(1, "x".repeat(256)));
+    assert!(matches!(
+        encode(&Payload::Service(s), None),
+        Err(EncodeError::FieldLength {
+            field: "failure text",
+            ..
+        })
+    ));
+    let mut d = node_a();
+    d.web = Some(SocketAddr::V6("[fe80::1%2]:443".parse().unwrap()));
+    assert!(matches!(
+        encode(&Payload::Daemon(d), None),
+        Err(EncodeError::Unrepresentable { field: "web", .. })
+    ));
+}
+
+#[test]
+fn size_limit_counts_the_tag() {
+    // Header 8 + GENERATION 12 + NAME 8 + STATE 12 = 40; + n IPv6 addresses
+    // of 20 bytes. n = 71 gives exactly 1460; then one IPv4 (8) reaches 1468.
+    let mut s = raid1();
+    s.name = "s".into();
+    s.failure = None;
+    s.handoff_to = None;
+    s.addresses = vec![IpAddr::V6("2001:db8::1".parse().unwrap()); 71];
+    s.addresses.push("10.0.0.1".parse().unwrap());
+    let p = Payload::Service(s.clone());
+    let bytes = encode(&p, None).unwrap();
+    assert_eq!(bytes.len(), MAX_PAYLOAD);
+    assert_eq!(decode(&bytes, None).unwrap(), p);
+    assert_eq!(
+        encode(&p, Some(&key())),
+        Err(EncodeError::TooLarge {
+            len: MAX_PAYLOAD + 36,
+            max: MAX_PAYLOAD
+        })
+    );
+    s.addresses.push("10.0.0.2".parse().unwrap());
+    assert_eq!(
+        encode(&Payload::Service(s.clone()), None),
+        Err(EncodeError::TooLarge {
+            len: MAX_PAYLOAD + 8,
+            max: MAX_PAYLOAD
+        })
+    );
+    // Far too large: the size is still reported exactly.
+    s.addresses = vec!["10.0.0.1".parse().unwrap(); 10_000];
+    assert_eq!(
+        encode(&Payload::Service(s), None),
+        Err(EncodeError::TooLarge {
+            len: 40 + 80_000,
+            max: MAX_PAYLOAD
+        })
+    );
+}
+
+#[test]
+fn error_offset_accessor() {
+    let mut b = hex(NODE_A);
+    b[31] = 1;
+    assert_eq!(err(&b).offset(), 31);
+    assert!(err(&b).to_string().contains("offset 31"));
+}
