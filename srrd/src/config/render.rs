@@ -1,0 +1,126 @@
+//! [`Config`] → TOML text that [`super::parse`] reads back as the same
+//! `Config`: how a configuration edited at run time (web UI) is saved.
+
+use serde::Serialize;
+
+use super::duration::format_duration;
+use super::fields::{kind_text, scope_text};
+use super::model::{Config, NodeSettings, ServiceConfig, Timeouts};
+
+#[derive(Serialize)]
+struct OutDocument {
+    node: OutNode,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    service: Vec<OutService>,
+}
+
+#[derive(Serialize)]
+struct OutNode {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    router_id: Option<String>,
+    vip_interface: String,
+    state_dir: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_key_file: Option<String>,
+    ospf_api: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web_listen: Option<String>,
+    delete_grace: String,
+    echo_timeout: String,
+    recall_interval: String,
+}
+
+#[derive(Serialize)]
+struct OutService {
+    name: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<String>,
+    preference: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    depends: Vec<String>,
+    critical: bool,
+    scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_interval: Option<String>,
+    primitives: String,
+    disabled: bool,
+    preempt_delay: String,
+    quorum: bool,
+    timeouts: OutTimeouts,
+}
+
+#[derive(Serialize)]
+struct OutTimeouts {
+    activate: String,
+    deactivate: String,
+    start: String,
+    stop: String,
+    check: String,
+    other: String,
+}
+
+impl Config {
+    /// This configuration as a TOML file. Durations are written to the
+    /// millisecond, paths lossily if they are not UTF-8.
+    pub fn to_toml(&self) -> String {
+        let document = OutDocument {
+            node: out_node(&self.node),
+            service: self.services.iter().map(out_service).collect(),
+        };
+        // Only strings, integers and booleans in tables of a fixed shape:
+        // nothing the TOML serializer can refuse.
+        toml::to_string(&document).unwrap_or_default()
+    }
+}
+
+fn out_node(node: &NodeSettings) -> OutNode {
+    OutNode {
+        name: node.name.clone(),
+        router_id: node.router_id.map(|id| id.to_string()),
+        vip_interface: node.vip_interface.clone(),
+        state_dir: node.state_dir.to_string_lossy().into_owned(),
+        cluster_key_file: node
+            .cluster_key_file
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
+        ospf_api: node.ospf_api.to_string(),
+        web_listen: node.web_listen.map(|a| a.to_string()),
+        delete_grace: format_duration(node.delete_grace),
+        echo_timeout: format_duration(node.echo_timeout),
+        recall_interval: format_duration(node.recall_interval),
+    }
+}
+
+fn out_service(service: &ServiceConfig) -> OutService {
+    OutService {
+        name: service.name.clone(),
+        kind: kind_text(service.kind),
+        addresses: service.addresses.iter().map(|a| a.to_string()).collect(),
+        preference: service.preference,
+        group: service.group.clone(),
+        depends: service.depends.clone(),
+        critical: service.critical,
+        scope: scope_text(service.scope),
+        check_interval: service.check_interval.map(format_duration),
+        primitives: service.primitives.to_string_lossy().into_owned(),
+        disabled: service.disabled,
+        preempt_delay: format_duration(service.preempt_delay),
+        quorum: service.quorum,
+        timeouts: out_timeouts(&service.timeouts),
+    }
+}
+
+fn out_timeouts(t: &Timeouts) -> OutTimeouts {
+    OutTimeouts {
+        activate: format_duration(t.activate),
+        deactivate: format_duration(t.deactivate),
+        start: format_duration(t.start),
+        stop: format_duration(t.stop),
+        check: format_duration(t.check),
+        other: format_duration(t.other),
+    }
+}
