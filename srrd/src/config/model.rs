@@ -34,6 +34,8 @@ pub struct NodeSettings {
     pub echo_timeout: Duration,
     /// Delay before asking a primitive that answered "recall" again.
     pub recall_interval: Duration,
+    /// How long a claim (`starting`) must be flooded before the start runs.
+    pub claim_hold: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +113,7 @@ impl Default for NodeSettings {
             delete_grace: Duration::from_millis(20),
             echo_timeout: Duration::from_secs(10),
             recall_interval: Duration::from_millis(500),
+            claim_hold: Duration::from_millis(25),
         }
     }
 }

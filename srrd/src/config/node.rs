@@ -84,6 +84,11 @@ pub(super) fn build_node(
             node.recall_interval = d;
         }
     }
+    if let Some(d) = &raw.claim_hold {
+        if let Some(d) = fields::positive_duration(diag, d, "node.claim_hold") {
+            node.claim_hold = d;
+        }
+    }
     node
 }
 

@@ -24,6 +24,7 @@ pub(super) struct RawNode {
     pub delete_grace: Option<Spanned<DurationText>>,
     pub echo_timeout: Option<Spanned<DurationText>>,
     pub recall_interval: Option<Spanned<DurationText>>,
+    pub claim_hold: Option<Spanned<DurationText>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

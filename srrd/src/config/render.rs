@@ -29,6 +29,7 @@ struct OutNode {
     delete_grace: String,
     echo_timeout: String,
     recall_interval: String,
+    claim_hold: String,
 }
 
 #[derive(Serialize)]
@@ -92,6 +93,7 @@ fn out_node(node: &NodeSettings) -> OutNode {
         delete_grace: format_duration(node.delete_grace),
         echo_timeout: format_duration(node.echo_timeout),
         recall_interval: format_duration(node.recall_interval),
+        claim_hold: format_duration(node.claim_hold),
     }
 }
 

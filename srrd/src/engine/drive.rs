@@ -110,9 +110,7 @@ impl Engine {
                 .min()
                 .unwrap_or(0),
             eligible,
-            holding: members
-                .iter()
-                .any(|&m| !self.locals[m].run.is_down()),
+            holding: members.iter().any(|&m| !self.locals[m].run.is_down()),
             started: members.iter().any(|&m| self.locals[m].run == Run::Started),
             quiescent: members.iter().all(|&m| self.locals[m].run.is_down()),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
@@ -172,7 +170,8 @@ impl Engine {
     fn has_quorum(&self, i: usize) -> bool {
         let l = &self.locals[i];
         let me = self.router_id;
-        let known = l.ever_announced.len() + usize::from(me.is_some_and(|m| !l.ever_announced.contains(&m)));
+        let known = l.ever_announced.len()
+            + usize::from(me.is_some_and(|m| !l.ever_announced.contains(&m)));
         let up = 1 + l
             .ever_announced
             .iter()
@@ -207,12 +206,15 @@ impl Engine {
                     self.commit(m);
                 }
             }
-            if nodes[1..].iter().all(|n| n.quiescent) {
+            if nodes[1..].iter().all(|n| n.quiescent) && self.claim_held(u) {
                 for &m in &members {
                     let deps_started = self.layout.deps[m]
                         .iter()
                         .all(|&d| self.locals[d].run == Run::Started);
-                    if self.locals[m].run == Run::Claiming && deps_started && self.locals[m].op.is_none() {
+                    if self.locals[m].run == Run::Claiming
+                        && deps_started
+                        && self.locals[m].op.is_none()
+                    {
                         self.begin_start(m);
                     }
                 }
@@ -220,6 +222,7 @@ impl Engine {
             self.stop_failing(u);
         } else {
             self.unit_states[u].preempt_since = None;
+            self.unit_states[u].claim_since = None;
             for &m in &members {
                 if self.locals[m].run == Run::Claiming {
                     self.locals[m].run = Run::Stopped;
@@ -251,6 +254,25 @@ impl Engine {
                 .all(|&d| self.locals[d].run != Run::Failed && self.can_run(d))
     }
 
+    /// Our claim has been out long enough for a competing one to show.
+    fn claim_held(&mut self, u: usize) -> bool {
+        let claiming = self.layout.units[u]
+            .start_order
+            .iter()
+            .any(|&m| self.locals[m].run == Run::Claiming);
+        if !claiming {
+            self.unit_states[u].claim_since = None;
+            return true;
+        }
+        let since = *self.unit_states[u].claim_since.get_or_insert(self.now);
+        let at = since.plus_ms(self.settings.claim_hold_ms);
+        if self.now >= at {
+            return true;
+        }
+        self.timers.arm(at, Timer::ClaimHold(u));
+        false
+    }
+
     fn preempt_delay_over(&mut self, u: usize) -> bool {
         let delay = self.layout.units[u]
             .start_order
@@ -276,7 +298,8 @@ impl Engine {
         };
         let members = &self.layout.units[u].start_order;
         let quiescent = members.iter().all(|&m| self.locals[m].run.is_down());
-        let target_started = self.peer_presence(u, target).started && self.view.is_reachable(target);
+        let target_started =
+            self.peer_presence(u, target).started && self.view.is_reachable(target);
         if (quiescent && target_started) || self.now >= deadline {
             self.unit_states[u].handoff = None;
             for m in members.clone() {
@@ -295,7 +318,10 @@ impl Engine {
             }
         }
         for &m in &members {
-            if self.layout.deps[m].iter().any(|&d| affected[d] || self.locals[d].run == Run::Failed) {
+            if self.layout.deps[m]
+                .iter()
+                .any(|&d| affected[d] || self.locals[d].run == Run::Failed)
+            {
                 affected[m] = true;
             }
         }
@@ -435,7 +461,11 @@ impl Engine {
 
     fn run_primitive(&mut self, m: usize, primitive: Primitive, peer: Option<RouterId>) {
         let id = self.new_op_id();
-        let timeout = self.locals[m].cfg.timeouts.for_primitive(primitive).as_millis() as u64;
+        let timeout = self.locals[m]
+            .cfg
+            .timeouts
+            .for_primitive(primitive)
+            .as_millis() as u64;
         let deadline = self.now.plus_ms(timeout);
         self.locals[m].op = Some(Op {
             id,
@@ -578,7 +608,11 @@ impl Engine {
         let u = self.layout.unit_of[m];
         let l = &self.locals[m];
         let now = Flooded {
-            config: if l.floods() { ConfigState::Active } else { l.config },
+            config: if l.floods() {
+                ConfigState::Active
+            } else {
+                l.config
+            },
             run: l.run.flooded(),
             standby: l.standby,
             failure: l.failure.clone(),
@@ -704,9 +738,10 @@ impl Engine {
         if !self.shutting_down || self.shutdown_reported {
             return;
         }
-        let done = self.locals.iter().all(|l| {
-            l.op.is_none() && l.run.is_down() && !l.floods()
-        });
+        let done = self
+            .locals
+            .iter()
+            .all(|l| l.op.is_none() && l.run.is_down() && !l.floods());
         if done {
             if let Some(lsa) = self.daemon_lsa.take() {
                 if self.api_up {

@@ -39,7 +39,11 @@ impl Engine {
                 l.config = ConfigState::Inactive;
             }
         }
-        self.log(Level::Warn, None, "OSPF API session lost: stopping all services".into());
+        self.log(
+            Level::Warn,
+            None,
+            "OSPF API session lost: stopping all services".into(),
+        );
         self.mark_all();
     }
 
@@ -53,7 +57,10 @@ impl Engine {
                 self.log(
                     Level::Warn,
                     None,
-                    format!("ignoring LSA id {} from {}: {e}", lsa.opaque_id, lsa.adv_router),
+                    format!(
+                        "ignoring LSA id {} from {}: {e}",
+                        lsa.opaque_id, lsa.adv_router
+                    ),
                 );
                 return;
             }
@@ -238,7 +245,11 @@ impl Engine {
                             Some(&service),
                             format!("{} timed out", o.primitive),
                         );
-                        self.finish(i, o.primitive, PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT));
+                        self.finish(
+                            i,
+                            o.primitive,
+                            PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT),
+                        );
                     }
                 }
                 Timer::Recall(i, op) => {
@@ -249,7 +260,8 @@ impl Engine {
                         if let Some(cur) = self.locals[i].op.as_mut() {
                             cur.id = new;
                         }
-                        self.timers.arm(o.deadline, Timer::PrimitiveDeadline(i, new));
+                        self.timers
+                            .arm(o.deadline, Timer::PrimitiveDeadline(i, new));
                         self.emit_run(i, o.primitive, o.peer, new, o.deadline);
                     }
                 }
@@ -259,7 +271,7 @@ impl Engine {
                         self.run_check(i);
                     }
                 }
-                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) => {
+                Timer::PreemptDelay(u) | Timer::ClaimHold(u) | Timer::HandoffTimeout(u) => {
                     self.dirty_units.insert(u);
                 }
             }
@@ -347,6 +359,7 @@ impl Engine {
     }
 
     fn reject(&mut self, command: Command, reason: String) {
-        self.actions.push(super::Action::CommandRejected { command, reason });
+        self.actions
+            .push(super::Action::CommandRejected { command, reason });
     }
 }

@@ -68,19 +68,32 @@ impl fmt::Display for Command {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The OSPF API session is up (after registration); `router_id` is ours.
-    ApiConnected { router_id: RouterId },
+    ApiConnected {
+        router_id: RouterId,
+    },
     /// The OSPF API session is gone (ospfd died or restarted).
     ApiLost,
-    LsaUpdate { lsa: LsaRef, payload: Vec<u8> },
-    LsaDelete { lsa: LsaRef },
+    LsaUpdate {
+        lsa: LsaRef,
+        payload: Vec<u8>,
+    },
+    LsaDelete {
+        lsa: LsaRef,
+    },
     /// ospfd refused an ORIGINATE_REQUEST.
-    OriginateFailed { lsa: LsaRef, reason: String },
+    OriginateFailed {
+        lsa: LsaRef,
+        reason: String,
+    },
     /// Routers that became reachable / unreachable (REACHABLE_CHANGE).
     Reachability {
         added: Vec<RouterId>,
         removed: Vec<RouterId>,
     },
-    PrimitiveDone { op: OpId, result: PrimitiveResult },
+    PrimitiveDone {
+        op: OpId,
+        result: PrimitiveResult,
+    },
     /// The time asked for by the last `SetTimer` has come.
     Timer,
     Command(Command),
@@ -107,16 +120,32 @@ pub struct PrimitiveRun {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Hand an opaque LSA to ospfd (always a fresh id).
-    Originate { lsa: LsaRef, payload: Vec<u8> },
+    Originate {
+        lsa: LsaRef,
+        payload: Vec<u8>,
+    },
     /// Ask ospfd to flush one of our LSAs.
-    Flush { lsa: LsaRef },
+    Flush {
+        lsa: LsaRef,
+    },
     RunPrimitive(PrimitiveRun),
     /// Kill a primitive that timed out or is no longer wanted.
-    CancelPrimitive { op: OpId, service: String },
-    AddVip { service: String, addr: IpAddr },
-    RemoveVip { service: String, addr: IpAddr },
+    CancelPrimitive {
+        op: OpId,
+        service: String,
+    },
+    AddVip {
+        service: String,
+        addr: IpAddr,
+    },
+    RemoveVip {
+        service: String,
+        addr: IpAddr,
+    },
     /// Deliver `Event::Timer` at this time (replaces any earlier request).
-    SetTimer { at: Time },
+    SetTimer {
+        at: Time,
+    },
     /// A service's flooded state changed (for logs and metrics).
     StateChanged {
         service: String,
@@ -129,7 +158,10 @@ pub enum Action {
         service: Option<String>,
         message: String,
     },
-    CommandRejected { command: Command, reason: String },
+    CommandRejected {
+        command: Command,
+        reason: String,
+    },
     /// Everything is stopped, deactivated and flushed.
     ShutdownComplete,
 }
@@ -145,7 +177,12 @@ impl fmt::Display for Action {
                 payload.len()
             ),
             Action::Flush { lsa } => {
-                write!(f, "flush type {} id {}", lsa.scope.lsa_type(), lsa.opaque_id)
+                write!(
+                    f,
+                    "flush type {} id {}",
+                    lsa.scope.lsa_type(),
+                    lsa.opaque_id
+                )
             }
             Action::RunPrimitive(r) => match r.peer {
                 Some(p) => write!(f, "run {} {} {p}", r.service, r.primitive),
@@ -168,7 +205,11 @@ impl fmt::Display for Action {
                 level,
                 service,
                 message,
-            } => write!(f, "log {level:?} {} {message}", service.as_deref().unwrap_or("-")),
+            } => write!(
+                f,
+                "log {level:?} {} {message}",
+                service.as_deref().unwrap_or("-")
+            ),
             Action::CommandRejected { command, reason } => {
                 write!(f, "rejected {command}: {reason}")
             }

@@ -160,6 +160,8 @@ pub struct UnitState {
     pub handoff: Option<(RouterId, Time)>,
     /// Since when this node could preempt a lower-preference holder.
     pub preempt_since: Option<Time>,
+    /// Since when this node claims the unit (members flooded `starting`).
+    pub claim_since: Option<Time>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last

@@ -36,6 +36,10 @@ pub struct EngineSettings {
     pub recall_interval_ms: u64,
     /// How long an operator move waits for the target to take over.
     pub handoff_timeout_ms: u64,
+    /// How long a claim must have been flooded before the claimant may
+    /// start: longer than a flood across the domain, so that two nodes
+    /// claiming at once see each other and the tie-break settles it.
+    pub claim_hold_ms: u64,
     /// Distinguishes this run of the daemon from earlier ones: the high 32
     /// bits of every generation, so a restarted node's LSAs win over stale
     /// copies of its previous run. Must grow across restarts.
@@ -52,6 +56,7 @@ impl EngineSettings {
             echo_timeout_ms: node.echo_timeout.as_millis() as u64,
             recall_interval_ms: node.recall_interval.as_millis() as u64,
             handoff_timeout_ms: 30_000,
+            claim_hold_ms: node.claim_hold.as_millis() as u64,
             incarnation,
         }
     }
@@ -95,7 +100,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(settings: EngineSettings, services: Vec<ServiceConfig>, restored: &Restored) -> Engine {
+    pub fn new(
+        settings: EngineSettings,
+        services: Vec<ServiceConfig>,
+        restored: &Restored,
+    ) -> Engine {
         let layout = UnitLayout::new(&services);
         let index = services
             .iter()
@@ -105,11 +114,15 @@ impl Engine {
         let locals: Vec<Local> = services
             .into_iter()
             .map(|cfg| {
-                let intent = restored.intents.get(&cfg.name).copied().unwrap_or(if cfg.disabled {
-                    Intent::Disabled
-                } else {
-                    Intent::Active
-                });
+                let intent = restored
+                    .intents
+                    .get(&cfg.name)
+                    .copied()
+                    .unwrap_or(if cfg.disabled {
+                        Intent::Disabled
+                    } else {
+                        Intent::Active
+                    });
                 let standby = restored.standby.contains(&cfg.name);
                 Local::new(cfg, intent, standby)
             })
@@ -236,8 +249,8 @@ impl Engine {
     }
 }
 
-mod events;
 mod drive;
+mod events;
 
 #[cfg(test)]
 mod tests;

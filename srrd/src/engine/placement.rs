@@ -21,8 +21,8 @@ pub fn holder(nodes: &[UnitPresence]) -> Option<RouterId> {
     for n in nodes {
         if let Some(target) = n.handoff_to {
             let target_ok = candidates().any(|c| c.router == target);
-            let others_hold = candidates()
-                .any(|c| c.holding && c.router != target && c.router != n.router);
+            let others_hold =
+                candidates().any(|c| c.holding && c.router != target && c.router != n.router);
             if target_ok && !others_hold {
                 return Some(target);
             }

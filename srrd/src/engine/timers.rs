@@ -9,12 +9,16 @@ use crate::model::{RouterId, Time};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
     /// A peer's deleted record is dropped unless replaced by then.
-    DeleteGrace { peer: RouterId, service: String },
+    DeleteGrace {
+        peer: RouterId,
+        service: String,
+    },
     EchoTimeout(usize),
     PrimitiveDeadline(usize, OpId),
     Recall(usize, OpId),
     Check(usize),
     PreemptDelay(usize),
+    ClaimHold(usize),
     HandoffTimeout(usize),
 }
 

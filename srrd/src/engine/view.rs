@@ -181,5 +181,8 @@ impl UnitPresence {
 }
 
 pub fn run_state_holds(r: RunState) -> bool {
-    matches!(r, RunState::Starting | RunState::Started | RunState::Stopping)
+    matches!(
+        r,
+        RunState::Starting | RunState::Started | RunState::Stopping
+    )
 }

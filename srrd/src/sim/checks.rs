@@ -55,14 +55,21 @@ impl Checker {
         if run.primitive != Primitive::Start {
             return;
         }
-        let Some(engine) = c.nodes[n].engine.as_ref() else { return };
+        let Some(engine) = c.nodes[n].engine.as_ref() else {
+            return;
+        };
         // Dependencies are started before their dependants.
         for dep in self.deps.get(&run.service).cloned().unwrap_or_default() {
-            let started = engine.service(&dep).is_some_and(|s| s.run == RunState::Started);
+            let started = engine
+                .service(&dep)
+                .is_some_and(|s| s.run == RunState::Started);
             if !started {
                 self.violation(
                     c.now,
-                    format!("{} started on n{n} before its dependency {dep}", run.service),
+                    format!(
+                        "{} started on n{n} before its dependency {dep}",
+                        run.service
+                    ),
                 );
             }
         }
@@ -75,7 +82,9 @@ impl Checker {
             if m == n || !c.connected(n, m) || !c.nodes[m].api_up {
                 continue;
             }
-            let Some(other) = c.nodes[m].engine.as_ref() else { continue };
+            let Some(other) = c.nodes[m].engine.as_ref() else {
+                continue;
+            };
             if let Some(s) = other.service(&run.service) {
                 let running = matches!(s.run, RunState::Started | RunState::Stopping)
                     || s.running_primitive == Some(Primitive::Start);
@@ -127,7 +136,9 @@ impl Checker {
                 for &n in &in_comp {
                     let e = c.nodes[n].engine.as_ref().expect("live node");
                     for m in &spec.members {
-                        if e.service(m).is_some_and(|s| s.run != RunState::Stopped && s.run != RunState::Failed) {
+                        if e.service(m).is_some_and(|s| {
+                            s.run != RunState::Stopped && s.run != RunState::Failed
+                        }) {
                             by_node.entry(n).or_default().push(m);
                         }
                     }
@@ -138,7 +149,10 @@ impl Checker {
                     self.dual_active += 1;
                     self.violation(
                         c.now,
-                        format!("[{label}] {label_u}: held on {:?} in one partition", by_node.keys().collect::<Vec<_>>()),
+                        format!(
+                            "[{label}] {label_u}: held on {:?} in one partition",
+                            by_node.keys().collect::<Vec<_>>()
+                        ),
                     );
                 }
                 let majority = !spec_quorum(c, u) || in_comp.len() * 2 > spec.nodes.len();
@@ -156,17 +170,18 @@ impl Checker {
                     for m in &spec.members {
                         let s = e.service(m).expect("member configured");
                         let ok = s.run == RunState::Started || s.run == RunState::Failed;
-                        if !ok || members.iter().any(|x| e.service(x).is_some_and(|s| s.run != RunState::Started)) {
+                        if !ok
+                            || members
+                                .iter()
+                                .any(|x| e.service(x).is_some_and(|s| s.run != RunState::Started))
+                        {
                             self.violation(
                                 c.now,
                                 format!("[{label}] {m}: {} on holder n{h}, not started", s.run),
                             );
                         }
                     }
-                    let best = eligible
-                        .iter()
-                        .filter_map(|&n| spec.preference_of(n))
-                        .max();
+                    let best = eligible.iter().filter_map(|&n| spec.preference_of(n)).max();
                     if let (Some(best), Some(mine)) = (best, spec.preference_of(h)) {
                         if mine < best {
                             self.violation(
@@ -179,7 +194,11 @@ impl Checker {
                     for &other in comp {
                         let e2 = c.nodes[other].engine.as_ref().expect("live node");
                         for m in &spec.members {
-                            for addr in e2.service_config(m).map(|s| s.addresses.clone()).unwrap_or_default() {
+                            for addr in e2
+                                .service_config(m)
+                                .map(|s| s.addresses.clone())
+                                .unwrap_or_default()
+                            {
                                 let has = c.nodes[other].vips.contains(&addr);
                                 let should = other == h
                                     && e.service(m).is_some_and(|s| s.run == RunState::Started);
@@ -203,7 +222,9 @@ impl Checker {
                         {
                             self.violation(
                                 c.now,
-                                format!("[{label}] {label_u}: moved from untouched n{prev} to n{h}"),
+                                format!(
+                                    "[{label}] {label_u}: moved from untouched n{prev} to n{h}"
+                                ),
                             );
                         }
                     }

@@ -51,20 +51,37 @@ enum Ev {
         payload: Option<Vec<u8>>,
     },
     /// ospfd's second DELETE notification for a flushed LSA (notes, pitfall 12).
-    LateDelete { to: usize, lsa: LsaRef },
-    Timer { node: usize, incarnation: u32, at: Time },
+    LateDelete {
+        to: usize,
+        lsa: LsaRef,
+    },
+    Timer {
+        node: usize,
+        incarnation: u32,
+        at: Time,
+    },
     PrimitiveDone {
         node: usize,
         incarnation: u32,
         op: OpId,
         result: PrimitiveResult,
     },
-    ReachAdds { node: usize },
-    ReachRemoves { node: usize },
-    ApiUp { node: usize, incarnation: u32 },
+    ReachAdds {
+        node: usize,
+    },
+    ReachRemoves {
+        node: usize,
+    },
+    ApiUp {
+        node: usize,
+        incarnation: u32,
+    },
     Fault,
     Repair(Repair),
-    Checkpoint { since: Time, label: &'static str },
+    Checkpoint {
+        since: Time,
+        label: &'static str,
+    },
     Refresh,
 }
 
@@ -99,6 +116,8 @@ pub struct Cluster {
     pub(super) checker: Checker,
     /// Nodes a fault touched since the last checkpoint.
     pub(super) touched: BTreeSet<usize>,
+    /// `SRRD_SIM_TRACE=<service>` prints that service's actions to stderr.
+    trace: Option<String>,
 }
 
 impl Cluster {
@@ -141,13 +160,15 @@ impl Cluster {
             engine_nanos: 0,
             faults_injected: 0,
             touched: BTreeSet::new(),
+            trace: std::env::var("SRRD_SIM_TRACE").ok(),
         }
     }
 
     fn schedule(&mut self, at: Time, ev: Ev) {
         self.seq += 1;
         self.events.push(Some(ev));
-        self.queue.push(Reverse((at, self.seq, self.events.len() - 1)));
+        self.queue
+            .push(Reverse((at, self.seq, self.events.len() - 1)));
     }
 
     pub fn run(mut self) -> Summary {
@@ -157,7 +178,13 @@ impl Cluster {
         }
         self.topology_changed(false);
         let first = Time(self.config.settle_ms + 3000);
-        self.schedule(first, Ev::Checkpoint { since: Time(0), label: "boot" });
+        self.schedule(
+            first,
+            Ev::Checkpoint {
+                since: Time(0),
+                label: "boot",
+            },
+        );
         if !self.config.faults.is_empty() {
             self.schedule(first.plus_ms(1), Ev::Fault);
         }
@@ -169,7 +196,9 @@ impl Cluster {
                 break;
             }
             self.now = at;
-            let Some(ev) = self.events[idx].take() else { continue };
+            let Some(ev) = self.events[idx].take() else {
+                continue;
+            };
             self.dispatch(ev);
             if self.events.len() > 1 << 20 && self.queue.len() < self.events.len() / 4 {
                 self.compact();
@@ -179,15 +208,25 @@ impl Cluster {
         self.now = end;
         self.repair_all();
         let final_at = end.plus_ms(self.config.settle_ms + 3000);
-        self.schedule(final_at, Ev::Checkpoint { since: end, label: "final" });
+        self.schedule(
+            final_at,
+            Ev::Checkpoint {
+                since: end,
+                label: "final",
+            },
+        );
         while let Some(Reverse((at, _, idx))) = self.queue.pop() {
             if at > final_at {
                 break;
             }
             self.now = at;
-            let Some(ev) = self.events[idx].take() else { continue };
-            if matches!(ev, Ev::Fault | Ev::Refresh) {
+            let Some(ev) = self.events[idx].take() else {
                 continue;
+            };
+            match ev {
+                Ev::Fault | Ev::Refresh | Ev::Repair(_) => continue,
+                Ev::Checkpoint { label, .. } if label != "final" => continue,
+                _ => {}
             }
             self.dispatch(ev);
         }
@@ -257,7 +296,8 @@ impl Cluster {
                 op,
                 result,
             } => {
-                if self.nodes[node].incarnation == incarnation && self.nodes[node].engine.is_some() {
+                if self.nodes[node].incarnation == incarnation && self.nodes[node].engine.is_some()
+                {
                     self.feed(node, Event::PrimitiveDone { op, result });
                 }
             }
@@ -475,7 +515,13 @@ impl Cluster {
                 if to != n && self.connected(n, to) && self.nodes[to].api_up {
                     if self.nodes[to].lsdb.contains_key(&lsa) {
                         self.feed(to, Event::LsaDelete { lsa });
-                        self.feed(to, Event::LsaUpdate { lsa, payload: p.clone() });
+                        self.feed(
+                            to,
+                            Event::LsaUpdate {
+                                lsa,
+                                payload: p.clone(),
+                            },
+                        );
                     }
                 }
             }
@@ -494,7 +540,13 @@ impl Cluster {
         self.nodes[n].engine = Some(engine);
         let at = self.now.plus_ms(self.rng.range(800, 1500));
         let incarnation = self.nodes[n].incarnation;
-        self.schedule(at, Ev::ApiUp { node: n, incarnation });
+        self.schedule(
+            at,
+            Ev::ApiUp {
+                node: n,
+                incarnation,
+            },
+        );
     }
 
     fn new_engine(&self, n: usize) -> Engine {
@@ -503,12 +555,17 @@ impl Cluster {
             incarnation: self.nodes[n].incarnation,
             ..EngineSettings::default()
         };
-        Engine::new(settings, self.workload.per_node[n].clone(), &Restored::default())
+        Engine::new(
+            settings,
+            self.workload.per_node[n].clone(),
+            &Restored::default(),
+        )
     }
 
     fn api_up(&mut self, n: usize, incarnation: u32) {
         let node = &self.nodes[n];
-        if node.incarnation != incarnation || node.engine.is_none() || !node.ospfd_up || node.api_up {
+        if node.incarnation != incarnation || node.engine.is_none() || !node.ospfd_up || node.api_up
+        {
             return;
         }
         self.nodes[n].api_up = true;
@@ -580,7 +637,13 @@ impl Cluster {
         self.topology_changed(false);
         let at = self.now.plus_ms(self.rng.range(800, 1500));
         let incarnation = self.nodes[n].incarnation;
-        self.schedule(at, Ev::ApiUp { node: n, incarnation });
+        self.schedule(
+            at,
+            Ev::ApiUp {
+                node: n,
+                incarnation,
+            },
+        );
     }
 
     fn kill_srrd(&mut self, n: usize) {
@@ -598,13 +661,21 @@ impl Cluster {
         self.nodes[n].engine = Some(engine);
         let at = self.now.plus_ms(self.rng.range(50, 200));
         let incarnation = self.nodes[n].incarnation;
-        self.schedule(at, Ev::ApiUp { node: n, incarnation });
+        self.schedule(
+            at,
+            Ev::ApiUp {
+                node: n,
+                incarnation,
+            },
+        );
     }
 
     // ---- engines ---------------------------------------------------------
 
     pub(super) fn feed(&mut self, n: usize, event: Event) {
-        let Some(engine) = self.nodes[n].engine.as_mut() else { return };
+        let Some(engine) = self.nodes[n].engine.as_mut() else {
+            return;
+        };
         let clock = Instant::now();
         let actions = engine.handle(self.now, event);
         self.engine_nanos += clock.elapsed().as_nanos();
@@ -615,6 +686,17 @@ impl Cluster {
     }
 
     fn apply(&mut self, n: usize, action: Action) {
+        if let Some(t) = &self.trace {
+            let hit = match &action {
+                Action::RunPrimitive(r) => &r.service == t,
+                Action::StateChanged { service, .. } => service == t,
+                Action::AddVip { service, .. } | Action::RemoveVip { service, .. } => service == t,
+                _ => false,
+            };
+            if hit {
+                eprintln!("{:>8} n{n}: {action}", self.now.0);
+            }
+        }
         match action {
             Action::Originate { lsa, payload } => {
                 if self.nodes[n].api_up {
@@ -632,7 +714,9 @@ impl Cluster {
                 checker.on_primitive(self, n, &run);
                 self.checker = checker;
                 let fault = if matches!(run.primitive, Primitive::Start | Primitive::Check) {
-                    self.nodes[n].faults.remove(&(run.service.clone(), run.primitive))
+                    self.nodes[n]
+                        .faults
+                        .remove(&(run.service.clone(), run.primitive))
                 } else {
                     None
                 };
@@ -685,7 +769,9 @@ impl Cluster {
     // ---- faults ----------------------------------------------------------
 
     fn inject_fault(&mut self) {
-        let Some(&kind) = self.rng.pick(&self.config.faults) else { return };
+        let Some(&kind) = self.rng.pick(&self.config.faults) else {
+            return;
+        };
         let n = self.rng.below(self.nodes.len());
         let hold = self.rng.range(4_000, 8_000);
         self.faults_injected += 1;
@@ -732,14 +818,20 @@ impl Cluster {
                     _ => (Primitive::Check, PrimitiveFault::Fail),
                 };
                 // Arm it where a service runs, then make that service move.
-                if let Some((node, service)) = self.pick_running_service(primitive == Primitive::Check) {
+                if let Some((node, service)) =
+                    self.pick_running_service(primitive == Primitive::Check)
+                {
                     self.touched.insert(node);
-                    self.nodes[node].faults.insert((service.clone(), primitive), fault);
+                    self.nodes[node]
+                        .faults
+                        .insert((service.clone(), primitive), fault);
                     if primitive == Primitive::Start {
                         // The next start of it elsewhere fails too.
                         for other in 0..self.nodes.len() {
                             if other != node {
-                                self.nodes[other].faults.insert((service.clone(), Primitive::Start), fault);
+                                self.nodes[other]
+                                    .faults
+                                    .insert((service.clone(), Primitive::Start), fault);
                             }
                         }
                         self.feed(node, Event::Command(Command::Stop(service)));
@@ -770,6 +862,9 @@ impl Cluster {
             }
         };
         let _ = fault_at;
+        if self.trace.is_some() {
+            eprintln!("{:>8} fault {} on n{n}", self.now.0, kind.name());
+        }
         self.touched.insert(n);
         if kind == FaultKind::Partition {
             self.touched.extend(0..self.nodes.len());
@@ -829,7 +924,10 @@ impl Cluster {
                 self.topology_changed(false);
                 if left > 1 || !self.nodes[n].link_up {
                     let at = self.now.plus_ms(self.rng.range(200, 800));
-                    self.schedule(at, Ev::Repair(Repair::LinkToggle(n, left.saturating_sub(1))));
+                    self.schedule(
+                        at,
+                        Ev::Repair(Repair::LinkToggle(n, left.saturating_sub(1))),
+                    );
                     return;
                 }
             }
@@ -866,7 +964,9 @@ impl Cluster {
     /// The operator clears failures and stop flags so capacity returns.
     fn operator_reactivates_failed(&mut self) {
         for n in 0..self.nodes.len() {
-            let Some(e) = &self.nodes[n].engine else { continue };
+            let Some(e) = &self.nodes[n].engine else {
+                continue;
+            };
             let mut commands = Vec::new();
             for s in e.services() {
                 if s.failure.is_some() {
@@ -889,4 +989,3 @@ impl Cluster {
         self.touched.clear();
     }
 }
-

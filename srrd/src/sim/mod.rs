@@ -71,7 +71,10 @@ impl FaultKind {
                     .find(|f| f.name() == name.trim())
                     .ok_or_else(|| {
                         let known: Vec<&str> = FaultKind::ALL.iter().map(|f| f.name()).collect();
-                        format!("unknown fault {name:?} (known: all, none, {})", known.join(", "))
+                        format!(
+                            "unknown fault {name:?} (known: all, none, {})",
+                            known.join(", ")
+                        )
                     })
             })
             .collect()

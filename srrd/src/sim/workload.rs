@@ -38,11 +38,21 @@ pub struct Workload {
 }
 
 pub fn router_id(node: usize) -> RouterId {
-    RouterId(u32::from(Ipv4Addr::new(10, 255, (node / 250) as u8, (node % 250 + 1) as u8)))
+    RouterId(u32::from(Ipv4Addr::new(
+        10,
+        255,
+        (node / 250) as u8,
+        (node % 250 + 1) as u8,
+    )))
 }
 
 fn vip(n: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(192, 0, (2 + n / 250) as u8, (n % 250 + 1) as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        192,
+        0,
+        (2 + n / 250) as u8,
+        (n % 250 + 1) as u8,
+    ))
 }
 
 pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> Workload {
@@ -72,7 +82,13 @@ pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> W
         let asymmetric = rng.chance(30);
         let preferences: Vec<u8> = chosen
             .iter()
-            .map(|_| if asymmetric { rng.range(50, 200) as u8 } else { 100 })
+            .map(|_| {
+                if asymmetric {
+                    rng.range(50, 200) as u8
+                } else {
+                    100
+                }
+            })
             .collect();
         let check = rng
             .chance(30)
