@@ -608,34 +608,48 @@ impl Engine {
         let u = self.layout.unit_of[m];
         let l = &self.locals[m];
         let now = Flooded {
-            config: if l.floods() {
-                ConfigState::Active
-            } else {
-                l.config
-            },
+            config: l.config,
             run: l.run.flooded(),
             standby: l.standby,
             failure: l.failure.clone(),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
             check_stamp_ms: l.check_stamp_ms,
         };
-        if l.flooded.as_ref() == Some(&now) {
+        let Some(before) = l.flooded.clone() else {
+            self.report_state(m, &now);
+            self.locals[m].flooded = Some(now);
+            self.publish(m);
+            return;
+        };
+        if before == now {
             return;
         }
-        let state_changed = l
-            .flooded
-            .as_ref()
-            .is_none_or(|f| f.config != now.config || f.run != now.run || f.failure != now.failure);
-        if state_changed {
-            self.actions.push(Action::StateChanged {
-                service: l.cfg.name.clone(),
-                config: l.config,
-                run: now.run,
-                failure: now.failure.clone(),
-            });
+        if before.config != now.config || before.run != now.run || before.failure != now.failure {
+            self.report_state(m, &now);
         }
+        // injected → active changes nothing a peer sees: both flood `active`.
+        let floods_same = |f: &Flooded| Flooded {
+            config: if matches!(f.config, ConfigState::Injected) {
+                ConfigState::Active
+            } else {
+                f.config
+            },
+            ..f.clone()
+        };
+        let republish = floods_same(&before) != floods_same(&now);
         self.locals[m].flooded = Some(now);
-        self.publish(m);
+        if republish {
+            self.publish(m);
+        }
+    }
+
+    fn report_state(&mut self, m: usize, f: &Flooded) {
+        self.actions.push(Action::StateChanged {
+            service: self.locals[m].cfg.name.clone(),
+            config: f.config,
+            run: f.run,
+            failure: f.failure.clone(),
+        });
     }
 
     /// Originates the service LSA under a fresh id, then flushes the old one.
