@@ -609,3 +609,38 @@ fn error_offset_accessor() {
     assert_eq!(err(&b).offset(), 31);
     assert!(err(&b).to_string().contains("offset 31"));
 }
+
+/// The bytes of each "Annotated example" block in docs/protocol.md: the
+/// column after the 8-character offset field, up to the meaning text.
+fn doc_examples() -> Vec<Vec<u8>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+    let doc = std::fs::read_to_string(path).expect("docs/protocol.md");
+    let mut examples = Vec::new();
+    let mut in_example = false;
+    let mut in_block = false;
+    for line in doc.lines() {
+        if line.starts_with("## ") {
+            in_example = line.starts_with("## Annotated example");
+        } else if in_example && line.starts_with("```") {
+            in_block = !in_block;
+            if in_block {
+                examples.push(Vec::new());
+            }
+        } else if in_block && !line.starts_with("offset") {
+            let bytes = line
+                .get(8..)
+                .unwrap_or("")
+                .split("   ")
+                .next()
+                .unwrap_or("");
+            let current = examples.last_mut().expect("inside a block");
+            current.extend(hex(&[bytes]));
+        }
+    }
+    examples
+}
+
+#[test]
+fn doc_examples_match_the_vectors() {
+    assert_eq!(doc_examples(), vec![hex(WWW), hex(NODE_A_KEYED)]);
+}
