@@ -29,8 +29,8 @@ pub(super) struct ServiceEntry {
     pub declared_name: Option<String>,
 }
 
-/// Parses the document; `None` if it is not valid TOML or does not have
-/// srrd's layout (errors are in `diag`).
+/// Parses the document; `None` if it is not valid TOML (errors are in
+/// `diag`). Sections with a wrong layout are reported and left out.
 pub(super) fn parse_document(diag: &mut Diagnostics<'_>) -> Option<Document> {
     let text = diag.text();
     let (root, syntax_errors) = DeTable::parse_recoverable(text);

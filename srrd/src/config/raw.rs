@@ -12,7 +12,7 @@ use toml::Spanned;
 pub(super) type Text = Spanned<String>;
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "the [node] table")]
 pub(super) struct RawNode {
     pub name: Option<Text>,
     pub router_id: Option<Text>,
@@ -28,7 +28,7 @@ pub(super) struct RawNode {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [[service]] table")]
 pub(super) struct RawService {
     pub name: Option<Text>,
     pub kind: Option<Text>,
@@ -47,7 +47,10 @@ pub(super) struct RawService {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of timeouts ([service.timeouts])"
+)]
 pub(super) struct RawTimeouts {
     pub activate: Option<Spanned<DurationText>>,
     pub deactivate: Option<Spanned<DurationText>>,

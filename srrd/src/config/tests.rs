@@ -98,6 +98,17 @@ fn example_file_parses() {
 }
 
 #[test]
+fn documented_example_is_the_example_file() {
+    let docs = include_str!("../../../docs/configuration.md");
+    let example = docs
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/configuration.md has a toml example");
+    assert_eq!(parse_ok(example), parse_ok(EXAMPLE));
+}
+
+#[test]
 fn empty_file_is_all_defaults_and_named_after_the_host() {
     let config = parse_ok("");
     let expected = NodeSettings {
@@ -238,6 +249,10 @@ fn values_of_the_wrong_type_are_rejected() {
             "service[0].check_interval",
             "a duration string with a unit",
         )],
+    );
+    assert_errors(
+        &with_disk(&["timeouts = 5"]),
+        &[(5, "service[0].timeouts", "expected a table of timeouts")],
     );
     assert_errors(
         &doc(&["service = [1]"]),
