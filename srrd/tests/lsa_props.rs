@@ -56,6 +56,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
     let routing = (
         proptest::collection::vec(any::<IpAddr>(), 0..8),
         proptest::option::of(any::<u32>().prop_map(RouterId)),
+        any::<u64>(),
     );
     (identity, flags, relations, check, routing).prop_map(
         |(
@@ -63,7 +64,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             (preference, critical, standby),
             (group, depends, failure),
             (check_interval_ms, check_stamp_ms),
-            (addresses, handoff_to),
+            (addresses, handoff_to, started_at_ms),
         )| ServiceLsa {
             name,
             generation,
@@ -80,6 +81,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             check_stamp_ms,
             addresses,
             handoff_to,
+            started_at_ms,
         },
     )
 }

@@ -62,6 +62,7 @@ fn www() -> ServiceLsa {
             "2001:db8::10".parse().unwrap(),
         ],
         handoff_to: None,
+        started_at_ms: 0,
     }
 }
 
@@ -95,6 +96,7 @@ fn raid1() -> ServiceLsa {
         check_stamp_ms: 0,
         addresses: vec![],
         handoff_to: Some(RouterId(0x0aff_000d)),
+        started_at_ms: 0,
     }
 }
 

@@ -76,7 +76,8 @@ impl Runner {
                 "kind" if v == "resource" => s.kind = ServiceKind::Resource,
                 "addr" => {
                     for a in v.split(',') {
-                        s.addresses.push(a.parse().map_err(|e| format!("addr {a}: {e}"))?);
+                        s.addresses
+                            .push(a.parse().map_err(|e| format!("addr {a}: {e}"))?);
                     }
                 }
                 "pref" => s.preference = v.parse().map_err(|e| format!("pref: {e}"))?,
@@ -121,7 +122,9 @@ impl Runner {
     fn events(&mut self, words: &[&str]) -> Result<Vec<Event>, String> {
         let (verb, args) = words.split_first().ok_or("empty event")?;
         Ok(match *verb {
-            "api-up" => vec![Event::ApiConnected { router_id: self.node }],
+            "api-up" => vec![Event::ApiConnected {
+                router_id: self.node,
+            }],
             "api-down" => vec![Event::ApiLost],
             "wait" => {
                 let d = dur(args.first().ok_or("wait MS")?)?;
@@ -154,7 +157,9 @@ impl Runner {
                 } else {
                     cur
                 };
-                vec![Event::LsaDelete { lsa: peer_ref(peer, id) }]
+                vec![Event::LsaDelete {
+                    lsa: peer_ref(peer, id),
+                }]
             }
             "garbage" => {
                 let peer = rid(args.first().ok_or("garbage PEER")?)?;
@@ -168,7 +173,10 @@ impl Runner {
                 .map(|(lsa, payload)| Event::LsaUpdate { lsa, payload })
                 .collect(),
             "done" => {
-                let name = args.first().ok_or("done NAME PRIMITIVE RESULT")?.to_string();
+                let name = args
+                    .first()
+                    .ok_or("done NAME PRIMITIVE RESULT")?
+                    .to_string();
                 let prim = primitive(args.get(1).ok_or("done NAME PRIMITIVE RESULT")?)?;
                 let op = self
                     .ops
@@ -178,7 +186,9 @@ impl Runner {
                     Some("ok") => PrimitiveResult::Ok,
                     Some("recall") => PrimitiveResult::Recall,
                     Some("fail") => PrimitiveResult::Failed(
-                        args.get(3).map_or(Ok(1), |c| c.parse()).map_err(|e| format!("{e}"))?,
+                        args.get(3)
+                            .map_or(Ok(1), |c| c.parse())
+                            .map_err(|e| format!("{e}"))?,
                     ),
                     other => return Err(format!("result {other:?}: ok | fail CODE | recall")),
                 };
@@ -190,7 +200,8 @@ impl Runner {
     }
 
     fn peer_lsa(&mut self, args: &[&str]) -> Result<Event, String> {
-        let usage = "lsa PEER NAME CONFIG/RUN [pref=N] [standby] [critical] [handoff=RID] [failed=CODE]";
+        let usage =
+            "lsa PEER NAME CONFIG/RUN [pref=N] [standby] [critical] [handoff=RID] [failed=CODE]";
         let peer = rid(args.first().ok_or(usage)?)?;
         let name = args.get(1).ok_or(usage)?.to_string();
         let (config, run) = args.get(2).and_then(|s| s.split_once('/')).ok_or(usage)?;
@@ -210,6 +221,7 @@ impl Runner {
             check_stamp_ms: 0,
             addresses: Vec::new(),
             handoff_to: None,
+            started_at_ms: 0,
         };
         for opt in &args[3..] {
             let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
@@ -249,7 +261,8 @@ impl Runner {
                     }
                     Ok(Payload::Service(s)) => {
                         self.own_names.insert(*lsa, s.name.clone());
-                        let mut t = format!("originate {} {}/{}", s.name, s.config_state, s.run_state);
+                        let mut t =
+                            format!("originate {} {}/{}", s.name, s.config_state, s.run_state);
                         if s.standby {
                             t.push_str(" standby");
                         }
@@ -295,7 +308,12 @@ impl Runner {
             .engine()
             .service(name)
             .ok_or_else(|| format!("no service {name}"))?;
-        let actual = format!("{}/{}{}", st.config, st.run, if st.standby { " standby" } else { "" });
+        let actual = format!(
+            "{}/{}{}",
+            st.config,
+            st.run,
+            if st.standby { " standby" } else { "" }
+        );
         let expected = words[1..].join(" ");
         if actual != expected {
             return Err(format!("{name} is {actual}, expected {expected}"));
@@ -351,7 +369,11 @@ fn run_state(s: &str) -> Result<RunState, String> {
 }
 
 fn command(args: &[&str]) -> Result<Command, String> {
-    let name = || args.get(1).map(|s| s.to_string()).ok_or("command needs a service");
+    let name = || {
+        args.get(1)
+            .map(|s| s.to_string())
+            .ok_or("command needs a service")
+    };
     Ok(match args.first().copied() {
         Some("activate") => Command::Activate(name()?),
         Some("deactivate") => Command::Deactivate(name()?),
@@ -379,14 +401,25 @@ fn run_file(path: &Path, update: bool) -> String {
         let words: Vec<&str> = line.split_whitespace().collect();
         i += 1;
         match words.first().copied() {
-            Some("node") => r.node = rid(words.get(1).copied().unwrap_or("")).unwrap_or_else(|e| fail(&file, lineno, e)),
-            Some("service") => r.declare_service(&words[1..]).unwrap_or_else(|e| fail(&file, lineno, e)),
-            Some("settings") => r.set(&words[1..]).unwrap_or_else(|e| fail(&file, lineno, e)),
-            Some("?") => r.assert_state(&words[1..]).unwrap_or_else(|e| fail(&file, lineno, e)),
+            Some("node") => {
+                r.node = rid(words.get(1).copied().unwrap_or(""))
+                    .unwrap_or_else(|e| fail(&file, lineno, e))
+            }
+            Some("service") => r
+                .declare_service(&words[1..])
+                .unwrap_or_else(|e| fail(&file, lineno, e)),
+            Some("settings") => r
+                .set(&words[1..])
+                .unwrap_or_else(|e| fail(&file, lineno, e)),
+            Some("?") => r
+                .assert_state(&words[1..])
+                .unwrap_or_else(|e| fail(&file, lineno, e)),
             Some(">") => {
                 out.push_str(line);
                 out.push('\n');
-                let events = r.events(&words[1..]).unwrap_or_else(|e| fail(&file, lineno, e));
+                let events = r
+                    .events(&words[1..])
+                    .unwrap_or_else(|e| fail(&file, lineno, e));
                 let now = r.now;
                 let mut actual = Vec::new();
                 for ev in events {

@@ -114,6 +114,14 @@ impl Engine {
             started: members.iter().any(|&m| self.locals[m].run == Run::Started),
             quiescent: members.iter().all(|&m| self.locals[m].run.is_down()),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
+            started_at_ms: members
+                .iter()
+                .filter(|&&m| {
+                    self.locals[m].run == Run::Started && self.locals[m].started_at_ms != 0
+                })
+                .map(|&m| self.locals[m].started_at_ms)
+                .min()
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -127,6 +135,7 @@ impl Engine {
             started: false,
             quiescent: true,
             handoff_to: None,
+            started_at_ms: u64::MAX,
         };
         for &m in &self.layout.units[u].start_order {
             match self.view.live_record(&self.locals[m].cfg.name, peer) {
@@ -148,6 +157,9 @@ impl Engine {
                     p.quiescent &= !holds;
                     p.started |= s.run_state == RunState::Started;
                     p.handoff_to = p.handoff_to.or(s.handoff_to);
+                    if s.run_state == RunState::Started && s.started_at_ms != 0 {
+                        p.started_at_ms = p.started_at_ms.min(s.started_at_ms);
+                    }
                 }
             }
         }
@@ -559,6 +571,7 @@ impl Engine {
             Primitive::Start => match failure {
                 None => {
                     self.locals[m].run = Run::Started;
+                    self.locals[m].started_at_ms = self.now.0.max(1);
                     self.arm_check(m);
                 }
                 Some(f) => {
@@ -684,6 +697,11 @@ impl Engine {
             check_stamp_ms: l.check_stamp_ms,
             addresses: l.cfg.addresses.clone(),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
+            started_at_ms: if l.run == Run::Started {
+                l.started_at_ms
+            } else {
+                0
+            },
         };
         let scope = l.cfg.scope;
         match lsa::encode(&Payload::Service(state), self.settings.cluster_key.as_ref()) {

@@ -83,6 +83,8 @@ pub struct Local {
     pub hooks: VecDeque<(Primitive, Option<RouterId>)>,
     pub check_due: Option<Time>,
     pub check_stamp_ms: u64,
+    /// When the start primitive last succeeded (0 = not started).
+    pub started_at_ms: u64,
     pub echo_deadline: Option<Time>,
     pub vips_up: bool,
     /// Peers whose active record we have announced with `join`.
@@ -113,6 +115,7 @@ impl Local {
             hooks: VecDeque::new(),
             check_due: None,
             check_stamp_ms: 0,
+            started_at_ms: 0,
             echo_deadline: None,
             vips_up: false,
             joined: BTreeSet::new(),

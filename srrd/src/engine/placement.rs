@@ -1,6 +1,8 @@
 //! Which node should hold a unit — a pure function of the global view, so
 //! every node computes the same answer from the same LSDB (thesis 5.4.3).
 
+use std::cmp::Reverse;
+
 use super::view::UnitPresence;
 use crate::model::RouterId;
 
@@ -11,7 +13,9 @@ use crate::model::RouterId;
 /// - Sticky: a holder keeps the unit unless an eligible node with a higher
 ///   preference exists (asymmetric preferences preempt).
 /// - Among several holders (a healed partition, or two claims racing), the
-///   highest (preference, started, router id) keeps it.
+///   highest preference keeps it, then a started copy over a claim, then the
+///   copy started first (it served the larger side of a healed partition,
+///   typically), then the highest router id.
 /// - Nobody holds it: the eligible node with the highest (preference,
 ///   router id) takes it.
 pub fn holder(nodes: &[UnitPresence]) -> Option<RouterId> {
@@ -31,7 +35,7 @@ pub fn holder(nodes: &[UnitPresence]) -> Option<RouterId> {
 
     let top_holder = candidates()
         .filter(|n| n.holding)
-        .max_by_key(|n| (n.preference, n.started, n.router));
+        .max_by_key(|n| (n.preference, n.started, Reverse(n.started_at_ms), n.router));
     match top_holder {
         Some(h) if h.preference >= best.preference => Some(h.router),
         _ => Some(best.router),
@@ -51,6 +55,7 @@ mod tests {
             started,
             quiescent: !holding,
             handoff_to: None,
+            started_at_ms: u64::MAX,
         }
     }
 
@@ -82,6 +87,15 @@ mod tests {
     fn two_holders_after_heal_resolve_to_highest() {
         let nodes = [node(1, 100, true, true), node(3, 100, true, true)];
         assert_eq!(holder(&nodes), Some(RouterId(3)));
+    }
+
+    #[test]
+    fn after_heal_the_copy_started_first_keeps_it() {
+        let mut old = node(1, 100, true, true);
+        old.started_at_ms = 1_000;
+        let mut young = node(3, 100, true, true);
+        young.started_at_ms = 9_000;
+        assert_eq!(holder(&[old, young]), Some(RouterId(1)));
     }
 
     #[test]

@@ -172,6 +172,8 @@ pub struct UnitPresence {
     /// Every member shows stopped or failed: safe for another node to start.
     pub quiescent: bool,
     pub handoff_to: Option<RouterId>,
+    /// Earliest start time of a started member (u64::MAX = none known).
+    pub started_at_ms: u64,
 }
 
 impl UnitPresence {

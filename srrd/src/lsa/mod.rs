@@ -42,6 +42,9 @@ pub struct ServiceLsa {
     pub addresses: Vec<IpAddr>,
     /// Set by the holder during an operator move: start it on that node.
     pub handoff_to: Option<RouterId>,
+    /// Wall-clock ms when it last started here (0 = not started): after a
+    /// partition heals, the copy that ran longer keeps the service.
+    pub started_at_ms: u64,
 }
 
 /// Where a node's web/API server is, so nodes find each other's UIs.

@@ -69,6 +69,9 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     if let Some(RouterId(id)) = lsa.handoff_to {
         w.tlv(ty::HANDOFF_TO, &[&id.to_be_bytes()]);
     }
+    if lsa.started_at_ms != 0 {
+        w.tlv(ty::STARTED_AT, &[&lsa.started_at_ms.to_be_bytes()]);
+    }
     Ok(())
 }
 
@@ -92,6 +95,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
     let mut check = None;
     let mut addresses = Vec::new();
     let mut handoff_to = None;
+    let mut started_at = None;
     for tlv in tlvs {
         let tlv = tlv?;
         match tlv.ty {
@@ -116,6 +120,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
             ty::HANDOFF_TO => once(&mut handoff_to, &tlv, "handoff_to", |t| {
                 t.u32("handoff_to").map(RouterId)
             })?,
+            ty::STARTED_AT => once(&mut started_at, &tlv, "started_at", |t| t.u64("started_at"))?,
             // Unknown, or defined only for daemon payloads: skipped.
             _ => {}
         }
@@ -138,6 +143,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
         check_stamp_ms,
         addresses,
         handoff_to,
+        started_at_ms: started_at.unwrap_or(0),
     })
 }
 
