@@ -146,7 +146,10 @@ impl Engine {
                 Some(rec) => {
                     let s = &rec.state;
                     p.preference = p.preference.min(s.preference);
+                    // A record waiting out its delete grace still blocks
+                    // starts elsewhere, but no longer competes for the unit.
                     if s.config_state != ConfigState::Active
+                        || rec.deleted_at.is_some()
                         || s.standby
                         || (self.layout.critical[m] && s.run_state == RunState::Failed)
                     {
