@@ -866,7 +866,13 @@ impl Cluster {
             eprintln!("{:>8} fault {} on n{n}", self.now.0, kind.name());
         }
         self.touched.insert(n);
-        if kind == FaultKind::Partition {
+        // A partition moves services anywhere; with the quorum guard any
+        // lost peer can make a holder step down for lack of a majority.
+        let topology = matches!(
+            kind,
+            FaultKind::NodeCrash | FaultKind::LinkCut | FaultKind::OspfdLoss | FaultKind::LinkFlap
+        );
+        if kind == FaultKind::Partition || (self.config.quorum && topology) {
             self.touched.extend(0..self.nodes.len());
         }
         if mid_checkpoint {
