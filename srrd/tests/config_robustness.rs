@@ -139,6 +139,7 @@ fn node() -> impl Strategy<Value = NodeSettings> {
                 delete_grace,
                 echo_timeout,
                 recall_interval,
+                claim_hold: recall_interval,
             },
         )
 }

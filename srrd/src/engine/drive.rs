@@ -54,10 +54,8 @@ impl Engine {
             (
                 Intent::Active,
                 ConfigState::Inactive | ConfigState::Deactivated | ConfigState::Disabled,
-            ) => {
-                if self.api_up && self.router_id.is_some() && l.run.is_down() {
-                    self.run_primitive(i, Primitive::Activate, None);
-                }
+            ) if self.api_up && self.router_id.is_some() && l.run.is_down() => {
+                self.run_primitive(i, Primitive::Activate, None);
             }
             (
                 Intent::Inactive | Intent::Disabled,

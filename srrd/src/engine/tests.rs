@@ -1,1 +1,103 @@
+//! Robustness: whatever arrives, in whatever order, the engine neither
+//! panics nor breaks its own bookkeeping. (Behaviour is pinned by the golden
+//! scenarios in tests/scenarios/ and by the simulator.)
 
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::{Primitive, Scope};
+
+fn engine() -> Engine {
+    let mut disk = ServiceConfig::new("disk");
+    disk.kind = crate::model::ServiceKind::Resource;
+    disk.group = Some("g".into());
+    let mut web = ServiceConfig::new("web");
+    web.addresses = vec!["192.0.2.10".parse().expect("literal")];
+    web.depends = vec!["disk".into()];
+    web.group = Some("g".into());
+    web.critical = true;
+    web.check_interval = Some(std::time::Duration::from_secs(1));
+    web.quorum = true;
+    Engine::new(
+        EngineSettings::default(),
+        vec![disk, web],
+        &Restored::default(),
+    )
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    let rid = (1u32..5).prop_map(RouterId);
+    let lsa = (rid.clone(), 0u32..8).prop_map(|(adv_router, opaque_id)| LsaRef {
+        adv_router,
+        scope: Scope::Area,
+        opaque_id,
+    });
+    prop_oneof![
+        Just(Event::ApiConnected {
+            router_id: RouterId(2)
+        }),
+        Just(Event::ApiLost),
+        Just(Event::Timer),
+        (lsa.clone(), proptest::collection::vec(any::<u8>(), 0..64))
+            .prop_map(|(lsa, payload)| Event::LsaUpdate { lsa, payload }),
+        lsa.clone().prop_map(|lsa| Event::LsaDelete { lsa }),
+        lsa.prop_map(|lsa| Event::OriginateFailed {
+            lsa,
+            reason: "x".into()
+        }),
+        (
+            proptest::collection::vec(rid.clone(), 0..3),
+            proptest::collection::vec(rid, 0..3)
+        )
+            .prop_map(|(added, removed)| Event::Reachability { added, removed }),
+        (0u64..40, 0u32..3).prop_map(|(op, r)| Event::PrimitiveDone {
+            op: OpId(op),
+            result: match r {
+                0 => PrimitiveResult::Ok,
+                1 => PrimitiveResult::Recall,
+                _ => PrimitiveResult::Failed(2),
+            },
+        }),
+        (
+            0usize..8,
+            prop_oneof![Just("web"), Just("disk"), Just("nope")]
+        )
+            .prop_map(|(c, s)| {
+                let s = s.to_string();
+                Event::Command(match c {
+                    0 => Command::Activate(s),
+                    1 => Command::Deactivate(s),
+                    2 => Command::Enable(s),
+                    3 => Command::Disable(s),
+                    4 => Command::Start(s),
+                    5 => Command::Stop(s),
+                    6 => Command::MoveTo(s, RouterId(3)),
+                    _ => Command::Shutdown,
+                })
+            }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_event_sequence_is_handled(events in proptest::collection::vec((0u64..3000, event()), 0..80)) {
+        let mut e = engine();
+        let mut now = 0;
+        for (dt, ev) in events {
+            now += dt;
+            let actions = e.handle(Time(now), ev);
+            for a in &actions {
+                if let Action::RunPrimitive(r) = a {
+                    prop_assert!(r.primitive != Primitive::Start || r.service != "web"
+                        || e.service("disk").is_some_and(|d| d.run == crate::model::RunState::Started),
+                        "web started before disk");
+                }
+            }
+            // At most one primitive per service at a time.
+            for s in e.services() {
+                let running = e.ops.values().filter(|&&i| e.locals[i].cfg.name == s.name).count();
+                prop_assert!(running <= 1, "{} has {running} primitives", s.name);
+            }
+        }
+    }
+}

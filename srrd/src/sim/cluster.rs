@@ -512,17 +512,19 @@ impl Cluster {
         lsas.sort_by_key(|(l, _)| *l);
         if let Some((lsa, p)) = self.rng.pick(&lsas).cloned() {
             for to in 0..self.nodes.len() {
-                if to != n && self.connected(n, to) && self.nodes[to].api_up {
-                    if self.nodes[to].lsdb.contains_key(&lsa) {
-                        self.feed(to, Event::LsaDelete { lsa });
-                        self.feed(
-                            to,
-                            Event::LsaUpdate {
-                                lsa,
-                                payload: p.clone(),
-                            },
-                        );
-                    }
+                if to != n
+                    && self.connected(n, to)
+                    && self.nodes[to].api_up
+                    && self.nodes[to].lsdb.contains_key(&lsa)
+                {
+                    self.feed(to, Event::LsaDelete { lsa });
+                    self.feed(
+                        to,
+                        Event::LsaUpdate {
+                            lsa,
+                            payload: p.clone(),
+                        },
+                    );
                 }
             }
         }
