@@ -40,7 +40,9 @@ impl TryFrom<String> for RouterId {
 
 /// Milliseconds. The engine never reads a clock: the caller passes `now`
 /// with every event (wall-clock ms in the daemon, simulated ms in the sim).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Time(pub u64);
 
 impl Time {
@@ -53,7 +55,9 @@ impl Time {
 }
 
 /// Flooding scope ("cluster radius"): selects the opaque LSA type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Link,
