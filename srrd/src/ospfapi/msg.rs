@@ -293,8 +293,10 @@ pub enum Msg {
         addr: Ipv4Addr,
     },
     LsaUpdateNotify(LsaNotify),
-    /// Comes right before the UPDATE when an LSA is replaced, and (with
-    /// the old header) when one is flushed, then again at MaxAge removal.
+    /// Comes right before the UPDATE when an LSA is replaced. A flush gives
+    /// neighbours one with the old header at once and another (age 3600)
+    /// when the MaxAge copy leaves the LSDB; the originator gets only the
+    /// latter (docs/ospf-api.md).
     LsaDeleteNotify(LsaNotify),
     NewIf {
         ifaddr: Ipv4Addr,
