@@ -9,4 +9,5 @@ pub mod config;
 pub mod engine;
 pub mod lsa;
 pub mod model;
+pub mod ospfapi;
 pub mod sim;
