@@ -214,11 +214,21 @@ impl Failure {
     pub const GROUP_CRITICAL_FAILED: u32 = 1005;
     pub const LSA_TOO_LARGE: u32 = 1006;
 
+    /// Longest failure text the LSA carries (docs/protocol.md, FAILURE).
+    pub const MAX_TEXT: usize = 255;
+
+    /// A failure; the text is cut to [`Failure::MAX_TEXT`] bytes so it
+    /// always fits the LSA.
     pub fn new(code: u32, text: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            text: text.into(),
+        let mut text = text.into();
+        if text.len() > Self::MAX_TEXT {
+            let mut end = Self::MAX_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
         }
+        Failure { code, text }
     }
 }
 

@@ -535,12 +535,17 @@ impl Cluster {
     // ---- node lifecycle --------------------------------------------------
 
     fn boot_node(&mut self, n: usize) {
-        let node = &mut self.nodes[n];
-        node.incarnation += 1;
-        node.ospfd_up = true;
+        self.nodes[n].ospfd_up = true;
+        self.start_engine(n, 800, 1500);
+    }
+
+    /// A new run of srrd: a new incarnation, and the API session after the
+    /// daemon's start-up time (`min_ms..=max_ms`).
+    fn start_engine(&mut self, n: usize, min_ms: u64, max_ms: u64) {
+        self.nodes[n].incarnation += 1;
         let engine = self.new_engine(n);
         self.nodes[n].engine = Some(engine);
-        let at = self.now.plus_ms(self.rng.range(800, 1500));
+        let at = self.now.plus_ms(self.rng.range(min_ms, max_ms));
         let incarnation = self.nodes[n].incarnation;
         self.schedule(
             at,
@@ -655,21 +660,9 @@ impl Cluster {
     }
 
     fn start_srrd(&mut self, n: usize) {
-        let node = &mut self.nodes[n];
-        node.incarnation += 1;
         // The daemon's reconcile loop removes VIPs it does not own.
-        node.vips.clear();
-        let engine = self.new_engine(n);
-        self.nodes[n].engine = Some(engine);
-        let at = self.now.plus_ms(self.rng.range(50, 200));
-        let incarnation = self.nodes[n].incarnation;
-        self.schedule(
-            at,
-            Ev::ApiUp {
-                node: n,
-                incarnation,
-            },
-        );
+        self.nodes[n].vips.clear();
+        self.start_engine(n, 50, 200);
     }
 
     // ---- engines ---------------------------------------------------------
