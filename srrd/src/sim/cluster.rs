@@ -191,19 +191,7 @@ impl Cluster {
         self.schedule(Time(30_000), Ev::Refresh);
         let end = Time(self.config.duration_ms.max(first.0 + 1));
 
-        while let Some(Reverse((at, _, idx))) = self.queue.pop() {
-            if at > end {
-                break;
-            }
-            self.now = at;
-            let Some(ev) = self.events[idx].take() else {
-                continue;
-            };
-            self.dispatch(ev);
-            if self.events.len() > 1 << 20 && self.queue.len() < self.events.len() / 4 {
-                self.compact();
-            }
-        }
+        self.run_until(end, false);
         // Heal everything and let it settle for the final verdict.
         self.now = end;
         self.repair_all();
@@ -215,21 +203,7 @@ impl Cluster {
                 label: "final",
             },
         );
-        while let Some(Reverse((at, _, idx))) = self.queue.pop() {
-            if at > final_at {
-                break;
-            }
-            self.now = at;
-            let Some(ev) = self.events[idx].take() else {
-                continue;
-            };
-            match ev {
-                Ev::Fault | Ev::Refresh | Ev::Repair(_) => continue,
-                Ev::Checkpoint { label, .. } if label != "final" => continue,
-                _ => {}
-            }
-            self.dispatch(ev);
-        }
+        self.run_until(final_at, true);
 
         let wall = started.elapsed().as_secs_f64().max(1e-9);
         let engine_secs = (self.engine_nanos as f64 / 1e9).max(1e-9);
@@ -249,6 +223,33 @@ impl Cluster {
             events_per_sec: (self.engine_events as f64 / wall).round(),
             engine_events_per_sec: (self.engine_events as f64 / engine_secs).round(),
             violations: c.violations.clone(),
+        }
+    }
+
+    /// Processes events up to `until`. While winding down, no new faults,
+    /// repairs or intermediate checkpoints happen: only the final verdict.
+    fn run_until(&mut self, until: Time, winding_down: bool) {
+        while let Some(&Reverse((at, _, idx))) = self.queue.peek() {
+            if at > until {
+                break;
+            }
+            self.queue.pop();
+            self.now = at;
+            let Some(ev) = self.events[idx].take() else {
+                continue;
+            };
+            let skip = winding_down
+                && match &ev {
+                    Ev::Fault | Ev::Refresh | Ev::Repair(_) => true,
+                    Ev::Checkpoint { label, .. } => *label != "final",
+                    _ => false,
+                };
+            if !skip {
+                self.dispatch(ev);
+            }
+            if self.events.len() > 1 << 20 && self.queue.len() < self.events.len() / 4 {
+                self.compact();
+            }
         }
     }
 
