@@ -6,8 +6,11 @@
 //! simulated flooding network.
 
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod lsa;
 pub mod model;
 pub mod ospfapi;
+pub mod primitives;
 pub mod sim;
+pub mod vip;

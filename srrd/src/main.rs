@@ -14,6 +14,14 @@ struct Cli {
 enum Cmd {
     /// Validate a configuration file and print every problem found.
     CheckConfig { file: PathBuf },
+    /// Run the daemon on this node (needs ospfd with its OSPF API server).
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Log filter, e.g. info, debug, srrd=debug (RUST_LOG overrides).
+        #[arg(long, default_value = "info")]
+        log: String,
+    },
     /// Run the deterministic multi-node simulator and print a JSON summary.
     Sim(SimArgs),
 }
@@ -51,6 +59,37 @@ fn main() -> ExitCode {
             ExitCode::from(srrd::config::check_config_command(&file) as u8)
         }
         Cmd::Sim(args) => run_sim(args),
+        Cmd::Run { config, log } => run_daemon(&config, &log),
+    }
+}
+
+fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(log));
+    let filter = match filter {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("srrd run: --log {log:?}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("srrd run: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(srrd::daemon::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("srrd run: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -6,8 +6,11 @@
 //! and in the transcripts under `srrd/tests/transcripts/`) are summarised
 //! in `docs/ospf-api.md`.
 
+mod client;
 mod frame;
 mod msg;
+
+pub use client::{ClientError, Session};
 
 pub use frame::{FrameDecoder, Header, WireError, HEADER_LEN, MAX_BODY_LEN, VERSION};
 pub use msg::{

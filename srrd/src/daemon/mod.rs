@@ -1,0 +1,427 @@
+//! `srrd run`: the engine wrapped in its I/O shells — the OSPF API session,
+//! VIPs by netlink, primitives as processes, signals, timers, persistence.
+
+mod notify;
+mod state;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::config::{self, Config};
+use crate::engine::{Action, Command, Engine, EngineSettings, Event, Level, PrimitiveRun};
+use crate::lsa::ClusterKey;
+use crate::model::{RouterId, Scope, Time};
+use crate::ospfapi::{ClientError, Session};
+use crate::primitives::{Finished, Invocation, Runner};
+use crate::vip::VipManager;
+pub use notify::sd_notify;
+use state::{PersistedState, StateFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigErrors),
+    #[error("cluster key file {path}: {what}")]
+    Key { path: PathBuf, what: String },
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error("VIP interface: {0}")]
+    Vip(#[from] crate::vip::VipError),
+    #[error(transparent)]
+    Ospf(#[from] ClientError),
+    #[error("signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Wall-clock milliseconds: the engine's `now`, and check stamps peers can read.
+fn now() -> Time {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Time(ms)
+}
+
+fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {
+    let err = |what: String| DaemonError::Key {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        bytes.pop();
+    }
+    if bytes.len() < 16 {
+        return Err(err(format!(
+            "{} bytes; use at least 16 random bytes",
+            bytes.len()
+        )));
+    }
+    Ok(ClusterKey(bytes))
+}
+
+type Connecting = Pin<Box<dyn Future<Output = Result<Session, ClientError>> + Send>>;
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    engine: Engine,
+    session: Option<Session>,
+    vips: VipManager,
+    runner: Runner,
+    state_file: StateFile,
+    state: PersistedState,
+    scopes: BTreeSet<Scope>,
+    timer: Option<Time>,
+    shutdown_done: bool,
+    ready_notified: bool,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
+pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
+    let config = config::load(config_path)?;
+    let span = tracing::info_span!("srrd", node = %config.node.name);
+    tracing::Instrument::instrument(run_node(config_path, config), span).await
+}
+
+async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError> {
+    let key = match &config.node.cluster_key_file {
+        Some(p) => Some(read_key(p)?),
+        None => None,
+    };
+    let state_file = StateFile::new(&config.node.state_dir)?;
+    let mut state = state_file.load()?;
+    state.incarnation = state.incarnation.wrapping_add(1).max(1);
+    state_file.save(&state)?;
+
+    let vips = VipManager::new(&config.node.vip_interface).await?;
+    let removed = vips
+        .reconcile(&managed_addresses(&config), &BTreeSet::new())
+        .await?;
+    if !removed.is_empty() {
+        warn!(?removed, "removed VIPs left over from an earlier run");
+    }
+
+    let mut scopes: BTreeSet<Scope> = config.services.iter().map(|s| s.scope).collect();
+    scopes.insert(Scope::Area);
+    // Fail fast on a misconfigured node; later losses are retried forever.
+    let session = Session::open(config.node.ospf_api, &scopes).await?;
+    check_router_id(&config, session.router_id());
+
+    let settings = EngineSettings::from_node(&config.node, key, state.incarnation);
+    let engine = Engine::new(settings, config.services.clone(), &state.restored());
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let mut daemon = Daemon {
+        engine,
+        session: None,
+        vips,
+        runner: Runner::new(done_tx),
+        state_file,
+        state,
+        scopes,
+        timer: None,
+        shutdown_done: false,
+        ready_notified: false,
+        config,
+        config_path: config_path.to_path_buf(),
+    };
+    info!(
+        incarnation = daemon.state.incarnation,
+        services = daemon.config.services.len(),
+        "srrd starting"
+    );
+    daemon.session_up(session).await;
+    daemon.main_loop(done_rx).await
+}
+
+fn managed_addresses(config: &Config) -> BTreeSet<IpAddr> {
+    config
+        .services
+        .iter()
+        .flat_map(|s| s.addresses.iter().copied())
+        .collect()
+}
+
+fn check_router_id(config: &Config, actual: RouterId) {
+    if let Some(pinned) = config.node.router_id {
+        if pinned != actual {
+            warn!(configured = %pinned, ospfd = %actual, "router_id differs from ospfd's; using ospfd's");
+        }
+    }
+}
+
+impl Daemon {
+    async fn main_loop(
+        &mut self,
+        mut done_rx: mpsc::UnboundedReceiver<Finished>,
+    ) -> Result<(), DaemonError> {
+        let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+        let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+        let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+        let mut connecting: Option<Connecting> = None;
+        let mut backoff = Duration::from_millis(200);
+        let mut reconnect_at: Option<tokio::time::Instant> = None;
+        let mut shutdown_deadline: Option<tokio::time::Instant> = None;
+
+        loop {
+            if self.shutdown_done {
+                break;
+            }
+            if self.session.is_none() && connecting.is_none() && reconnect_at.is_none() {
+                reconnect_at = Some(tokio::time::Instant::now() + backoff);
+            }
+            let timer_sleep = self.timer.map(|at| {
+                let wait = at.0.saturating_sub(now().0);
+                tokio::time::Instant::now() + Duration::from_millis(wait)
+            });
+            tokio::select! {
+                events = async {
+                    match self.session.as_mut() {
+                        Some(s) => s.next_events().await,
+                        None => std::future::pending().await,
+                    }
+                } => match events {
+                    Ok(events) => {
+                        for e in events {
+                            self.feed(e).await;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "OSPF API session lost; stopping services and reconnecting");
+                        self.session = None;
+                        self.feed(Event::ApiLost).await;
+                    }
+                },
+                result = async {
+                    match connecting.as_mut() {
+                        Some(c) => c.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    connecting = None;
+                    match result {
+                        Ok(s) => {
+                            backoff = Duration::from_millis(200);
+                            self.session_up(s).await;
+                        }
+                        Err(e) => {
+                            warn!(error = %e, retry_in = ?backoff, "OSPF API not available");
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+                _ = async {
+                    match reconnect_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    reconnect_at = None;
+                    let server = self.config.node.ospf_api;
+                    let scopes = self.scopes.clone();
+                    connecting = Some(Box::pin(async move { Session::open(server, &scopes).await }));
+                }
+                Some(done) = done_rx.recv() => {
+                    self.feed(Event::PrimitiveDone { op: done.op, result: done.result }).await;
+                }
+                _ = async {
+                    match timer_sleep {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.timer = None;
+                    self.feed(Event::Timer).await;
+                }
+                _ = async {
+                    match shutdown_deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    error!("graceful shutdown did not finish in time; exiting anyway");
+                    break;
+                }
+                _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
+                _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
+                _ = sighup.recv() => self.reload(),
+            }
+        }
+        self.finish().await;
+        Ok(())
+    }
+
+    async fn begin_shutdown(&mut self, deadline: &mut Option<tokio::time::Instant>) {
+        if deadline.is_some() {
+            return;
+        }
+        info!("shutting down: stopping and deactivating every service");
+        let longest = self
+            .config
+            .services
+            .iter()
+            .map(|s| s.timeouts.stop + s.timeouts.deactivate)
+            .sum::<Duration>()
+            + Duration::from_secs(5);
+        *deadline = Some(tokio::time::Instant::now() + longest);
+        self.feed(Event::Command(Command::Shutdown)).await;
+    }
+
+    /// Closing the session makes ospfd flush our LSAs; it must happen
+    /// before ospfd stops (FRR 8.4.4 aborts on SIGTERM with a client).
+    async fn finish(&mut self) {
+        self.session = None;
+        self.runner.shutdown().await;
+        match self
+            .vips
+            .reconcile(&managed_addresses(&self.config), &BTreeSet::new())
+            .await
+        {
+            Ok(removed) if !removed.is_empty() => info!(?removed, "VIPs removed"),
+            Ok(_) => {}
+            Err(e) => error!(error = %e, "could not remove VIPs"),
+        }
+        sd_notify("STOPPING=1");
+        info!("srrd stopped");
+    }
+
+    fn reload(&mut self) {
+        // Services are the engine's identity for peers: changing them in a
+        // running daemon would need a re-activation. Validate and report.
+        match config::load(&self.config_path) {
+            Ok(new) if new == self.config => info!("SIGHUP: configuration unchanged"),
+            Ok(_) => warn!("SIGHUP: configuration changed; restart srrd to apply it"),
+            Err(e) => error!("SIGHUP: configuration invalid, keeping the running one:\n{e}"),
+        }
+    }
+
+    async fn session_up(&mut self, mut session: Session) {
+        let router_id = session.router_id();
+        let dumps = session.request_dumps().await;
+        self.session = Some(session);
+        if let Err(e) = dumps {
+            warn!(error = %e, "OSPF API session failed right after registering");
+            self.session = None;
+            return;
+        }
+        self.feed(Event::ApiConnected { router_id }).await;
+        if !self.ready_notified {
+            self.ready_notified = true;
+            sd_notify("READY=1");
+        }
+    }
+
+    async fn feed(&mut self, event: Event) {
+        let actions = self.engine.handle(now(), event);
+        for a in actions {
+            self.apply(a).await;
+        }
+        if self.state.update(&self.engine.restorable()) {
+            if let Err(e) = self.state_file.save(&self.state) {
+                error!(error = %e, "cannot persist operator state");
+            }
+        }
+    }
+
+    async fn apply(&mut self, action: Action) {
+        match &action {
+            Action::Originate { .. } | Action::Flush { .. } => {
+                if let Some(s) = self.session.as_mut() {
+                    if let Err(e) = s.apply(&action).await {
+                        warn!(error = %e, "OSPF API write failed");
+                        self.session = None;
+                        Box::pin(self.feed(Event::ApiLost)).await;
+                    }
+                }
+            }
+            Action::RunPrimitive(run) => {
+                let inv = self.invocation(run);
+                self.runner.start(inv);
+            }
+            Action::CancelPrimitive { op, .. } => self.runner.cancel(*op),
+            Action::AddVip { service, addr } => {
+                if let Err(e) = self.vips.add(*addr).await {
+                    error!(service, error = %e, "cannot add VIP");
+                }
+            }
+            Action::RemoveVip { service, addr } => {
+                if let Err(e) = self.vips.remove(*addr).await {
+                    error!(service, error = %e, "cannot remove VIP");
+                }
+            }
+            Action::SetTimer { at } => self.timer = Some(*at),
+            Action::StateChanged {
+                service,
+                config,
+                run,
+                failure,
+            } => match failure {
+                Some(f) => warn!(service, %config, %run, failure = %f, "state"),
+                None => info!(service, %config, %run, "state"),
+            },
+            Action::Log {
+                level,
+                service,
+                message,
+            } => match level {
+                Level::Warn => warn!(service = service.as_deref().unwrap_or("-"), "{message}"),
+                Level::Info => info!(service = service.as_deref().unwrap_or("-"), "{message}"),
+            },
+            Action::CommandRejected { command, reason } => {
+                warn!(%command, reason, "command rejected")
+            }
+            Action::ShutdownComplete => self.shutdown_done = true,
+        }
+    }
+
+    /// The environment a primitive sees (docs/primitives.md).
+    fn invocation(&self, run: &PrimitiveRun) -> Invocation {
+        let cfg = self.engine.service_config(&run.service);
+        let join = |ips: Vec<String>| ips.join(" ");
+        let mut env = vec![
+            ("SRRD_SERVICE".to_string(), run.service.clone()),
+            ("SRRD_PRIMITIVE".into(), run.primitive.target().into()),
+            ("SRRD_NODE".into(), self.config.node.name.clone()),
+            (
+                "SRRD_ROUTER_ID".into(),
+                self.engine
+                    .router_id()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "SRRD_PEERS".into(),
+                join(run.peers.iter().map(|p| p.to_string()).collect()),
+            ),
+            (
+                "SRRD_STATE_DIR".into(),
+                self.config.node.state_dir.display().to_string(),
+            ),
+        ];
+        if let Some(peer) = run.peer {
+            env.push(("SRRD_PEER".into(), peer.to_string()));
+        }
+        if let Some(cfg) = cfg {
+            env.push((
+                "SRRD_ADDRESSES".into(),
+                join(cfg.addresses.iter().map(|a| a.to_string()).collect()),
+            ));
+            env.push(("SRRD_KIND".into(), config::kind_text(cfg.kind).to_string()));
+        }
+        Invocation {
+            op: run.op,
+            service: run.service.clone(),
+            primitive: run.primitive,
+            path: cfg.map(|c| c.primitives.clone()).unwrap_or_default(),
+            timeout: Duration::from_millis(run.timeout_ms),
+            env,
+        }
+    }
+}

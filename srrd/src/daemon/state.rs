@@ -1,0 +1,124 @@
+//! What survives a restart: the incarnation counter and the operator's
+//! decisions. Written atomically (temp file, fsync, rename).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Intent, Restored};
+
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PersistedState {
+    /// Grows by one at every start; the high bits of every LSA generation.
+    pub incarnation: u32,
+    pub intents: BTreeMap<String, Intent>,
+    pub standby: BTreeSet<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {path} is corrupt: {source} (move it away to start afresh)")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+pub struct StateFile {
+    path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(state_dir: &Path) -> Result<StateFile, StateError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StateError::Dir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        Ok(StateFile {
+            path: state_dir.join("state.json"),
+        })
+    }
+
+    pub fn load(&self) -> Result<PersistedState, StateError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+                path: self.path.clone(),
+                source,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PersistedState::default()),
+            Err(source) => Err(StateError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    pub fn save(&self, state: &PersistedState) -> Result<(), StateError> {
+        let io = |source| StateError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(state).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(&bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        Ok(())
+    }
+}
+
+impl PersistedState {
+    pub fn restored(&self) -> Restored {
+        Restored {
+            intents: self.intents.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            standby: self.standby.clone(),
+        }
+    }
+
+    pub fn update(&mut self, r: &Restored) -> bool {
+        let intents: BTreeMap<String, Intent> =
+            r.intents.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        if intents == self.intents && r.standby == self.standby {
+            return false;
+        }
+        self.intents = intents;
+        self.standby = r.standby.clone();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads_atomically() {
+        let dir = std::env::temp_dir().join(format!("srrd-state-{}", std::process::id()));
+        let file = StateFile::new(&dir).expect("dir");
+        assert_eq!(file.load().expect("empty"), PersistedState::default());
+        let mut s = PersistedState {
+            incarnation: 7,
+            ..Default::default()
+        };
+        s.intents.insert("web".into(), Intent::Inactive);
+        s.standby.insert("web".into());
+        file.save(&s).expect("save");
+        assert_eq!(file.load().expect("load"), s);
+        std::fs::write(dir.join("state.json"), b"{not json").expect("write");
+        assert!(matches!(file.load(), Err(StateError::Corrupt { .. })));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
