@@ -11,3 +11,4 @@ pub mod lsa;
 pub mod model;
 pub mod ospfapi;
 pub mod sim;
+pub mod vip;
