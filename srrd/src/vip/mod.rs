@@ -1,25 +1,324 @@
-//! STUB (replaced by the vip branch)
+//! The VIP manager (southbound): puts a service's virtual IP on a local
+//! interface as a host address (/32, IPv6 /128) so OSPF advertises it as a
+//! host route (SPEC §1 "service routing"), and takes it off again.
+//!
+//! Addresses are added with preferred lifetime 0 and valid lifetime
+//! forever, i.e. present but "deprecated": IPv6 source selection then avoids
+//! them (RFC 6724 rule 3). docs/vip.md explains what that does and does not
+//! buy on IPv4, and the reconcile rule.
+
+mod error;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-#[derive(Debug, thiserror::Error)]
-#[error("vip")]
-pub struct VipError;
-pub struct VipManager;
+
+use futures::TryStreamExt;
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
+};
+use rtnetlink::{AddressMessageBuilder, Handle};
+
+use error::describe;
+pub use error::{VipError, VipOp};
+
+/// The kernel's "infinite" lifetime (`INFINITY_LIFE_TIME`).
+const LIFETIME_FOREVER: u32 = u32::MAX;
+
+/// A netlink connection bound to one interface, resolved once at `new`.
+///
+/// The interface index is not re-resolved: if the interface is deleted and
+/// re-created, every call fails with "No such device" and the daemon must
+/// build a new manager. `lo` never goes away.
+pub struct VipManager {
+    handle: Handle,
+    interface: String,
+    index: u32,
+}
+
 impl VipManager {
-    pub async fn new(_i: &str) -> Result<VipManager, VipError> {
-        Ok(VipManager)
+    /// Opens a netlink connection (spawned on the current tokio runtime) and
+    /// resolves the interface.
+    pub async fn new(interface: &str) -> Result<VipManager, VipError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| VipError::NoRuntime {
+            interface: interface.to_string(),
+        })?;
+        let (connection, handle, _) =
+            rtnetlink::new_connection().map_err(|source| VipError::Connect {
+                interface: interface.to_string(),
+                source,
+            })?;
+        runtime.spawn(connection);
+        let index = resolve_index(&handle, interface).await?;
+        tracing::debug!(interface, index, "VIP manager ready");
+        Ok(VipManager {
+            handle,
+            interface: interface.to_string(),
+            index,
+        })
     }
-    pub async fn add(&self, _a: IpAddr) -> Result<(), VipError> {
-        Ok(())
+
+    pub fn interface(&self) -> &str {
+        &self.interface
     }
-    pub async fn remove(&self, _a: IpAddr) -> Result<(), VipError> {
-        Ok(())
+
+    /// Adds `addr` as /32 (v4) or /128 (v6) with preferred lifetime 0 and
+    /// valid lifetime forever. Idempotent: if the host address is already
+    /// there it is Ok, and its lifetimes are reset to ours (so a VIP left
+    /// behind by `ip addr add` without `preferred_lft 0` gets deprecated).
+    /// An IPv6 address already on the interface with another prefix length
+    /// is an operator's address, not a VIP: left alone, reported as an error.
+    pub async fn add(&self, addr: IpAddr) -> Result<(), VipError> {
+        match self.send_add(addr, false).await {
+            Ok(()) => {
+                tracing::info!(interface = %self.interface, addr = %addr, "VIP added");
+                Ok(())
+            }
+            Err(err) if err.errno() == Some(libc::EEXIST) => self.refresh_existing(addr).await,
+            Err(err) => Err(err),
+        }
     }
+
+    /// Removes the host-prefix address; idempotent: absent = Ok. The same
+    /// address with another prefix length is not touched.
+    pub async fn remove(&self, addr: IpAddr) -> Result<(), VipError> {
+        let message = host_address_message(self.index, addr);
+        match self.handle.address().del(message).execute().await {
+            Ok(()) => {
+                tracing::info!(interface = %self.interface, addr = %addr, "VIP removed");
+                Ok(())
+            }
+            // IPv4 and IPv6 both answer EADDRNOTAVAIL for "no such address".
+            Err(err) => match describe(err) {
+                (Some(libc::EADDRNOTAVAIL), _) => {
+                    tracing::debug!(interface = %self.interface, addr = %addr, "VIP already absent");
+                    Ok(())
+                }
+                (errno, reason) => Err(self.address_error(VipOp::Remove, addr, errno, reason)),
+            },
+        }
+    }
+
+    /// Host-prefix (/32, /128) addresses currently on the interface, in the
+    /// kernel's order. On `lo` this includes `::1`, which is a /128 too:
+    /// callers that act on the list must filter by what they manage
+    /// (`reconcile` does).
+    pub async fn list(&self) -> Result<Vec<IpAddr>, VipError> {
+        let addresses = self.addresses().await?;
+        Ok(addresses
+            .into_iter()
+            .filter(|&(addr, prefix_len)| prefix_len == host_prefix_len(addr))
+            .map(|(addr, _)| addr)
+            .collect())
+    }
+
+    /// Removes every address in `managed` that is present but not in
+    /// `wanted`; returns what it removed. Never touches addresses outside
+    /// `managed` (e.g. 127.0.0.1/8, ::1). Stops at the first failure; what
+    /// was removed before it is logged.
     pub async fn reconcile(
         &self,
-        _m: &BTreeSet<IpAddr>,
-        _w: &BTreeSet<IpAddr>,
+        managed: &BTreeSet<IpAddr>,
+        wanted: &BTreeSet<IpAddr>,
     ) -> Result<Vec<IpAddr>, VipError> {
-        Ok(vec![])
+        let present = self.list().await?;
+        let stale = stale_vips(managed, wanted, &present);
+        for &addr in &stale {
+            tracing::info!(interface = %self.interface, addr = %addr, "removing stale VIP");
+            self.remove(addr).await?;
+        }
+        Ok(stale)
     }
+
+    async fn send_add(&self, addr: IpAddr, replace: bool) -> Result<(), VipError> {
+        let mut request = self
+            .handle
+            .address()
+            .add(self.index, addr, host_prefix_len(addr));
+        vip_attributes(request.message_mut(), addr);
+        if replace {
+            request = request.replace();
+        }
+        request.execute().await.map_err(|err| {
+            let (errno, reason) = describe(err);
+            self.address_error(VipOp::Add, addr, errno, reason)
+        })
+    }
+
+    /// The kernel said EEXIST. For IPv4 that means the same /32 is there
+    /// (another mask would be a separate address); for IPv6 the address may
+    /// be there with any prefix length, so look before replacing.
+    async fn refresh_existing(&self, addr: IpAddr) -> Result<(), VipError> {
+        let existing = self
+            .addresses()
+            .await?
+            .into_iter()
+            .find(|&(present, _)| present == addr);
+        match existing {
+            Some((_, prefix_len)) if prefix_len != host_prefix_len(addr) => Err(self
+                .address_error(
+                    VipOp::Add,
+                    addr,
+                    Some(libc::EEXIST),
+                    format!(
+                        "already configured as /{prefix_len}, not as a host address; left alone"
+                    ),
+                )),
+            // Absent again (removed meanwhile) or a host address: REPLACE
+            // creates it or resets its lifetimes to ours.
+            _ => {
+                self.send_add(addr, true).await?;
+                tracing::debug!(interface = %self.interface, addr = %addr, "VIP already present");
+                Ok(())
+            }
+        }
+    }
+
+    /// Every (address, prefix length) on the interface.
+    async fn addresses(&self) -> Result<Vec<(IpAddr, u8)>, VipError> {
+        let messages: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(self.index)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|err| {
+                let (errno, reason) = describe(err);
+                VipError::List {
+                    interface: self.interface.clone(),
+                    errno,
+                    reason,
+                }
+            })?;
+        Ok(messages
+            .iter()
+            .filter_map(|message| Some((local_address(message)?, message.header.prefix_len)))
+            .collect())
+    }
+
+    fn address_error(
+        &self,
+        op: VipOp,
+        addr: IpAddr,
+        errno: Option<i32>,
+        reason: String,
+    ) -> VipError {
+        tracing::warn!(interface = %self.interface, addr = %addr, %op, %reason, "VIP change failed");
+        VipError::Address {
+            op,
+            interface: self.interface.clone(),
+            addr,
+            prefix_len: host_prefix_len(addr),
+            errno,
+            reason,
+        }
+    }
+}
+
+async fn resolve_index(handle: &Handle, interface: &str) -> Result<u32, VipError> {
+    let found = handle
+        .link()
+        .get()
+        .match_name(interface)
+        .execute()
+        .try_next()
+        .await;
+    match found {
+        Ok(Some(link)) => Ok(link.header.index),
+        Ok(None) => Err(VipError::NoSuchInterface {
+            interface: interface.to_string(),
+        }),
+        Err(err) => match describe(err) {
+            (Some(libc::ENODEV), _) => Err(VipError::NoSuchInterface {
+                interface: interface.to_string(),
+            }),
+            (errno, reason) => Err(VipError::Lookup {
+                interface: interface.to_string(),
+                errno,
+                reason,
+            }),
+        },
+    }
+}
+
+/// 32 for IPv4, 128 for IPv6: a VIP is a host route.
+pub fn host_prefix_len(addr: IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    }
+}
+
+/// Managed addresses that are present but no longer wanted, in `present`
+/// order, each once.
+fn stale_vips(
+    managed: &BTreeSet<IpAddr>,
+    wanted: &BTreeSet<IpAddr>,
+    present: &[IpAddr],
+) -> Vec<IpAddr> {
+    let mut stale: Vec<IpAddr> = Vec::new();
+    for addr in present {
+        if managed.contains(addr) && !wanted.contains(addr) && !stale.contains(addr) {
+            stale.push(*addr);
+        }
+    }
+    stale
+}
+
+/// Lifetimes and flags of a VIP on top of what rtnetlink's builder sets.
+///
+/// Preferred 0 makes the kernel flag the address deprecated (IPv4 and
+/// IPv6); valid forever makes it permanent, so it never expires.
+/// IPv6 gets IFA_F_NODAD: on `lo` the kernel skips duplicate address
+/// detection anyway (IFF_LOOPBACK), but on any other `vip_interface` DAD
+/// would hold the VIP "tentative" (unusable) for about a second after every
+/// failover, and a DAD failure would leave it dead; a VIP is expected to
+/// move between nodes, so DAD is the wrong tool. Neither flag is needed to
+/// avoid EINVAL: a /128 with preferred 0 on `lo` is accepted as is.
+fn vip_attributes(message: &mut AddressMessage, addr: IpAddr) {
+    let mut lifetimes = CacheInfo::default();
+    lifetimes.ifa_preferred = 0;
+    lifetimes.ifa_valid = LIFETIME_FOREVER;
+    message
+        .attributes
+        .push(AddressAttribute::CacheInfo(lifetimes));
+    if addr.is_ipv6() {
+        message.header.flags = AddressHeaderFlags::Nodad;
+        message
+            .attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+}
+
+/// The message naming `addr`/host-prefix on the interface, for RTM_DELADDR.
+fn host_address_message(index: u32, addr: IpAddr) -> AddressMessage {
+    let prefix_len = host_prefix_len(addr);
+    match addr {
+        IpAddr::V4(v4) => AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+            .index(index)
+            .address(v4, prefix_len)
+            .build(),
+        IpAddr::V6(v6) => AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+            .index(index)
+            .address(v6, prefix_len)
+            .build(),
+    }
+}
+
+/// The interface's own address in an RTM_NEWADDR message: IFA_LOCAL when
+/// present (on point-to-point links IFA_ADDRESS is the peer), else
+/// IFA_ADDRESS (IPv6 usually sends only that).
+fn local_address(message: &AddressMessage) -> Option<IpAddr> {
+    let mut address = None;
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Local(local) => return Some(*local),
+            AddressAttribute::Address(addr) => address = Some(*addr),
+            _ => {}
+        }
+    }
+    address
 }
