@@ -10,4 +10,5 @@ pub mod engine;
 pub mod lsa;
 pub mod model;
 pub mod ospfapi;
+pub mod primitives;
 pub mod sim;
