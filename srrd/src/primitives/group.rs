@@ -1,0 +1,105 @@
+//! Killing a primitive's process group. Every run is the leader of its own
+//! group (pgid = its pid), so `make`, its shell and whatever they started
+//! without `setsid` die together.
+
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use tokio::process::Child;
+use tokio::time::{sleep_until, timeout_at, Instant};
+
+use super::KILL_GRACE;
+
+const POLL: Duration = Duration::from_millis(50);
+
+/// SIGTERM to the group; SIGKILL to whatever of it is still alive after
+/// `KILL_GRACE`. Returns once the leader is reaped (no zombie is left
+/// behind; members reparent to init, which reaps them).
+pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus> {
+    if pgid <= 1 {
+        // No group of ours to signal (see `signal`): the leader at least.
+        let _ = child.start_kill();
+        return child.wait().await.ok();
+    }
+    signal(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + KILL_GRACE;
+    let leader = timeout_at(deadline, child.wait()).await;
+    // The leader may be gone while members that ignore SIGTERM, or are
+    // still cleaning up, live on: they get the rest of the grace.
+    loop {
+        if !has_live_members(pgid) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            signal(pgid, libc::SIGKILL);
+            break;
+        }
+        sleep_until(deadline.min(Instant::now() + POLL)).await;
+    }
+    match leader {
+        Ok(Ok(status)) => Some(status),
+        _ => child.wait().await.ok(),
+    }
+}
+
+fn signal(pgid: i32, sig: libc::c_int) {
+    // kill(-1, ..) would signal every process we may signal, and -0 our
+    // own group: only ever a real child's group.
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// Whether a process of the group is alive. Zombies do not count: killed
+/// members reparent to init, and an init that does not reap (some
+/// containers) would otherwise hold every kill for the full grace.
+fn has_live_members(pgid: i32) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        // SAFETY: kill(2) with signal 0 only checks for existence.
+        return unsafe { libc::kill(-pgid, 0) } == 0;
+    };
+    procs.flatten().any(|entry| {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| live_group_of(&stat))
+                == Some(pgid)
+    })
+}
+
+/// The process group of a live process, from its `/proc/PID/stat` line:
+/// `pid (comm) state ppid pgrp ...`; comm may itself hold `)` or spaces.
+fn live_group_of(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    let _ppid = fields.next()?;
+    fields.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines() {
+        assert_eq!(
+            live_group_of("7476 (sleep) S 1 7473 4740 0 -1 4227084"),
+            Some(7473)
+        );
+        assert_eq!(live_group_of("7476 (sleep) Z 1 7473 4740 0"), None);
+        assert_eq!(live_group_of("12 (a) b (c) R 1 99 4740"), Some(99));
+        assert_eq!(live_group_of("garbage"), None);
+    }
+}
