@@ -1,7 +1,7 @@
 # Example primitives for a tiny HTTP service bound to its VIP.
 # srrd runs `make -s -f web.mk TARGET` with SRRD_* variables set
 # (docs/primitives.md). Every target must exist; no-ops are fine.
-PIDFILE = $(SRRD_STATE_DIR)/$(SRRD_SERVICE).pid
+PIDFILE = $(SRRD_STATE_DIR)/server.pid
 .PHONY: activate deactivate start stop reload restart join leave failed status check
 
 activate deactivate reload join leave:

@@ -383,37 +383,44 @@ impl Daemon {
 
     /// The environment a primitive sees (docs/primitives.md).
     fn invocation(&self, run: &PrimitiveRun) -> Invocation {
+        use crate::primitives::vars;
         let cfg = self.engine.service_config(&run.service);
-        let join = |ips: Vec<String>| ips.join(" ");
+        let service_dir = self
+            .config
+            .node
+            .state_dir
+            .join("services")
+            .join(&run.service);
+        if let Err(e) = std::fs::create_dir_all(&service_dir) {
+            warn!(service = run.service, dir = %service_dir.display(), error = %e, "cannot create the service state dir");
+        }
+        let words = |items: Vec<String>| items.join(" ");
         let mut env = vec![
-            ("SRRD_SERVICE".to_string(), run.service.clone()),
-            ("SRRD_PRIMITIVE".into(), run.primitive.target().into()),
-            ("SRRD_NODE".into(), self.config.node.name.clone()),
+            (vars::SERVICE, run.service.clone()),
+            (vars::PRIMITIVE, run.primitive.target().to_string()),
+            (vars::NODE, self.config.node.name.clone()),
             (
-                "SRRD_ROUTER_ID".into(),
+                vars::ROUTER_ID,
                 self.engine
                     .router_id()
                     .map(|r| r.to_string())
                     .unwrap_or_default(),
             ),
             (
-                "SRRD_PEERS".into(),
-                join(run.peers.iter().map(|p| p.to_string()).collect()),
+                vars::PEERS,
+                words(run.peers.iter().map(|p| p.to_string()).collect()),
             ),
-            (
-                "SRRD_STATE_DIR".into(),
-                self.config.node.state_dir.display().to_string(),
-            ),
+            (vars::STATE_DIR, service_dir.display().to_string()),
         ];
         if let Some(peer) = run.peer {
-            env.push(("SRRD_PEER".into(), peer.to_string()));
+            env.push((vars::PEER, peer.to_string()));
         }
         if let Some(cfg) = cfg {
             env.push((
-                "SRRD_ADDRESSES".into(),
-                join(cfg.addresses.iter().map(|a| a.to_string()).collect()),
+                vars::ADDRESSES,
+                words(cfg.addresses.iter().map(|a| a.to_string()).collect()),
             ));
-            env.push(("SRRD_KIND".into(), config::kind_text(cfg.kind).to_string()));
+            env.push((vars::KIND, config::kind_text(cfg.kind).to_string()));
         }
         Invocation {
             op: run.op,
@@ -421,7 +428,7 @@ impl Daemon {
             primitive: run.primitive,
             path: cfg.map(|c| c.primitives.clone()).unwrap_or_default(),
             timeout: Duration::from_millis(run.timeout_ms),
-            env,
+            env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         }
     }
 }
