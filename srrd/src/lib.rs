@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod lsa;
+pub mod lsdb;
 pub mod model;
 pub mod ospfapi;
 pub mod primitives;

@@ -22,6 +22,15 @@ enum Cmd {
         #[arg(long, default_value = "info")]
         log: String,
     },
+    /// Print srrd's LSAs from the local ospfd's LSDB, decoded, one JSON line each.
+    Lsdb {
+        /// ospfd's OSPF API server.
+        #[arg(long, default_value = "127.0.0.1:2607")]
+        api: std::net::SocketAddr,
+        /// Cluster key file, to check HMAC tags.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
     /// Run the deterministic multi-node simulator and print a JSON summary.
     Sim(SimArgs),
 }
@@ -60,6 +69,43 @@ fn main() -> ExitCode {
         }
         Cmd::Sim(args) => run_sim(args),
         Cmd::Run { config, log } => run_daemon(&config, &log),
+        Cmd::Lsdb { api, key } => print_lsdb(api, key.as_deref()),
+    }
+}
+
+fn print_lsdb(api: std::net::SocketAddr, key: Option<&std::path::Path>) -> ExitCode {
+    let key = match key.map(srrd::daemon::read_key).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("srrd lsdb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("srrd lsdb: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let quiet = std::time::Duration::from_millis(300);
+    match runtime.block_on(srrd::lsdb::dump(api, key.as_ref(), quiet)) {
+        Ok(entries) => {
+            for e in entries {
+                match serde_json::to_string(&e) {
+                    Ok(line) => println!("{line}"),
+                    Err(err) => eprintln!("srrd lsdb: {err}"),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("srrd lsdb: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -49,7 +49,7 @@ fn now() -> Time {
     Time(ms)
 }
 
-fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {
+pub fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {
     let err = |what: String| DaemonError::Key {
         path: path.to_path_buf(),
         what,

@@ -22,6 +22,8 @@ use crate::model::{RouterId, Scope};
 
 /// How long connecting, the connect-back and each handshake step may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// RFC 2328 MaxAge: an LSA of this age is being flushed.
+const MAX_AGE: u16 = 3600;
 /// How long ospfd may take to become ready for our opaque type.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -211,10 +213,24 @@ impl Session {
         server: SocketAddr,
         scopes: &BTreeSet<Scope>,
     ) -> Result<Session, ClientError> {
+        let mut s = Session::connect(server).await?;
+        s.register(scopes).await?;
+        Ok(s)
+    }
+
+    /// A read-only session (the looking glass): no opaque type registered,
+    /// so it can run beside the daemon on the same ospfd.
+    pub async fn observe(server: SocketAddr) -> Result<Session, ClientError> {
+        let mut s = Session::connect(server).await?;
+        s.register(&BTreeSet::new()).await?;
+        Ok(s)
+    }
+
+    async fn connect(server: SocketAddr) -> Result<Session, ClientError> {
         let (sync, notify) = open_channels(server).await?;
         let (sync_read, sync_write) = sync.into_split();
         let (notify_read, _notify_write) = notify.into_split();
-        let mut s = Session {
+        Ok(Session {
             server,
             router_id: RouterId(0),
             sync_write,
@@ -225,7 +241,12 @@ impl Session {
             areas: BTreeSet::new(),
             interfaces: BTreeSet::new(),
             early: Vec::new(),
-        };
+        })
+    }
+
+    async fn register(&mut self, scopes: &BTreeSet<Scope>) -> Result<(), ClientError> {
+        let server = self.server;
+        let s = self;
         for &scope in scopes {
             let code = s
                 .call(Msg::RegisterOpaqueType {
@@ -268,7 +289,7 @@ impl Session {
             }
         }
         info!(%server, router_id = %s.router_id, areas = ?s.areas, "OSPF API session ready");
-        Ok(s)
+        Ok(())
     }
 
     pub fn router_id(&self) -> RouterId {
@@ -473,6 +494,11 @@ impl Session {
             })
         };
         Ok(match msg {
+            // SYNC_LSDB also dumps flushed instances still waiting in the
+            // LSDB at MaxAge: they are deletions, not state.
+            Msg::LsaUpdateNotify(n) if n.lsa.header.age >= MAX_AGE => {
+                lsa_event(&n).map(|lsa| Event::LsaDelete { lsa })
+            }
             Msg::LsaUpdateNotify(n) => lsa_event(&n).map(|lsa| Event::LsaUpdate {
                 lsa,
                 payload: n.lsa.data,
