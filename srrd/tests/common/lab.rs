@@ -1,0 +1,1014 @@
+//! The one place that builds network-namespace labs with real FRR for the
+//! integration tests: namespaces, veths and bridges, FRR configs, every
+//! process a test starts, and the cleanup of all of it.
+//!
+//! The recipe and its pitfalls were measured in
+//! `shared/notes/frr-ospf-api-netns.md`; the configs follow `docs/frr.md`.
+//! Nothing is ever added to the root namespace: veths are created inside
+//! the namespaces, and the LANs are bridges in a switch namespace `sw`, so a
+//! dead node gives its neighbours no carrier loss (they must notice by
+//! hellos or BFD, as on a real switch).
+//!
+//! Namespaces are `<prefix><node>` with `prefix = st<pid % 1000><n>-`; the
+//! lab dir `/tmp/srrd-lab-st<pid % 1000><n>` holds the owner (pid and start
+//! time, for `sweep_stale`), and per node the FRR configs, pid files, vty
+//! sockets, FRR logs and the stdout/stderr of every process (`<name>.out`).
+//! `SRRD_LAB_KEEP=1` keeps the dir after the lab is dropped.
+//!
+//! One lab at a time per test process: `Lab::new` waits for the previous
+//! one to be dropped (labs running side by side on 2 cores skew timings).
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// First letters of every lab namespace (see `sweep_stale`).
+pub const BASE: &str = "st";
+const FRR: &str = "/usr/lib/frr";
+const LAB_DIRS: &str = "/tmp/srrd-lab-";
+const POLL: Duration = Duration::from_millis(10);
+/// How long a client gets to exit after SIGTERM at teardown.
+const CLIENT_GRACE: Duration = Duration::from_secs(3);
+
+/// OSPF timers of every router in a lab (hello and dead intervals must
+/// match on a segment, notes pitfall 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Dead interval 1 s (hello 250 ms), SPF throttle 0/50/500, no LSA
+    /// throttle, MinLSArrival 0: Full in about 5 s, a dead peer is seen
+    /// after 0.75–1.0 s.
+    Fast,
+    /// `Fast` plus BFD 50 ms x 3 on every OSPF interface (bfdd): a dead
+    /// peer is seen after 25–200 ms.
+    Bfd,
+}
+
+/// How ospfd is configured on a node. Everything is area 0.
+#[derive(Clone, Debug)]
+pub struct Router {
+    pub router_id: Ipv4Addr,
+    pub profile: Profile,
+    /// Interfaces that speak OSPF, with their priority (0 = never DR).
+    pub interfaces: Vec<(String, u8)>,
+    /// Interfaces whose subnet is advertised without hellos.
+    pub passive: Vec<String>,
+    /// `network PREFIX area 0` statements.
+    pub networks: Vec<String>,
+}
+
+/// A process the lab started; the lab keeps the `Child` and kills it.
+#[derive(Clone, Debug)]
+pub struct ProcHandle {
+    pub pid: u32,
+    pub node: String,
+    pub name: String,
+    /// Its stdout and stderr.
+    pub log: PathBuf,
+}
+
+impl ProcHandle {
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Anything a test spawns (srrd, a web server, a probe): may be an OSPF
+    /// API client, so it is stopped before ospfd (notes pitfall 7).
+    Client,
+    /// An FRR daemon: "zebra", "bfdd" or "ospfd".
+    Frr(&'static str),
+}
+
+struct Proc {
+    handle: ProcHandle,
+    kind: Kind,
+    child: Child,
+}
+
+impl Proc {
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Node names in creation order.
+    nodes: Vec<String>,
+    /// Interfaces (other than lo) of each node, for link_down/up.
+    links: BTreeMap<String, Vec<String>>,
+    routers: BTreeMap<String, Router>,
+    procs: Vec<Proc>,
+}
+
+pub struct Lab {
+    name: String,
+    prefix: String,
+    dir: PathBuf,
+    state: Mutex<State>,
+    _one_at_a_time: OneLabAtATime,
+}
+
+/// Panics unless we are root: the labs need namespaces and FRR. CI runs as
+/// root, so the tests run there rather than skip.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test builds network namespaces and runs FRR: run it as root (CI does)");
+    }
+    if !Path::new(FRR).join("ospfd").exists() {
+        panic!("{FRR}/ospfd is missing: apt-get install frr (see .ci/run)");
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds (returns how long that took) or
+/// `timeout` has passed (returns None).
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            return None;
+        }
+        thread::sleep(POLL);
+    }
+}
+
+impl Lab {
+    /// An empty lab. `name` only labels its messages.
+    pub fn new(name: &str) -> Lab {
+        require_root();
+        let one_at_a_time = OneLabAtATime::acquire();
+        Lab::sweep_stale(BASE);
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let pid = std::process::id();
+        // Creating the dir claims the prefix, also against other processes
+        // whose pid % 1000 is ours.
+        let (prefix, dir) = loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let prefix = format!("{BASE}{:03}{n}-", pid % 1000);
+            let dir = lab_dir(&prefix);
+            match fs::create_dir(&dir) {
+                Ok(()) => break (prefix, dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("lab {name}: cannot create {}: {e}", dir.display()),
+            }
+        };
+        let start_time = process_start_time(pid).unwrap_or(0);
+        fs::write(dir.join("owner"), format!("{pid} {start_time}\n{name}\n"))
+            .unwrap_or_else(|e| panic!("lab {name}: {}: {e}", dir.display()));
+        // The FRR daemons run as user frr and must reach their node dirs.
+        run_ok(Command::new("chmod").arg("755").arg(&dir));
+        eprintln!(
+            "lab {name}: namespaces {prefix}*, files in {}",
+            dir.display()
+        );
+        Lab {
+            name: name.to_string(),
+            prefix,
+            dir,
+            state: Mutex::new(State::default()),
+            _one_at_a_time: one_at_a_time,
+        }
+    }
+
+    /// The topology of the notes, FRR started on r1, n1, n2 and n3 (not yet
+    /// Full: see `wait_ospf_full`).
+    ///
+    /// ```text
+    ///  n1 eth0 198.51.100.11 ─┐ lanA            lanB ┌─ eth0 203.0.113.13 n3
+    ///  n2 eth0 198.51.100.12 ─┤ (bridges in sw)      │
+    ///         ethA 198.51.100.1 ── r1 ── ethB 203.0.113.1
+    ///                              └ ethC 198.18.0.1 ── eth0 198.18.0.10 c1
+    /// ```
+    /// Router ids r1 10.255.0.1 (priority 255: DR on both LANs), n1/n2/n3
+    /// 10.255.0.11/12/13 (priority 0). c1 runs no OSPF; its default route
+    /// is r1. A VIP in 192.0.2.0/24 on a node's `lo` is advertised as a /32
+    /// stub link of its router-LSA (`network 192.0.2.0/24 area 0`).
+    pub fn two_subnets(profile: Profile) -> Lab {
+        let lab = Lab::new(&format!("two_subnets({profile:?})"));
+        for node in ["r1", "n1", "n2", "n3", "c1"] {
+            lab.add_node(node);
+        }
+        lab.add_lan("lanA");
+        lab.add_lan("lanB");
+        lab.attach("r1", "ethA", "lanA", "198.51.100.1/24");
+        lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
+        lab.attach("n2", "eth0", "lanA", "198.51.100.12/24");
+        lab.attach("r1", "ethB", "lanB", "203.0.113.1/24");
+        lab.attach("n3", "eth0", "lanB", "203.0.113.13/24");
+        lab.link(
+            "r1",
+            "ethC",
+            "198.18.0.1/24",
+            "c1",
+            "eth0",
+            "198.18.0.10/24",
+        );
+        lab.exec_ok("r1", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        lab.ip("c1", "route add default via 198.18.0.1");
+
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        lab.set_router(
+            "r1",
+            Router {
+                router_id: Ipv4Addr::new(10, 255, 0, 1),
+                profile,
+                interfaces: vec![("ethA".into(), 255), ("ethB".into(), 255)],
+                passive: strings(&["ethC"]),
+                networks: strings(&["198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/24"]),
+            },
+        );
+        for (node, id, lan) in [
+            ("n1", 11, "198.51.100.0/24"),
+            ("n2", 12, "198.51.100.0/24"),
+            ("n3", 13, "203.0.113.0/24"),
+        ] {
+            lab.set_router(
+                node,
+                Router {
+                    router_id: Ipv4Addr::new(10, 255, 0, id),
+                    profile,
+                    interfaces: vec![("eth0".into(), 0)],
+                    passive: Vec::new(),
+                    networks: strings(&[lan, "192.0.2.0/24"]),
+                },
+            );
+        }
+        for node in ["r1", "n1", "n2", "n3"] {
+            lab.start_frr(node);
+        }
+        lab
+    }
+
+    // ----- topology -------------------------------------------------------
+
+    /// The namespace of `node`.
+    pub fn ns(&self, node: &str) -> String {
+        format!("{}{node}", self.prefix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Configs, pid files, sockets and logs of `node`.
+    pub fn node_dir(&self, node: &str) -> PathBuf {
+        self.dir.join(node)
+    }
+
+    /// A namespace with `lo` up.
+    pub fn add_node(&self, node: &str) {
+        let ns = self.ns(node);
+        let dir = self.node_dir(node);
+        fs::create_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        // Recorded first: Drop deletes it even if the next step fails.
+        self.state().nodes.push(node.to_string());
+        run_ok(Command::new("ip").args(["netns", "add", &ns]));
+        self.ip(node, "link set lo up");
+    }
+
+    /// A LAN: a bridge in the switch namespace `sw` (created on first use).
+    pub fn add_lan(&self, lan: &str) {
+        if !self.state().nodes.iter().any(|n| n == "sw") {
+            self.add_node("sw");
+        }
+        self.ip("sw", &format!("link add {lan} type bridge"));
+        self.ip("sw", &format!("link set {lan} up"));
+    }
+
+    /// Plugs `node` into `lan` with interface `ifname` and address `cidr`.
+    /// The switch side is called `<lan>-<node>`.
+    pub fn attach(&self, node: &str, ifname: &str, lan: &str, cidr: &str) {
+        let (port, ns) = (format!("{lan}-{node}"), self.ns(node));
+        self.ip(
+            "sw",
+            &format!("link add {port} type veth peer name {ifname} netns {ns}"),
+        );
+        self.ip("sw", &format!("link set {port} master {lan} up"));
+        self.configure_link(node, ifname, cidr);
+    }
+
+    /// A point-to-point veth between two nodes (carrier loss on either end
+    /// is seen by the other at once).
+    pub fn link(&self, a: &str, if_a: &str, cidr_a: &str, b: &str, if_b: &str, cidr_b: &str) {
+        let ns_b = self.ns(b);
+        self.ip(
+            a,
+            &format!("link add {if_a} type veth peer name {if_b} netns {ns_b}"),
+        );
+        self.configure_link(a, if_a, cidr_a);
+        self.configure_link(b, if_b, cidr_b);
+    }
+
+    fn configure_link(&self, node: &str, ifname: &str, cidr: &str) {
+        self.ip(node, &format!("addr add {cidr} dev {ifname}"));
+        self.ip(node, &format!("link set {ifname} up"));
+        let mut state = self.state();
+        state
+            .links
+            .entry(node.to_string())
+            .or_default()
+            .push(ifname.to_string());
+    }
+
+    /// Writes the node's zebra, ospfd (and bfdd) configs; `start_frr` runs them.
+    pub fn set_router(&self, node: &str, router: Router) {
+        let dir = self.node_dir(node);
+        let write = |file: &str, text: String| {
+            let path = dir.join(file);
+            fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        };
+        write("zebra.conf", frr_header(&dir, node, "zebra"));
+        write("ospfd.conf", ospfd_conf(&dir, node, &router));
+        if router.profile == Profile::Bfd {
+            write("bfdd.conf", bfdd_conf(&dir, node));
+        }
+        // FRR refuses to run as root (notes pitfall 1): it drops to frr.
+        run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
+        self.state().routers.insert(node.to_string(), router);
+    }
+
+    /// Sets every interface of `node` (but lo) down.
+    pub fn link_down(&self, node: &str) {
+        self.set_links(node, "down");
+    }
+
+    pub fn link_up(&self, node: &str) {
+        self.set_links(node, "up");
+    }
+
+    fn set_links(&self, node: &str, updown: &str) {
+        let links = self.state().links.get(node).cloned().unwrap_or_default();
+        for ifname in links {
+            self.ip(node, &format!("link set {ifname} {updown}"));
+        }
+    }
+
+    // ----- FRR ------------------------------------------------------------
+
+    /// Starts the FRR daemons of `node` that are not running: zebra, then
+    /// bfdd (Bfd profile), then `ospfd -a` (API server on TCP 2607).
+    pub fn start_frr(&self, node: &str) {
+        let router = self
+            .state()
+            .routers
+            .get(node)
+            .cloned()
+            .unwrap_or_else(|| panic!("lab {}: {node} has no set_router", self.name));
+        let dir = self.node_dir(node);
+        let zserv = dir.join("zserv.api");
+        if !self.frr_running(node, "zebra") {
+            // A SIGKILLed zebra leaves its socket behind.
+            let _ = fs::remove_file(&zserv);
+            self.spawn_frr(node, "zebra", &[]);
+            if wait_for(Duration::from_secs(5), || zserv.exists()).is_none() {
+                panic!(
+                    "lab {}: zebra on {node} made no {}",
+                    self.name,
+                    zserv.display()
+                );
+            }
+        }
+        if router.profile == Profile::Bfd && !self.frr_running(node, "bfdd") {
+            let ctl = dir.join("bfdd.sock");
+            self.spawn_frr(node, "bfdd", &["--bfdctl", &ctl.to_string_lossy()]);
+        }
+        if !self.frr_running(node, "ospfd") {
+            self.spawn_frr(node, "ospfd", &["-a"]);
+        }
+    }
+
+    fn spawn_frr(&self, node: &str, daemon: &'static str, extra: &[&str]) -> ProcHandle {
+        let dir = self.node_dir(node);
+        let mut cmd = Command::new(format!("{FRR}/{daemon}"));
+        // No -d: the daemon stays our child, its PID ours to kill. `-P 0`:
+        // no TCP vty; `--vty_socket`/`-z` keep each node's sockets apart.
+        cmd.args(extra)
+            .arg("-f")
+            .arg(dir.join(format!("{daemon}.conf")))
+            .arg("-i")
+            .arg(dir.join(format!("{daemon}.pid")))
+            .arg("--vty_socket")
+            .arg(&dir)
+            .arg("-z")
+            .arg(dir.join("zserv.api"))
+            .args(["-A", "127.0.0.1", "-P", "0"]);
+        self.spawn_kind(node, daemon, Kind::Frr(daemon), cmd)
+    }
+
+    fn frr_running(&self, node: &str, daemon: &'static str) -> bool {
+        let mut state = self.state();
+        state
+            .procs
+            .iter_mut()
+            .filter(|p| p.handle.node == node && p.kind == Kind::Frr(daemon))
+            .any(|p| p.running())
+    }
+
+    /// SIGTERM ospfd and bfdd, then zebra. FRR 8.4.4's ospfd aborts on
+    /// SIGTERM while an API client is registered and then flushes nothing
+    /// (notes pitfall 7): stop the node's srrd first.
+    pub fn stop_frr(&self, node: &str) {
+        self.terminate(
+            |p| p.handle.node == node && matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
+            libc::SIGTERM,
+            Duration::from_secs(5),
+        );
+        self.terminate(
+            |p| p.handle.node == node && p.kind == Kind::Frr("zebra"),
+            libc::SIGTERM,
+            Duration::from_secs(5),
+        );
+    }
+
+    /// SIGKILL ospfd alone (zebra and the API clients stay).
+    pub fn kill_ospfd(&self, node: &str) {
+        self.terminate(
+            |p| p.handle.node == node && p.kind == Kind::Frr("ospfd"),
+            libc::SIGKILL,
+            Duration::ZERO,
+        );
+    }
+
+    /// A node dies: SIGKILL everything the lab started in it, at once, then
+    /// its links go down (as the notes' crash case: kill first, link later).
+    pub fn kill_node(&self, node: &str) {
+        self.terminate(|p| p.handle.node == node, libc::SIGKILL, Duration::ZERO);
+        kill_netns_pids(&self.ns(node));
+        self.link_down(node);
+    }
+
+    /// `vtysh -c cmd` against `node`'s daemons: stdout, plus stderr if it failed.
+    pub fn vtysh(&self, node: &str, cmd: &str) -> String {
+        let out = run(Command::new("vtysh")
+            .arg("--vty_socket")
+            .arg(self.node_dir(node))
+            .args(["-c", cmd]));
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+        }
+        text
+    }
+
+    /// Neighbours of `node` in state Full.
+    pub fn ospf_full_neighbors(&self, node: &str) -> usize {
+        let json = self.vtysh(node, "show ip ospf neighbor json");
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else {
+            return 0;
+        };
+        let Some(neighbors) = value.get("neighbors").and_then(|n| n.as_object()) else {
+            return 0;
+        };
+        neighbors
+            .values()
+            .filter_map(|entries| entries.as_array())
+            .flatten()
+            .filter(|e| {
+                e.get("nbrState")
+                    .and_then(|s| s.as_str())
+                    .is_some_and(|s| s.starts_with("Full"))
+            })
+            .count()
+    }
+
+    /// Waits until `node` has at least `n` Full neighbours; panics with its
+    /// neighbour table after `timeout`.
+    pub fn wait_ospf_full(&self, node: &str, n: usize, timeout: Duration) -> Duration {
+        wait_for(timeout, || self.ospf_full_neighbors(node) >= n).unwrap_or_else(|| {
+            panic!(
+                "lab {}: {node} has not {n} Full neighbours after {timeout:?}:\n{}",
+                self.name,
+                self.vtysh(node, "show ip ospf neighbor")
+            )
+        })
+    }
+
+    // ----- kernel routes ---------------------------------------------------
+
+    /// `ip route show PREFIX` (exact match) in `node`, empty if none.
+    pub fn route(&self, node: &str, prefix: &str) -> String {
+        let out = self.exec(node, &["ip", "route", "show", prefix]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until `prefix` is in `node`'s kernel table.
+    pub fn wait_route(&self, node: &str, prefix: &str, timeout: Duration) -> Duration {
+        self.wait_route_where(node, prefix, timeout, "present", |r| !r.is_empty())
+    }
+
+    /// Waits until `prefix` is routed via `gateway` in `node`.
+    pub fn wait_route_via(
+        &self,
+        node: &str,
+        prefix: &str,
+        gateway: &str,
+        timeout: Duration,
+    ) -> Duration {
+        let via = format!("via {gateway} ");
+        self.wait_route_where(node, prefix, timeout, &format!("via {gateway}"), |r| {
+            r.lines().any(|l| l.contains(&via))
+        })
+    }
+
+    /// Waits until `prefix` has left `node`'s kernel table.
+    pub fn wait_no_route(&self, node: &str, prefix: &str, timeout: Duration) -> Duration {
+        self.wait_route_where(node, prefix, timeout, "gone", |r| r.is_empty())
+    }
+
+    fn wait_route_where(
+        &self,
+        node: &str,
+        prefix: &str,
+        timeout: Duration,
+        what: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> Duration {
+        wait_for(timeout, || ok(&self.route(node, prefix))).unwrap_or_else(|| {
+            panic!(
+                "lab {}: route {prefix} in {node} not {what} after {timeout:?}; it is: {:?}",
+                self.name,
+                self.route(node, prefix)
+            )
+        })
+    }
+
+    // ----- processes --------------------------------------------------------
+
+    /// Runs `args` in `node`'s namespace and waits for it.
+    pub fn exec(&self, node: &str, args: &[&str]) -> Output {
+        run(Command::new("ip")
+            .args(["netns", "exec", &self.ns(node)])
+            .args(args))
+    }
+
+    /// `ip -n <node's namespace> ARGS` (split at whitespace), panicking
+    /// unless it succeeds; returns stdout. E.g. `ip("n1", "addr add
+    /// 192.0.2.10/32 dev lo")`.
+    pub fn ip(&self, node: &str, args: &str) -> String {
+        let ns = self.ns(node);
+        run_ok(
+            Command::new("ip")
+                .args(["-n", &ns])
+                .args(args.split_whitespace()),
+        )
+    }
+
+    /// `exec`, panicking unless it succeeds; returns stdout.
+    pub fn exec_ok(&self, node: &str, args: &[&str]) -> String {
+        let out = self.exec(node, args);
+        if !out.status.success() {
+            panic!(
+                "lab {}: `{}` in {node}: {}{}",
+                self.name,
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `cmd` in `node`'s namespace (program, args, envs and current
+    /// dir are taken over; stdin is null, stdout and stderr go to
+    /// `<node dir>/<program>.out`). It runs in its own process group, so
+    /// its children die with it.
+    pub fn spawn(&self, node: &str, cmd: Command) -> ProcHandle {
+        let program = Path::new(cmd.get_program());
+        let name = program
+            .file_name()
+            .unwrap_or(program.as_os_str())
+            .to_string_lossy()
+            .into_owned();
+        self.spawn_kind(node, &name, Kind::Client, cmd)
+    }
+
+    fn spawn_kind(&self, node: &str, name: &str, kind: Kind, cmd: Command) -> ProcHandle {
+        let dir = self.node_dir(node);
+        let log = (1..)
+            .map(|i| match i {
+                1 => dir.join(format!("{name}.out")),
+                _ => dir.join(format!("{name}.{i}.out")),
+            })
+            .find(|p| !p.exists())
+            .expect("an unused log name");
+        let out = fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let err = out
+            .try_clone()
+            .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        // `ip netns exec` execs the program: the child's PID is the program's.
+        let mut wrapped = Command::new("ip");
+        wrapped
+            .args(["netns", "exec", &self.ns(node)])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        if let Some(cwd) = cmd.get_current_dir() {
+            wrapped.current_dir(cwd);
+        }
+        wrapped
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let child = wrapped
+            .spawn()
+            .unwrap_or_else(|e| panic!("lab {}: cannot start {name} in {node}: {e}", self.name));
+        let handle = ProcHandle {
+            pid: child.id(),
+            node: node.to_string(),
+            name: name.to_string(),
+            log,
+        };
+        self.state().procs.push(Proc {
+            handle: handle.clone(),
+            kind,
+            child,
+        });
+        handle
+    }
+
+    pub fn is_running(&self, proc: &ProcHandle) -> bool {
+        let mut state = self.state();
+        state
+            .procs
+            .iter_mut()
+            .any(|p| p.handle.pid == proc.pid && p.running())
+    }
+
+    /// Sends `signal` to the process group of `proc` (if it still runs).
+    pub fn signal(&self, proc: &ProcHandle, signal: i32) {
+        let mut state = self.state();
+        if let Some(p) = state.procs.iter_mut().find(|p| p.handle.pid == proc.pid) {
+            if p.running() {
+                kill_group(p.handle.pid, signal);
+            }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; waits for the exit.
+    pub fn stop(&self, proc: &ProcHandle, grace: Duration) -> Option<ExitStatus> {
+        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGTERM, grace);
+        self.exit_status(proc)
+    }
+
+    /// SIGKILL; waits for the exit.
+    pub fn kill(&self, proc: &ProcHandle) {
+        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGKILL, Duration::ZERO);
+    }
+
+    /// Waits up to `timeout` for `proc` to exit by itself.
+    pub fn wait_exit(&self, proc: &ProcHandle, timeout: Duration) -> Option<ExitStatus> {
+        wait_for(timeout, || !self.is_running(proc))?;
+        self.exit_status(proc)
+    }
+
+    fn exit_status(&self, proc: &ProcHandle) -> Option<ExitStatus> {
+        let mut state = self.state();
+        let p = state.procs.iter_mut().find(|p| p.handle.pid == proc.pid)?;
+        p.child.try_wait().ok().flatten()
+    }
+
+    /// Every process the lab started (running or not).
+    pub fn processes(&self) -> Vec<ProcHandle> {
+        self.state()
+            .procs
+            .iter()
+            .map(|p| p.handle.clone())
+            .collect()
+    }
+
+    /// Runs `f` on a thread inside `node`'s namespace: sockets it opens
+    /// live there (an OSPF API client, a TCP probe from c1, ...).
+    pub fn in_netns<R: Send>(&self, node: &str, f: impl FnOnce() -> R + Send) -> R {
+        let path = format!("/run/netns/{}", self.ns(node));
+        thread::scope(|s| {
+            s.spawn(|| {
+                let ns = fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                // SAFETY: setns on a valid netns fd moves only this thread.
+                let rc = unsafe {
+                    libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET)
+                };
+                if rc != 0 {
+                    panic!("setns {path}: {}", std::io::Error::last_os_error());
+                }
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    /// Signals the matching running processes, waits up to `grace` for them,
+    /// SIGKILLs what is left and reaps them all.
+    fn terminate(&self, select: impl Fn(&Proc) -> bool, signal: i32, grace: Duration) {
+        let mut state = self.state();
+        let mut chosen: Vec<&mut Proc> = state.procs.iter_mut().filter(|p| select(p)).collect();
+        for p in chosen.iter_mut() {
+            if p.running() {
+                kill_group(p.handle.pid, signal);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && chosen.iter_mut().any(|p| p.running()) {
+            thread::sleep(POLL);
+        }
+        for p in chosen {
+            if p.running() {
+                kill_group(p.handle.pid, libc::SIGKILL);
+            }
+            let _ = p.child.wait();
+            if let Kind::Frr(daemon) = p.kind {
+                remove_frr_tmp(daemon, p.handle.pid);
+            }
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Removes what crashed earlier runs left: every lab `<base><digits>-*`
+    /// whose owner process is gone (its processes are SIGKILLed, its
+    /// namespaces and dir deleted). Labs of live processes are left alone.
+    pub fn sweep_stale(base: &str) {
+        let mut labs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ns in netns_list() {
+            if let Some(prefix) = lab_prefix(base, &ns) {
+                labs.entry(prefix).or_default().push(ns);
+            }
+        }
+        for entry in fs::read_dir("/tmp").into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_prefix("srrd-lab-") else {
+                continue;
+            };
+            if let Some(prefix) = lab_prefix(base, &format!("{id}-x")) {
+                labs.entry(prefix).or_default();
+            }
+        }
+        for (prefix, namespaces) in labs {
+            if !owner_is_gone(&prefix) {
+                continue;
+            }
+            eprintln!("lab: sweeping stale lab {prefix}* (namespaces {namespaces:?})");
+            for ns in &namespaces {
+                kill_netns_pids(ns);
+            }
+            for ns in &namespaces {
+                let _ = run(Command::new("ip").args(["netns", "del", ns]));
+            }
+            let _ = fs::remove_dir_all(lab_dir(&prefix));
+        }
+    }
+
+    /// The last lines of every log of the lab, for a failed test's output.
+    fn dump_logs(&self) {
+        let state = self.state();
+        for node in &state.nodes {
+            let Ok(entries) = fs::read_dir(self.node_dir(node)) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "out" || x == "log"))
+                .collect();
+            files.sort();
+            for file in files {
+                let text = fs::read_to_string(&file).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(15)..];
+                if !tail.is_empty() {
+                    eprintln!("==> {} <==\n{}", file.display(), tail.join("\n"));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.dump_logs();
+        }
+        // Notes pitfall 7: API clients before ospfd; ospfd and bfdd before zebra.
+        self.terminate(|p| p.kind == Kind::Client, libc::SIGTERM, CLIENT_GRACE);
+        self.terminate(
+            |p| matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
+            libc::SIGKILL,
+            Duration::ZERO,
+        );
+        self.terminate(|_| true, libc::SIGKILL, Duration::ZERO);
+        let nodes = self.state().nodes.clone();
+        // Whatever still lives in our namespaces was started by us (a
+        // grandchild that left its process group).
+        for node in &nodes {
+            kill_netns_pids(&self.ns(node));
+        }
+        for node in &nodes {
+            let out = run(Command::new("ip").args(["netns", "del", &self.ns(node)]));
+            if !out.status.success() {
+                eprintln!(
+                    "lab {}: ip netns del {}: {}",
+                    self.name,
+                    self.ns(node),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        if std::env::var_os("SRRD_LAB_KEEP").is_some() {
+            eprintln!("lab {}: kept {}", self.name, self.dir.display());
+        } else if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("lab {}: rm -r {}: {e}", self.name, self.dir.display());
+        }
+    }
+}
+
+// ----- FRR configs ------------------------------------------------------------
+
+fn frr_header(dir: &Path, node: &str, daemon: &str) -> String {
+    format!(
+        "hostname {node}-{daemon}\nlog file {}/{daemon}.log informational\nlog timestamp precision 6\n",
+        dir.display()
+    )
+}
+
+/// docs/frr.md explains every line.
+fn ospfd_conf(dir: &Path, node: &str, r: &Router) -> String {
+    let mut conf = frr_header(dir, node, "ospfd");
+    for (ifname, priority) in &r.interfaces {
+        conf += &format!("interface {ifname}\n ip ospf priority {priority}\n");
+        conf += " ip ospf dead-interval minimal hello-multiplier 4\n";
+        if r.profile == Profile::Bfd {
+            conf += " ip ospf bfd\n ip ospf bfd profile fast\n";
+        }
+        conf += "exit\n";
+    }
+    conf += &format!("router ospf\n ospf router-id {}\n", r.router_id);
+    conf += " capability opaque\n log-adjacency-changes detail\n";
+    conf +=
+        " timers throttle spf 0 50 500\n timers throttle lsa all 0\n timers lsa min-arrival 0\n";
+    for ifname in &r.passive {
+        conf += &format!(" passive-interface {ifname}\n");
+    }
+    for network in &r.networks {
+        conf += &format!(" network {network} area 0\n");
+    }
+    conf + "exit\n"
+}
+
+fn bfdd_conf(dir: &Path, node: &str) -> String {
+    frr_header(dir, node, "bfdd")
+        + "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n"
+}
+
+// ----- helpers ---------------------------------------------------------------
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs `cmd`, panicking unless it succeeds; returns its stdout.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    if !out.status.success() {
+        panic!(
+            "{cmd:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kill_group(pid: u32, signal: i32) {
+    // SAFETY: plain kill(2); the group is one we started and have not reaped.
+    unsafe {
+        libc::kill(-(pid as i32), signal);
+    }
+}
+
+/// FRR keeps a per-process dir there that only a clean exit removes.
+fn remove_frr_tmp(daemon: &str, pid: u32) {
+    let _ = fs::remove_dir_all(format!("/var/tmp/frr/{daemon}.{pid}"));
+}
+
+/// SIGKILLs every process in namespace `ns` and waits (up to 2 s) until none is left.
+fn kill_netns_pids(ns: &str) {
+    let pids = || -> Vec<u32> {
+        let out = run(Command::new("ip").args(["netns", "pids", ns]));
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    for pid in pids() {
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        // SAFETY: plain kill(2) of a process inside one of our namespaces.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+        if let Some(daemon) = ["zebra", "ospfd", "bfdd"]
+            .into_iter()
+            .find(|d| comm.trim() == *d)
+        {
+            remove_frr_tmp(daemon, pid);
+        }
+    }
+    wait_for(Duration::from_secs(2), || pids().is_empty());
+}
+
+fn netns_list() -> Vec<String> {
+    let out = run(Command::new("ip").args(["netns", "list"]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `st1230-` for a namespace `st1230-r1`, if it is a lab's under `base`.
+fn lab_prefix(base: &str, ns: &str) -> Option<String> {
+    let (digits, node) = ns.strip_prefix(base)?.split_once('-')?;
+    let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !node.is_empty();
+    ok.then(|| format!("{base}{digits}-"))
+}
+
+fn lab_dir(prefix: &str) -> PathBuf {
+    PathBuf::from(format!("{LAB_DIRS}{}", prefix.trim_end_matches('-')))
+}
+
+/// True if the lab's owner process is dead, or its dir is gone (orphaned
+/// namespaces), or its dir has had no owner file for a minute. False while
+/// a live process owns it or is still writing the owner file.
+fn owner_is_gone(prefix: &str) -> bool {
+    let dir = lab_dir(prefix);
+    let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
+        let age = fs::metadata(&dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        return age.map_or(true, |a| a > Duration::from_secs(60));
+    };
+    let mut fields = owner.split_whitespace().map(|f| f.parse::<u64>().ok());
+    match (fields.next().flatten(), fields.next().flatten()) {
+        (Some(pid), Some(start)) => process_start_time(pid as u32) != Some(start),
+        _ => true,
+    }
+}
+
+/// Field 22 of /proc/PID/stat: distinguishes a live owner from a reused PID.
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    after_comm.split(' ').nth(19)?.parse().ok()
+}
+
+/// Serialises labs within a test process (tests run on parallel threads).
+struct OneLabAtATime(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+thread_local! {
+    static THIS_THREAD_HAS_A_LAB: Cell<bool> = const { Cell::new(false) };
+}
+
+impl OneLabAtATime {
+    fn acquire() -> OneLabAtATime {
+        static LABS: Mutex<()> = Mutex::new(());
+        if THIS_THREAD_HAS_A_LAB.with(Cell::get) {
+            panic!("one Lab at a time: drop the previous lab before Lab::new (it would deadlock)");
+        }
+        let guard = LABS.lock().unwrap_or_else(PoisonError::into_inner);
+        THIS_THREAD_HAS_A_LAB.with(|c| c.set(true));
+        OneLabAtATime(guard)
+    }
+}
+
+impl Drop for OneLabAtATime {
+    fn drop(&mut self) {
+        THIS_THREAD_HAS_A_LAB.with(|c| c.set(false));
+    }
+}
