@@ -140,6 +140,7 @@ fn node() -> impl Strategy<Value = NodeSettings> {
                 echo_timeout,
                 recall_interval,
                 claim_hold: recall_interval,
+                startup_hold: delete_grace,
             },
         )
 }

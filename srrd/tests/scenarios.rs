@@ -44,6 +44,8 @@ impl Runner {
             services: Vec::new(),
             settings: EngineSettings {
                 node_name: "test".into(),
+                // Most stories are not about booting; 14-startup-hold is.
+                startup_hold_ms: 0,
                 ..EngineSettings::default()
             },
             engine: None,
@@ -112,6 +114,7 @@ impl Runner {
                 "echo_timeout" => self.settings.echo_timeout_ms = ms,
                 "recall_interval" => self.settings.recall_interval_ms = ms,
                 "handoff_timeout" => self.settings.handoff_timeout_ms = ms,
+                "startup_hold" => self.settings.startup_hold_ms = ms,
                 _ => return Err(format!("unknown setting {k}")),
             }
         }

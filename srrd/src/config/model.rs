@@ -36,6 +36,10 @@ pub struct NodeSettings {
     pub recall_interval: Duration,
     /// How long a claim (`starting`) must be flooded before the start runs.
     pub claim_hold: Duration,
+    /// After the OSPF API session comes up, how long to learn the cluster
+    /// before claiming anything: a cluster that boots together then places
+    /// services by the rules, not by who booted first.
+    pub startup_hold: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -114,6 +118,7 @@ impl Default for NodeSettings {
             echo_timeout: Duration::from_secs(10),
             recall_interval: Duration::from_millis(500),
             claim_hold: Duration::from_millis(25),
+            startup_hold: Duration::from_secs(1),
         }
     }
 }

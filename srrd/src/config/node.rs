@@ -89,6 +89,11 @@ pub(super) fn build_node(
             node.claim_hold = d;
         }
     }
+    if let Some(d) = &raw.startup_hold {
+        if let Some(d) = fields::duration(diag, d, "node.startup_hold") {
+            node.startup_hold = d;
+        }
+    }
     node
 }
 

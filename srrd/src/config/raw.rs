@@ -25,6 +25,7 @@ pub(super) struct RawNode {
     pub echo_timeout: Option<Spanned<DurationText>>,
     pub recall_interval: Option<Spanned<DurationText>>,
     pub claim_hold: Option<Spanned<DurationText>>,
+    pub startup_hold: Option<Spanned<DurationText>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

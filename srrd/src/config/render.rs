@@ -30,6 +30,7 @@ struct OutNode {
     echo_timeout: String,
     recall_interval: String,
     claim_hold: String,
+    startup_hold: String,
 }
 
 #[derive(Serialize)]
@@ -94,6 +95,7 @@ fn out_node(node: &NodeSettings) -> OutNode {
         echo_timeout: format_duration(node.echo_timeout),
         recall_interval: format_duration(node.recall_interval),
         claim_hold: format_duration(node.claim_hold),
+        startup_hold: format_duration(node.startup_hold),
     }
 }
 

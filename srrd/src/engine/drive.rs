@@ -214,7 +214,10 @@ impl Engine {
                 return;
             }
             for &m in &members {
-                if self.locals[m].run == Run::Stopped && self.can_run(m) {
+                if self.locals[m].run == Run::Stopped
+                    && self.can_run(m)
+                    && self.now >= self.claims_from
+                {
                     self.locals[m].run = Run::Claiming;
                     self.commit(m);
                 }

@@ -17,6 +17,10 @@ impl Engine {
         }
         self.api_up = true;
         self.router_id = Some(router_id);
+        self.claims_from = self.now.plus_ms(self.settings.startup_hold_ms);
+        if self.settings.startup_hold_ms > 0 {
+            self.timers.arm(self.claims_from, Timer::StartupHold);
+        }
         self.publish_daemon();
         self.mark_all();
     }
@@ -274,6 +278,7 @@ impl Engine {
                 Timer::PreemptDelay(u) | Timer::ClaimHold(u) | Timer::HandoffTimeout(u) => {
                     self.dirty_units.insert(u);
                 }
+                Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),
             }
         }
     }

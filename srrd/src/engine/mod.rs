@@ -40,6 +40,8 @@ pub struct EngineSettings {
     /// start: longer than a flood across the domain, so that two nodes
     /// claiming at once see each other and the tie-break settles it.
     pub claim_hold_ms: u64,
+    /// No claims this long after the API session comes up.
+    pub startup_hold_ms: u64,
     /// Distinguishes this run of the daemon from earlier ones: the high 32
     /// bits of every generation, so a restarted node's LSAs win over stale
     /// copies of its previous run. Must grow across restarts.
@@ -57,6 +59,7 @@ impl EngineSettings {
             recall_interval_ms: node.recall_interval.as_millis() as u64,
             handoff_timeout_ms: 30_000,
             claim_hold_ms: node.claim_hold.as_millis() as u64,
+            startup_hold_ms: node.startup_hold.as_millis() as u64,
             incarnation,
         }
     }
@@ -80,6 +83,8 @@ pub struct Engine {
     now: Time,
     router_id: Option<RouterId>,
     api_up: bool,
+    /// No claims before this (startup hold after the session came up).
+    claims_from: Time,
     shutting_down: bool,
     shutdown_reported: bool,
     layout: UnitLayout,
@@ -134,6 +139,7 @@ impl Engine {
             now: Time(0),
             router_id: None,
             api_up: false,
+            claims_from: Time(0),
             shutting_down: false,
             shutdown_reported: false,
             layout,

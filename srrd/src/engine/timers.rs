@@ -19,6 +19,7 @@ pub enum Timer {
     Check(usize),
     PreemptDelay(usize),
     ClaimHold(usize),
+    StartupHold,
     HandoffTimeout(usize),
 }
 
