@@ -82,7 +82,10 @@ impl Cluster {
     }
 
     fn index(node: &str) -> usize {
-        NODES.iter().position(|n| *n == node).expect("a service node")
+        NODES
+            .iter()
+            .position(|n| *n == node)
+            .expect("a service node")
     }
 
     fn start_srrd(&mut self, node: &str) {
@@ -184,6 +187,25 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
     eprintln!("served by n3 {t:?} after start");
     c.assert_only_holder("n3");
 
+    // n3's LSAs, as n1's ospfd holds them, decode: the looking glass.
+    let lsdb = c.lab.exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb"]);
+    let from_n3: Vec<&str> = lsdb
+        .lines()
+        .filter(|l| l.contains(r#""adv_router":"10.255.0.13""#))
+        .collect();
+    assert!(
+        from_n3
+            .iter()
+            .any(|l| l.contains(r#""kind":"daemon""#) && l.contains(r#""node_name":"n3""#)),
+        "no daemon LSA of n3 at n1:\n{lsdb}"
+    );
+    assert!(
+        from_n3
+            .iter()
+            .any(|l| l.contains(r#""name":"web""#) && l.contains(r#""state":"active/started""#)),
+        "no started web LSA of n3 at n1:\n{lsdb}"
+    );
+
     // The active node dies: n2 (10.255.0.12, LAN A) takes over once ospfd
     // declares n3 dead (dead interval 1 s).
     c.kill_node("n3");
@@ -193,7 +215,11 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
 
     // Graceful stop of the holder: n1 takes over, n2 exits 0 without its VIP.
     let status = c.stop_srrd("n2");
-    assert!(status.success(), "srrd on n2 exited with {status}\n{}", c.logs());
+    assert!(
+        status.success(),
+        "srrd on n2 exited with {status}\n{}",
+        c.logs()
+    );
     let t = c.wait_served_by("n1", Duration::from_secs(10));
     eprintln!("graceful stop n2 -> n1: client served again after {t:?}");
     c.assert_only_holder("n1");
@@ -233,16 +259,32 @@ fn ospfd_crash_on_the_active_node_moves_the_service() {
     eprintln!("ospfd crash on n3 -> n2: client served again after {t:?}");
     // srrd on n3 lost its session: it stopped the service and took the VIP away.
     let gone = wait_for(Duration::from_secs(5), || c.vip_holders() == vec!["n2"]);
-    assert!(gone.is_some(), "VIP holders {:?}\n{}", c.vip_holders(), c.logs());
-    assert!(c.lab.is_running(c.srrd("n3")), "srrd on n3 must keep running");
+    assert!(
+        gone.is_some(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    assert!(
+        c.lab.is_running(c.srrd("n3")),
+        "srrd on n3 must keep running"
+    );
 
     // ospfd returns: srrd reconnects; the service stays on n2 (sticky).
     c.lab.start_frr("n3");
     c.lab.wait_ospf_full("r1", 3, Duration::from_secs(30));
     let rejoined = wait_for(Duration::from_secs(20), || {
-        c.srrd("n3").log_text().matches("OSPF API session ready").count() >= 2
+        c.srrd("n3")
+            .log_text()
+            .matches("OSPF API session ready")
+            .count()
+            >= 2
     });
-    assert!(rejoined.is_some(), "srrd on n3 did not reconnect\n{}", c.logs());
+    assert!(
+        rejoined.is_some(),
+        "srrd on n3 did not reconnect\n{}",
+        c.logs()
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(c.who_serves(), "n2");
     c.assert_only_holder("n2");
@@ -265,9 +307,69 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
 
     c.start_srrd("n3");
     let clean = wait_for(Duration::from_secs(15), || c.vip_holders() == vec!["n2"]);
-    assert!(clean.is_some(), "VIP holders {:?}\n{}", c.vip_holders(), c.logs());
+    assert!(
+        clean.is_some(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
     c.wait_served_by("n2", Duration::from_secs(5));
     // Still exactly one after the dust settles.
     std::thread::sleep(Duration::from_secs(2));
     c.assert_only_holder("n2");
+}
+
+#[test]
+fn misconfigured_node_fails_fast_naming_the_problem() {
+    require_root();
+    let lab = Lab::new("misconfigured");
+    lab.add_node("x");
+    let dir = lab.node_dir("x");
+    let run = |config: &Path| {
+        let out = lab.exec(
+            "x",
+            &[
+                env!("CARGO_BIN_EXE_srrd"),
+                "run",
+                "--config",
+                &config.display().to_string(),
+            ],
+        );
+        assert!(
+            !out.status.success(),
+            "srrd run succeeded with {}",
+            config.display()
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    // A configuration error names file, line and field.
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[node]\nstate_dir = \"/tmp/x\"\n[[service]]\nname = \"web\"\nprimitives = \"/bin/true\"\naddresses = [\"192.0.2.1\"]\ndepends = [\"nosuch\"]\n",
+    )
+    .expect("write");
+    let err = run(&bad);
+    assert!(
+        err.contains(&format!("{}:7:", bad.display())) && err.contains("service[0].depends"),
+        "{err}"
+    );
+
+    // No ospfd: the address tried is named.
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!(
+            "[node]\nstate_dir = \"{}\"\nospf_api = \"127.0.0.1:2607\"\n[[service]]\nname = \"web\"\nprimitives = \"/bin/true\"\naddresses = [\"192.0.2.1\"]\n",
+            dir.join("state").display()
+        ),
+    )
+    .expect("write");
+    lab.ip("x", "link set lo up");
+    let err = run(&good);
+    assert!(
+        err.contains("cannot reach ospfd's OSPF API at 127.0.0.1:2607"),
+        "{err}"
+    );
 }

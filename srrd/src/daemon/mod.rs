@@ -67,6 +67,9 @@ pub fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {
     Ok(ClusterKey(bytes))
 }
 
+/// How often the VIP interface is compared with what the engine owns.
+const VIP_RECONCILE_INTERVAL: Duration = Duration::from_secs(10);
+
 type Connecting = Pin<Box<dyn Future<Output = Result<Session, ClientError>> + Send>>;
 
 struct Daemon {
@@ -75,6 +78,9 @@ struct Daemon {
     engine: Engine,
     session: Option<Session>,
     vips: VipManager,
+    /// VIPs the engine has put up; the reconcile loop keeps the interface
+    /// equal to this for the configured addresses.
+    owned_vips: BTreeSet<IpAddr>,
     runner: Runner,
     state_file: StateFile,
     state: PersistedState,
@@ -122,6 +128,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         engine,
         session: None,
         vips,
+        owned_vips: BTreeSet::new(),
         runner: Runner::new(done_tx),
         state_file,
         state,
@@ -169,6 +176,8 @@ impl Daemon {
         let mut backoff = Duration::from_millis(200);
         let mut reconnect_at: Option<tokio::time::Instant> = None;
         let mut shutdown_deadline: Option<tokio::time::Instant> = None;
+        let mut vip_check = tokio::time::interval(VIP_RECONCILE_INTERVAL);
+        vip_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         loop {
             if self.shutdown_done {
@@ -252,6 +261,7 @@ impl Daemon {
                 _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sighup.recv() => self.reload(),
+                _ = vip_check.tick() => self.reconcile_vips().await,
             }
         }
         self.finish().await;
@@ -290,6 +300,29 @@ impl Daemon {
         }
         sd_notify("STOPPING=1");
         info!("srrd stopped");
+    }
+
+    /// Removes configured VIPs this node does not own (left by a crash or
+    /// added by hand) and restores owned ones someone removed.
+    async fn reconcile_vips(&mut self) {
+        let managed = managed_addresses(&self.config);
+        match self.vips.reconcile(&managed, &self.owned_vips).await {
+            Ok(removed) if !removed.is_empty() => {
+                warn!(?removed, "removed VIPs this node does not own")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "VIP reconcile failed"),
+        }
+        let present: BTreeSet<IpAddr> = match self.vips.list().await {
+            Ok(list) => list.into_iter().collect(),
+            Err(e) => return warn!(error = %e, "cannot list VIPs"),
+        };
+        for addr in self.owned_vips.difference(&present) {
+            warn!(%addr, "an owned VIP vanished from the interface; adding it back");
+            if let Err(e) = self.vips.add(*addr).await {
+                error!(%addr, error = %e, "cannot restore VIP");
+            }
+        }
     }
 
     fn reload(&mut self) {
@@ -347,11 +380,13 @@ impl Daemon {
             }
             Action::CancelPrimitive { op, .. } => self.runner.cancel(*op),
             Action::AddVip { service, addr } => {
+                self.owned_vips.insert(*addr);
                 if let Err(e) = self.vips.add(*addr).await {
                     error!(service, error = %e, "cannot add VIP");
                 }
             }
             Action::RemoveVip { service, addr } => {
+                self.owned_vips.remove(addr);
                 if let Err(e) = self.vips.remove(*addr).await {
                     error!(service, error = %e, "cannot remove VIP");
                 }
