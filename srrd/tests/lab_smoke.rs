@@ -1,4 +1,4 @@
-//! The lab harness (tests/common/lab.rs) against real FRR 8.4: the
+//! The lab harness (lab/src/netns.rs) against real FRR 8.4: the
 //! two-subnet topology converges, a VIP on a node's `lo` is routed at r1
 //! and reachable from the client, it follows a move to the other subnet,
 //! ospfd's API server answers, and dropping the lab leaves nothing behind.

@@ -1,5 +1,7 @@
 //! Support code shared by the integration tests (`mod common;` in a test
-//! file). Each test binary compiles its own copy and uses a part of it.
+//! file). The lab itself lives in the `srrd-lab` crate (lab/).
 #![allow(dead_code)]
 
-pub mod lab;
+pub mod lab {
+    pub use srrd_lab::netns::*;
+}
