@@ -325,14 +325,34 @@ impl Daemon {
         }
     }
 
+    /// SIGHUP: re-read the configuration; apply what can change while
+    /// services run (Engine::reload), report what needs a restart.
     fn reload(&mut self) {
-        // Services are the engine's identity for peers: changing them in a
-        // running daemon would need a re-activation. Validate and report.
-        match config::load(&self.config_path) {
-            Ok(new) if new == self.config => info!("SIGHUP: configuration unchanged"),
-            Ok(_) => warn!("SIGHUP: configuration changed; restart srrd to apply it"),
-            Err(e) => error!("SIGHUP: configuration invalid, keeping the running one:\n{e}"),
+        let new = match config::load(&self.config_path) {
+            Ok(new) => new,
+            Err(e) => {
+                return error!("SIGHUP: configuration invalid, keeping the running one:\n{e}")
+            }
+        };
+        if new == self.config {
+            return info!("SIGHUP: configuration unchanged");
         }
+        let needs_restart = self.engine.reload(&new.services);
+        if new.node != self.config.node {
+            warn!("SIGHUP: [node] settings changed; they take effect on restart");
+        }
+        if needs_restart.is_empty() {
+            info!("SIGHUP: configuration reloaded");
+        } else {
+            warn!(changes = ?needs_restart, "SIGHUP: reloaded what can change live; these need a restart");
+        }
+        // What runs is what the engine has: the running identity with the
+        // settings that changed live.
+        self.config.services = self
+            .engine
+            .services()
+            .filter_map(|st| self.engine.service_config(&st.name).cloned())
+            .collect();
     }
 
     async fn session_up(&mut self, mut session: Session) {

@@ -219,6 +219,56 @@ impl Engine {
         self.index.get(name).map(|&i| &self.locals[i].cfg)
     }
 
+    /// Takes a reloaded configuration. Settings that only shape future
+    /// primitive runs (primitives file, timeouts, check interval) apply at
+    /// once; anything that changes a service's identity or placement
+    /// (the set of services, kind, addresses, preference, group,
+    /// dependencies, critical, scope, quorum, preempt delay, disabled) needs a
+    /// restart: those are returned as `service.field` and left as they are.
+    pub fn reload(&mut self, services: &[ServiceConfig]) -> Vec<String> {
+        let mut needs_restart = Vec::new();
+        let new_names: std::collections::BTreeSet<&str> =
+            services.iter().map(|s| s.name.as_str()).collect();
+        for l in &self.locals {
+            if !new_names.contains(l.cfg.name.as_str()) {
+                needs_restart.push(format!("{} (removed)", l.cfg.name));
+            }
+        }
+        for new in services {
+            let Some(&i) = self.index.get(&new.name) else {
+                needs_restart.push(format!("{} (added)", new.name));
+                continue;
+            };
+            let old = &self.locals[i].cfg;
+            let placement_fields = [
+                ("kind", old.kind != new.kind),
+                ("addresses", old.addresses != new.addresses),
+                ("preference", old.preference != new.preference),
+                ("group", old.group != new.group),
+                ("depends", old.depends != new.depends),
+                ("critical", old.critical != new.critical),
+                ("scope", old.scope != new.scope),
+                ("quorum", old.quorum != new.quorum),
+                ("preempt_delay", old.preempt_delay != new.preempt_delay),
+                ("disabled", old.disabled != new.disabled),
+            ];
+            let changed: Vec<String> = placement_fields
+                .iter()
+                .filter(|(_, changed)| *changed)
+                .map(|(field, _)| format!("{}.{field}", new.name))
+                .collect();
+            if changed.is_empty() {
+                let cfg = &mut self.locals[i].cfg;
+                cfg.primitives = new.primitives.clone();
+                cfg.timeouts = new.timeouts.clone();
+                cfg.check_interval = new.check_interval;
+            } else {
+                needs_restart.extend(changed);
+            }
+        }
+        needs_restart
+    }
+
     /// What to persist: operator intents and stop flags.
     pub fn restorable(&self) -> Restored {
         Restored {

@@ -101,3 +101,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reload_applies_live_settings_and_reports_the_rest() {
+    let mut e = engine();
+    let mut services: Vec<ServiceConfig> = ["disk", "web"]
+        .iter()
+        .map(|n| e.service_config(n).cloned().expect("configured"))
+        .collect();
+    services[1].timeouts.start = std::time::Duration::from_secs(7);
+    services[1].check_interval = Some(std::time::Duration::from_secs(3));
+    assert!(e.reload(&services).is_empty());
+    let web = e.service_config("web").expect("web");
+    assert_eq!(web.timeouts.start, std::time::Duration::from_secs(7));
+    assert_eq!(web.check_interval, Some(std::time::Duration::from_secs(3)));
+
+    services[1].preference = 7;
+    services.push(ServiceConfig::new("extra"));
+    services.remove(0);
+    let mut needs = e.reload(&services);
+    needs.sort();
+    assert_eq!(
+        needs,
+        vec!["disk (removed)", "extra (added)", "web.preference"]
+    );
+    assert_eq!(e.service_config("web").expect("web").preference, 100);
+}
