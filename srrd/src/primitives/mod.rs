@@ -107,7 +107,9 @@ impl Runner {
         }
         let (cancel, cancelled) = oneshot::channel();
         let op = inv.op;
-        let task = tokio::spawn(run::run(inv, cancelled, self.done.clone()));
+        // The run logs inside the caller's span (the daemon's `node` field).
+        let run = run::run(inv, cancelled, self.done.clone());
+        let task = tokio::spawn(tracing::Instrument::in_current_span(run));
         self.runs.insert(
             op,
             RunHandle {

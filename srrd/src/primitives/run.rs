@@ -232,19 +232,13 @@ pub(super) async fn run(
     let captured: SharedCapture = Arc::new(std::sync::Mutex::new(Captured::default()));
     let mut readers: Vec<JoinHandle<()>> = Vec::with_capacity(2);
     if let Some(out) = child.stdout.take() {
-        readers.push(tokio::spawn(output::drain(
-            out,
-            Stream::Stdout,
-            captured.clone(),
-            ctx.clone(),
+        readers.push(tokio::spawn(tracing::Instrument::in_current_span(
+            output::drain(out, Stream::Stdout, captured.clone(), ctx.clone()),
         )));
     }
     if let Some(err) = child.stderr.take() {
-        readers.push(tokio::spawn(output::drain(
-            err,
-            Stream::Stderr,
-            captured.clone(),
-            ctx,
+        readers.push(tokio::spawn(tracing::Instrument::in_current_span(
+            output::drain(err, Stream::Stderr, captured.clone(), ctx),
         )));
     }
 
