@@ -57,6 +57,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
         proptest::collection::vec(any::<IpAddr>(), 0..8),
         proptest::option::of(any::<u32>().prop_map(RouterId)),
         any::<u64>(),
+        proptest::option::of(any::<u32>().prop_map(RouterId)),
     );
     (identity, flags, relations, check, routing).prop_map(
         |(
@@ -64,7 +65,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             (preference, critical, standby),
             (group, depends, failure),
             (check_interval_ms, check_stamp_ms),
-            (addresses, handoff_to, started_at_ms),
+            (addresses, handoff_to, started_at_ms, originator),
         )| ServiceLsa {
             name,
             generation,
@@ -82,6 +83,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             addresses,
             handoff_to,
             started_at_ms,
+            originator,
         },
     )
 }
@@ -93,13 +95,17 @@ fn daemon() -> impl Strategy<Value = DaemonLsa> {
         name(),
         proptest::option::of(web),
         "\\PC{0,16}",
+        proptest::option::of(any::<u32>().prop_map(RouterId)),
     )
-        .prop_map(|(generation, node_name, web, software)| DaemonLsa {
-            generation,
-            node_name,
-            web,
-            software,
-        })
+        .prop_map(
+            |(generation, node_name, web, software, originator)| DaemonLsa {
+                generation,
+                node_name,
+                web,
+                software,
+                originator,
+            },
+        )
 }
 
 fn payload() -> impl Strategy<Value = Payload> {

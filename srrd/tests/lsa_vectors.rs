@@ -63,6 +63,7 @@ fn www() -> ServiceLsa {
         ],
         handoff_to: None,
         started_at_ms: 0,
+        originator: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn raid1() -> ServiceLsa {
         addresses: vec![],
         handoff_to: Some(RouterId(0x0aff_000d)),
         started_at_ms: 0,
+        originator: None,
     }
 }
 
@@ -115,6 +117,7 @@ fn node_a() -> DaemonLsa {
         node_name: "node-a".into(),
         web: Some("192.0.2.1:8443".parse().unwrap()),
         software: "srrd 0.1.0".into(),
+        originator: None,
     }
 }
 
@@ -500,6 +503,7 @@ fn unknown_and_foreign_tlvs_are_skipped() {
             node_name: "n".into(),
             web: None,
             software: String::new(),
+            originator: None,
         })
     );
     // Undefined STATE flag bits are ignored.

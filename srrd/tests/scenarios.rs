@@ -225,6 +225,7 @@ impl Runner {
             addresses: Vec::new(),
             handoff_to: None,
             started_at_ms: 0,
+            originator: Some(peer),
         };
         for opt in &args[3..] {
             let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
@@ -235,6 +236,7 @@ impl Runner {
                 "handoff" => s.handoff_to = Some(rid(v)?),
                 "failed" => s.failure = Some(Failure::new(v.parse().unwrap_or(1), "failed")),
                 "gen" => s.generation = v.parse().map_err(|e| format!("gen: {e}"))?,
+                "originator" => s.originator = Some(rid(v)?),
                 _ => return Err(format!("unknown lsa option {opt}")),
             }
         }

@@ -706,6 +706,7 @@ impl Engine {
             } else {
                 0
             },
+            originator: Some(me),
         };
         let scope = l.cfg.scope;
         match lsa::encode(&Payload::Service(state), self.settings.cluster_key.as_ref()) {
@@ -751,6 +752,7 @@ impl Engine {
             node_name: self.settings.node_name.clone(),
             web: self.settings.web,
             software: concat!("srrd ", env!("CARGO_PKG_VERSION")).to_string(),
+            originator: Some(me),
         };
         match lsa::encode(&Payload::Daemon(d), self.settings.cluster_key.as_ref()) {
             Ok(payload) => {

@@ -69,6 +69,26 @@ impl Engine {
                 return;
             }
         };
+        let originator = match &decoded {
+            Payload::Service(s) => s.originator,
+            Payload::Daemon(d) => d.originator,
+        };
+        // The tag covers the originator: a payload replayed under another
+        // router id is refused (and without a key, at least noticed).
+        let keyed = self.settings.cluster_key.is_some();
+        if originator.map_or(keyed, |o| o != lsa.adv_router) {
+            self.log(
+                Level::Warn,
+                None,
+                format!(
+                    "ignoring LSA id {} from {}: it names {} as its originator",
+                    lsa.opaque_id,
+                    lsa.adv_router,
+                    originator.map_or("no router".to_string(), |o| o.to_string())
+                ),
+            );
+            return;
+        }
         if Some(lsa.adv_router) == self.router_id {
             self.on_own_echo(lsa, decoded);
             return;

@@ -1,10 +1,11 @@
-//! Daemon payload (kind 2): TLVs 1 and 16-18 of docs/protocol.md.
+//! Daemon payload (kind 2): TLVs 1, 11 and 16-18 of docs/protocol.md.
 
 use std::net::SocketAddr;
 
 use super::codec::{DecodeError, EncodeError, MAX_NAME, MAX_SOFTWARE};
 use super::tlv::{check_len, ip_bytes, ip_from, once, required, ty, Tlv, Tlvs, Writer};
 use super::DaemonLsa;
+use crate::model::RouterId;
 
 /// Emits the TLVs in ascending type order (receivers accept any order).
 pub(super) fn encode(lsa: &DaemonLsa, w: &mut Writer) -> Result<(), EncodeError> {
@@ -27,6 +28,9 @@ pub(super) fn encode(lsa: &DaemonLsa, w: &mut Writer) -> Result<(), EncodeError>
         w.tlv(ty::WEB, &[&web.port().to_be_bytes(), &bytes[..len]]);
     }
     w.tlv(ty::SOFTWARE, &[lsa.software.as_bytes()]);
+    if let Some(RouterId(id)) = lsa.originator {
+        w.tlv(ty::ORIGINATOR, &[&id.to_be_bytes()]);
+    }
     Ok(())
 }
 
@@ -36,6 +40,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<DaemonLsa, DecodeError> {
     let mut node_name = None;
     let mut web = None;
     let mut software = None;
+    let mut originator = None;
     for tlv in tlvs {
         let tlv = tlv?;
         match tlv.ty {
@@ -47,6 +52,9 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<DaemonLsa, DecodeError> {
             ty::SOFTWARE => once(&mut software, &tlv, "software", |t| {
                 t.text("software", 0, MAX_SOFTWARE, "0..=64")
             })?,
+            ty::ORIGINATOR => once(&mut originator, &tlv, "originator", |t| {
+                t.u32("originator").map(RouterId)
+            })?,
             // Unknown, or defined only for service payloads: skipped.
             _ => {}
         }
@@ -56,6 +64,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<DaemonLsa, DecodeError> {
         node_name: required(node_name, end, "node name")?,
         web,
         software: required(software, end, "software")?,
+        originator,
     })
 }
 

@@ -45,6 +45,9 @@ pub struct ServiceLsa {
     /// Wall-clock ms when it last started here (0 = not started): after a
     /// partition heals, the copy that ran longer keeps the service.
     pub started_at_ms: u64,
+    /// The router that originated it, covered by the HMAC tag so a tagged
+    /// payload cannot be replayed under another router id.
+    pub originator: Option<RouterId>,
 }
 
 /// Where a node's web/API server is, so nodes find each other's UIs.
@@ -54,6 +57,8 @@ pub struct DaemonLsa {
     pub node_name: String,
     pub web: Option<SocketAddr>,
     pub software: String,
+    /// As in [`ServiceLsa::originator`].
+    pub originator: Option<RouterId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -72,6 +72,9 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     if lsa.started_at_ms != 0 {
         w.tlv(ty::STARTED_AT, &[&lsa.started_at_ms.to_be_bytes()]);
     }
+    if let Some(RouterId(id)) = lsa.originator {
+        w.tlv(ty::ORIGINATOR, &[&id.to_be_bytes()]);
+    }
     Ok(())
 }
 
@@ -96,6 +99,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
     let mut addresses = Vec::new();
     let mut handoff_to = None;
     let mut started_at = None;
+    let mut originator = None;
     for tlv in tlvs {
         let tlv = tlv?;
         match tlv.ty {
@@ -119,6 +123,9 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
             ty::ADDRESS => addresses.push(tlv.ip("address")?),
             ty::HANDOFF_TO => once(&mut handoff_to, &tlv, "handoff_to", |t| {
                 t.u32("handoff_to").map(RouterId)
+            })?,
+            ty::ORIGINATOR => once(&mut originator, &tlv, "originator", |t| {
+                t.u32("originator").map(RouterId)
             })?,
             ty::STARTED_AT => once(&mut started_at, &tlv, "started_at", |t| t.u64("started_at"))?,
             // Unknown, or defined only for daemon payloads: skipped.
@@ -144,6 +151,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
         addresses,
         handoff_to,
         started_at_ms: started_at.unwrap_or(0),
+        originator,
     })
 }
 

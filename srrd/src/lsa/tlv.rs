@@ -29,6 +29,7 @@ pub(super) mod ty {
     pub const ADDRESS: u16 = 8;
     pub const HANDOFF_TO: u16 = 9;
     pub const STARTED_AT: u16 = 10;
+    pub const ORIGINATOR: u16 = 11;
     pub const NODE_NAME: u16 = 16;
     pub const WEB: u16 = 17;
     pub const SOFTWARE: u16 = 18;
