@@ -60,17 +60,22 @@ impl Cluster {
         require_root();
         let lab = Lab::two_subnets(Profile::Fast);
         lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
+        // Every node shares a cluster key: all LSAs carry an HMAC tag.
+        let key = lab.dir().join("cluster.key");
+        std::fs::write(&key, "an-example-cluster-key-of-32-bytes").expect("write key");
         let script = lab.dir().join("web.sh");
         std::fs::write(&script, PRIMITIVES).expect("write primitives");
         set_executable(&script);
         for (node, pref) in NODES.iter().zip(preferences) {
             let dir = lab.node_dir(node);
             let config = format!(
-                "[node]\nname = \"{node}\"\nstate_dir = \"{state}\"\nvip_interface = \"lo\"\n\n\
+                "[node]\nname = \"{node}\"\nstate_dir = \"{state}\"\nvip_interface = \"lo\"\n\
+                 cluster_key_file = \"{key}\"\n\n\
                  [[service]]\nname = \"web\"\naddresses = [\"{VIP}\"]\npreference = {pref}\n\
                  check_interval = \"1s\"\nprimitives = \"{script}\"\n",
                 state = dir.join("state").display(),
                 script = script.display(),
+                key = key.display(),
             );
             std::fs::write(dir.join("srrd.toml"), config).expect("write config");
         }
@@ -187,8 +192,11 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
     eprintln!("served by n3 {t:?} after start");
     c.assert_only_holder("n3");
 
-    // n3's LSAs, as n1's ospfd holds them, decode: the looking glass.
-    let lsdb = c.lab.exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb"]);
+    // n3's LSAs, as n1's ospfd holds them, decode and authenticate.
+    let key = c.lab.dir().join("cluster.key").display().to_string();
+    let lsdb = c
+        .lab
+        .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key]);
     let from_n3: Vec<&str> = lsdb
         .lines()
         .filter(|l| l.contains(r#""adv_router":"10.255.0.13""#))
