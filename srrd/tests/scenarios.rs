@@ -28,6 +28,8 @@ struct Runner {
     /// Our originated LSAs not yet echoed, and every id we used → name.
     unechoed: Vec<(LsaRef, Vec<u8>)>,
     own_names: HashMap<LsaRef, String>,
+    /// Our current LSA of each service (and "daemon"): id and payload.
+    own_current: HashMap<String, (LsaRef, Vec<u8>)>,
     /// Peer LSAs: (peer, service) → (current id, previous id, generation).
     peer_lsas: HashMap<(RouterId, String), (u32, Option<u32>, u64)>,
     next_peer_id: u32,
@@ -53,6 +55,7 @@ impl Runner {
             ops: HashMap::new(),
             unechoed: Vec::new(),
             own_names: HashMap::new(),
+            own_current: HashMap::new(),
             peer_lsas: HashMap::new(),
             next_peer_id: 1,
         }
@@ -171,6 +174,20 @@ impl Runner {
                     payload: vec![0x53, 0x52, 0x07, 0xff, 0, 1],
                 }]
             }
+            // ospfd's refresh of our LSA: DELETE then UPDATE of the same id.
+            "own-refresh" | "own-delete" => {
+                let name = args.first().ok_or("own-refresh NAME")?.to_string();
+                let (lsa, payload) = self
+                    .own_current
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| format!("no LSA of ours for {name}"))?;
+                let mut events = vec![Event::LsaDelete { lsa }];
+                if *verb == "own-refresh" {
+                    events.push(Event::LsaUpdate { lsa, payload });
+                }
+                events
+            }
             "echo" => std::mem::take(&mut self.unechoed)
                 .into_iter()
                 .map(|(lsa, payload)| Event::LsaUpdate { lsa, payload })
@@ -262,10 +279,14 @@ impl Runner {
                 match lsa::decode(payload, None) {
                     Ok(Payload::Daemon(_)) => {
                         self.own_names.insert(*lsa, "daemon".into());
+                        self.own_current
+                            .insert("daemon".into(), (*lsa, payload.clone()));
                         "originate daemon".into()
                     }
                     Ok(Payload::Service(s)) => {
                         self.own_names.insert(*lsa, s.name.clone());
+                        self.own_current
+                            .insert(s.name.clone(), (*lsa, payload.clone()));
                         let mut t =
                             format!("originate {} {}/{}", s.name, s.config_state, s.run_state);
                         if s.standby {

@@ -41,12 +41,19 @@ pub enum DaemonError {
     Signal(std::io::Error),
 }
 
-/// Wall-clock milliseconds: the engine's `now`, and check stamps peers can read.
+/// The engine's clock: monotonic, so NTP steps and slews never stall or
+/// rush timers, but anchored to the wall clock at start so the check stamps
+/// and start times peers read are about right.
 fn now() -> Time {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    Time(ms)
+    use std::sync::OnceLock;
+    static ANCHOR: OnceLock<(std::time::Instant, u64)> = OnceLock::new();
+    let (start, wall_ms) = *ANCHOR.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        (std::time::Instant::now(), wall)
+    });
+    Time(wall_ms + start.elapsed().as_millis() as u64)
 }
 
 pub fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {

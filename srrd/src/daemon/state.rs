@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Intent, Restored};
+use crate::model::RouterId;
 
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct PersistedState {
@@ -15,6 +16,9 @@ pub struct PersistedState {
     pub incarnation: u32,
     pub intents: BTreeMap<String, Intent>,
     pub standby: BTreeSet<String>,
+    /// Quorum services: every node that ever announced them.
+    #[serde(default)]
+    pub members: BTreeMap<String, BTreeSet<RouterId>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,17 +89,28 @@ impl PersistedState {
         Restored {
             intents: self.intents.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             standby: self.standby.clone(),
+            members: self
+                .members
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 
     pub fn update(&mut self, r: &Restored) -> bool {
         let intents: BTreeMap<String, Intent> =
             r.intents.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        if intents == self.intents && r.standby == self.standby {
+        let members: BTreeMap<String, BTreeSet<RouterId>> = r
+            .members
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if intents == self.intents && r.standby == self.standby && members == self.members {
             return false;
         }
         self.intents = intents;
         self.standby = r.standby.clone();
+        self.members = members;
         true
     }
 }

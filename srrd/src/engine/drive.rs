@@ -61,7 +61,9 @@ impl Engine {
                 Intent::Inactive | Intent::Disabled,
                 ConfigState::Injected | ConfigState::Active | ConfigState::Failed,
             ) => {
-                if l.run.is_down() {
+                if l.config == ConfigState::Failed && l.deactivate_failed {
+                    // Already tried: an operator command retries it.
+                } else if l.run.is_down() {
                     self.run_primitive(i, Primitive::Deactivate, None);
                 } else {
                     self.dirty_units.insert(self.layout.unit_of[i]);
@@ -180,6 +182,13 @@ impl Engine {
         peers
     }
 
+    /// Standby as peers must see it: stopped by the operator, or a quorum
+    /// service without its majority here (so every node places it alike).
+    fn floods_standby(&self, m: usize) -> bool {
+        let l = &self.locals[m];
+        l.standby || (l.cfg.quorum && !self.has_quorum(m))
+    }
+
     fn has_quorum(&self, i: usize) -> bool {
         let l = &self.locals[i];
         let me = self.router_id;
@@ -198,6 +207,10 @@ impl Engine {
         let members = self.layout.units[u].start_order.clone();
         for &m in &members {
             self.update_membership(m);
+            let flooded = self.locals[m].flooded.as_ref().map(|f| f.standby);
+            if self.locals[m].cfg.quorum && flooded.is_some_and(|f| f != self.floods_standby(m)) {
+                self.commit(m);
+            }
         }
         self.settle_handoff(u);
 
@@ -569,6 +582,7 @@ impl Engine {
                     Some(f) => {
                         l.config = ConfigState::Failed;
                         l.failure = Some(f);
+                        l.deactivate_failed = true;
                     }
                 }
             }
@@ -627,7 +641,7 @@ impl Engine {
         let now = Flooded {
             config: l.config,
             run: l.run.flooded(),
-            standby: l.standby,
+            standby: self.floods_standby(m),
             failure: l.failure.clone(),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
             check_stamp_ms: l.check_stamp_ms,
@@ -670,7 +684,7 @@ impl Engine {
     }
 
     /// Originates the service LSA under a fresh id, then flushes the old one.
-    fn publish(&mut self, m: usize) {
+    pub(super) fn publish(&mut self, m: usize) {
         let Some(me) = self.router_id else { return };
         if !self.api_up {
             return;
@@ -680,6 +694,7 @@ impl Engine {
             return;
         }
         let u = self.layout.unit_of[m];
+        let standby = self.floods_standby(m);
         let l = &mut self.locals[m];
         l.generation_seq += 1;
         let state = ServiceLsa {
@@ -690,7 +705,7 @@ impl Engine {
             run_state: l.run.flooded(),
             preference: l.cfg.preference,
             critical: self.layout.critical[m],
-            standby: l.standby,
+            standby,
             group: l.cfg.group.clone(),
             depends: l.cfg.depends.clone(),
             failure: l.failure.clone(),

@@ -34,6 +34,7 @@ impl Engine {
         // ospfd flushes every LSA of a closed session by itself.
         self.ids.release_all(self.now);
         self.daemon_lsa = None;
+        self.own_deleted.clear();
         for l in &mut self.locals {
             l.lsa = None;
             l.flooded = None;
@@ -114,6 +115,7 @@ impl Engine {
 
     /// Our own LSA came back: only now may we assume the others know (SPEC 1).
     fn on_own_echo(&mut self, lsa: LsaRef, payload: Payload) {
+        self.own_deleted.remove(&lsa);
         let generation = match &payload {
             Payload::Service(s) => s.generation,
             Payload::Daemon(d) => d.generation,
@@ -145,15 +147,15 @@ impl Engine {
             return;
         }
         if Some(lsa.adv_router) == self.router_id {
-            // Our current LSA vanished without our asking: flood it again.
-            if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
-                self.ids.release(self.now, lsa.opaque_id);
-                self.locals[i].lsa = None;
-                self.locals[i].flooded = None;
-                self.commit(i);
-            } else if Some(lsa) == self.daemon_lsa {
-                self.daemon_lsa = None;
-                self.publish_daemon();
+            // ospfd's 30-minute refresh shows as DELETE+UPDATE of the same
+            // id on the originator too: only a delete not followed by the
+            // update within the grace means our LSA is really gone.
+            let ours =
+                self.locals.iter().any(|l| l.lsa == Some(lsa)) || Some(lsa) == self.daemon_lsa;
+            if ours {
+                self.own_deleted.insert(lsa);
+                let at = self.now.plus_ms(self.settings.delete_grace_ms);
+                self.timers.arm(at, Timer::OwnDeleteGrace(lsa));
             }
             return;
         }
@@ -299,6 +301,16 @@ impl Engine {
                     self.dirty_units.insert(u);
                 }
                 Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),
+                Timer::OwnDeleteGrace(lsa) => {
+                    if self.own_deleted.remove(&lsa) {
+                        // Gone for good: flood the state again under a new id.
+                        if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
+                            self.publish(i);
+                        } else if Some(lsa) == self.daemon_lsa {
+                            self.publish_daemon();
+                        }
+                    }
+                }
             }
         }
     }
@@ -325,6 +337,7 @@ impl Engine {
                     return self.reject(command, "service is disabled; enable it first".into());
                 }
                 l.intent = Intent::Active;
+                l.deactivate_failed = false;
                 if l.config == ConfigState::Failed {
                     l.config = ConfigState::Inactive;
                     l.failure = None;
@@ -337,6 +350,7 @@ impl Engine {
                 self.commit(i);
             }
             (Command::Deactivate(_), Some(i)) => {
+                self.locals[i].deactivate_failed = false;
                 if self.locals[i].intent == Intent::Active {
                     self.locals[i].intent = Intent::Inactive;
                 }
@@ -349,6 +363,7 @@ impl Engine {
                 self.commit(i);
             }
             (Command::Disable(_), Some(i)) => {
+                self.locals[i].deactivate_failed = false;
                 self.locals[i].intent = Intent::Disabled;
                 self.commit(i);
             }

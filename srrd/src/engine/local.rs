@@ -76,6 +76,8 @@ pub struct Local {
     pub failure: Option<Failure>,
     /// A check failed while started: stop, then become failed with this.
     pub pending_failure: Option<Failure>,
+    /// `deactivate` failed: stay failed until the operator acts (no retry loop).
+    pub deactivate_failed: bool,
     pub lsa: Option<LsaRef>,
     pub generation_seq: u32,
     pub flooded: Option<Flooded>,
@@ -108,6 +110,7 @@ impl Local {
             standby,
             failure: None,
             pending_failure: None,
+            deactivate_failed: false,
             lsa: None,
             generation_seq: 0,
             flooded: None,

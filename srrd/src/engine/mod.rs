@@ -76,6 +76,9 @@ impl Default for EngineSettings {
 pub struct Restored {
     pub intents: HashMap<String, Intent>,
     pub standby: BTreeSet<String>,
+    /// Quorum services: every node that ever announced them. Kept across
+    /// restarts so a node rebooting into a minority still counts them.
+    pub members: HashMap<String, BTreeSet<RouterId>>,
 }
 
 pub struct Engine {
@@ -98,6 +101,8 @@ pub struct Engine {
     ids: local::IdAllocator,
     daemon_lsa: Option<LsaRef>,
     daemon_generation: u32,
+    /// Our LSAs whose DELETE came without the following UPDATE (yet).
+    own_deleted: BTreeSet<LsaRef>,
     dirty_units: BTreeSet<usize>,
     dirty_activation: BTreeSet<usize>,
     actions: Vec<Action>,
@@ -129,7 +134,11 @@ impl Engine {
                         Intent::Active
                     });
                 let standby = restored.standby.contains(&cfg.name);
-                Local::new(cfg, intent, standby)
+                let mut local = Local::new(cfg, intent, standby);
+                if let Some(m) = restored.members.get(&local.cfg.name) {
+                    local.ever_announced = m.clone();
+                }
+                local
             })
             .collect();
         let unit_states = vec![UnitState::default(); layout.units.len()];
@@ -153,6 +162,7 @@ impl Engine {
             ids,
             daemon_lsa: None,
             daemon_generation: 0,
+            own_deleted: BTreeSet::new(),
             dirty_units: BTreeSet::new(),
             dirty_activation: BTreeSet::new(),
             actions: Vec::new(),
@@ -164,6 +174,10 @@ impl Engine {
     pub fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
         if now > self.now {
             self.now = now;
+        }
+        if event == Event::Timer {
+            // The caller's timer is spent: whatever is next must be asked again.
+            self.timer_requested = None;
         }
         match event {
             Event::ApiConnected { router_id } => self.on_api_connected(router_id),
@@ -282,6 +296,12 @@ impl Engine {
                 .iter()
                 .filter(|l| l.standby)
                 .map(|l| l.cfg.name.clone())
+                .collect(),
+            members: self
+                .locals
+                .iter()
+                .filter(|l| l.cfg.quorum && !l.ever_announced.is_empty())
+                .map(|l| (l.cfg.name.clone(), l.ever_announced.clone()))
                 .collect(),
         }
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::io::OpId;
+use super::view::LsaRef;
 use crate::model::{RouterId, Time};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,6 +21,8 @@ pub enum Timer {
     PreemptDelay(usize),
     ClaimHold(usize),
     StartupHold,
+    /// One of our own LSAs was deleted; republish unless its update follows.
+    OwnDeleteGrace(LsaRef),
     HandoffTimeout(usize),
 }
 

@@ -334,13 +334,21 @@ impl Session {
             server: self.server,
             source: std::io::Error::other(e.to_string()),
         })?;
-        self.sync_write
-            .write_all(&bytes)
-            .await
-            .map_err(|source| ClientError::Io {
-                server: self.server,
-                source,
-            })?;
+        // A wedged ospfd must not freeze the daemon (signals included).
+        let written = timeout(STEP_TIMEOUT, self.sync_write.write_all(&bytes)).await;
+        let io = |source| ClientError::Io {
+            server: self.server,
+            source,
+        };
+        match written {
+            Ok(result) => result.map_err(io)?,
+            Err(_) => {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "ospfd does not read its API socket",
+                )))
+            }
+        }
         self.pending.insert(seq, pending);
         Ok(seq)
     }

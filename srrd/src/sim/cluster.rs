@@ -513,8 +513,8 @@ impl Cluster {
         lsas.sort_by_key(|(l, _)| *l);
         if let Some((lsa, p)) = self.rng.pick(&lsas).cloned() {
             for to in 0..self.nodes.len() {
-                if to != n
-                    && self.connected(n, to)
+                // The originator is told too (docs/ospf-api.md).
+                if self.connected(n, to)
                     && self.nodes[to].api_up
                     && self.nodes[to].lsdb.contains_key(&lsa)
                 {
