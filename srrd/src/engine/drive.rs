@@ -182,11 +182,16 @@ impl Engine {
         peers
     }
 
-    /// Standby as peers must see it: stopped by the operator, or a quorum
-    /// service without its majority here (so every node places it alike).
+    /// Standby as peers must see it: stopped by the operator, on its way
+    /// out (deactivation, shutdown), or a quorum service without its
+    /// majority here. Peers then place the unit elsewhere at once and claim
+    /// it while this node is still stopping, so everyone places it alike
+    /// and a graceful move costs one stop, not a stop plus a claim round.
     fn floods_standby(&self, m: usize) -> bool {
         let l = &self.locals[m];
-        l.standby || (l.cfg.quorum && !self.has_quorum(m))
+        l.standby
+            || self.effective_intent(m) != Intent::Active
+            || (l.cfg.quorum && !self.has_quorum(m))
     }
 
     fn has_quorum(&self, i: usize) -> bool {
