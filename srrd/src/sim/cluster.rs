@@ -505,12 +505,7 @@ impl Cluster {
     /// ospfd refreshes an LSA (LSRefreshTime): peers see DELETE(old)+UPDATE(new).
     fn refresh_one(&mut self) {
         let n = self.rng.below(self.nodes.len());
-        let mut lsas: Vec<(LsaRef, Vec<u8>)> = self.nodes[n]
-            .origin
-            .iter()
-            .map(|(l, p)| (*l, p.clone()))
-            .collect();
-        lsas.sort_by_key(|(l, _)| *l);
+        let lsas = sorted(&self.nodes[n].origin);
         if let Some((lsa, p)) = self.rng.pick(&lsas).cloned() {
             for to in 0..self.nodes.len() {
                 // The originator is told too (docs/ospf-api.md).
@@ -591,13 +586,7 @@ impl Cluster {
                 removed: vec![],
             },
         );
-        let mut lsdb: Vec<(LsaRef, Vec<u8>)> = self.nodes[n]
-            .lsdb
-            .iter()
-            .map(|(l, p)| (*l, p.clone()))
-            .collect();
-        lsdb.sort_by_key(|(l, _)| *l);
-        for (lsa, payload) in lsdb {
+        for (lsa, payload) in sorted(&self.nodes[n].lsdb) {
             self.feed(n, Event::LsaUpdate { lsa, payload });
         }
     }
@@ -990,4 +979,12 @@ impl Cluster {
         self.checker = checker;
         self.touched.clear();
     }
+}
+
+/// LSAs in id order: iteration order must not depend on hashing, or runs
+/// would not replay from their seed.
+fn sorted(lsas: &HashMap<LsaRef, Vec<u8>>) -> Vec<(LsaRef, Vec<u8>)> {
+    let mut v: Vec<(LsaRef, Vec<u8>)> = lsas.iter().map(|(l, p)| (*l, p.clone())).collect();
+    v.sort_by_key(|(l, _)| *l);
+    v
 }
