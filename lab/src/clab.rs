@@ -189,14 +189,17 @@ impl Topology {
     /// Reads and checks `path`; every problem found, one per line, if any.
     pub fn load(path: &Path) -> Result<Topology, Vec<String>> {
         // Absolute: bind sources become paths in srrd's configs.
-        let path = &std::fs::canonicalize(path)
-            .map_err(|e| vec![format!("{}: {e}", path.display())])?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+        let path =
+            &std::fs::canonicalize(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
         let problems = check(&text, dir_of(path));
         if !problems.is_empty() {
             let file = path.display();
-            return Err(problems.into_iter().map(|p| format!("{file}: {p}")).collect());
+            return Err(problems
+                .into_iter()
+                .map(|p| format!("{file}: {p}"))
+                .collect());
         }
         let root: Value = serde_yaml::from_str(&text).map_err(|e| vec![e.to_string()])?;
         Ok(typed(&root, path))
@@ -243,8 +246,9 @@ pub fn check(text: &str, dir: &Path) -> Vec<String> {
     match root.get("name").map(|v| v.as_str()) {
         None => problems.push("`name` is missing".into()),
         Some(Some(name)) if valid_lab_name(name) => {}
-        Some(_) => problems
-            .push("name: must be a string of letters, digits, `-`, `_` or `.`".into()),
+        Some(_) => {
+            problems.push("name: must be a string of letters, digits, `-`, `_` or `.`".into())
+        }
     }
     let Some(topology) = root.get("topology") else {
         problems.push("`topology` is missing".into());
@@ -512,7 +516,12 @@ fn check_link(
         problems.push(format!("{at}: must be a mapping with `endpoints`"));
         return;
     };
-    unknown_keys(map, &["endpoints", "vars", "labels", "mtu", "type"], &format!("{at}."), problems);
+    unknown_keys(
+        map,
+        &["endpoints", "vars", "labels", "mtu", "type"],
+        &format!("{at}."),
+        problems,
+    );
     let Some(endpoints) = map.get("endpoints").and_then(Value::as_sequence) else {
         problems.push(format!("{at}.endpoints: missing, or not a list"));
         return;
@@ -558,7 +567,9 @@ pub fn parse_endpoint(text: &str) -> Result<Endpoint, String> {
     }
     check_ifname(iface)?;
     if iface == "eth0" {
-        return Err("eth0 is containerlab's management interface; data links use eth1 and up".into());
+        return Err(
+            "eth0 is containerlab's management interface; data links use eth1 and up".into(),
+        );
     }
     Ok(Endpoint {
         node: node.to_string(),
@@ -574,7 +585,11 @@ pub fn check_ifname(name: &str) -> Result<(), String> {
             "interface name {name:?}: 1-15 characters (Linux IFNAMSIZ)"
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', ':']) || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(format!(
             "interface name {name:?}: no `/`, `:` or white space"
         ));
@@ -738,7 +753,11 @@ fn typed(root: &Value, path: &Path) -> Topology {
             let strings = |key: &str| -> Vec<String> {
                 node.get(key)
                     .and_then(Value::as_sequence)
-                    .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             let env: BTreeMap<String, String> = node
@@ -757,7 +776,10 @@ fn typed(root: &Value, path: &Path) -> Topology {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                image: node.get("image").and_then(Value::as_str).map(str::to_string),
+                image: node
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 role: env
                     .get(ROLE_VAR)
                     .and_then(|r| Role::parse(r))
@@ -852,7 +874,9 @@ mod tests {
             "{problems:?}"
         );
         assert!(
-            problems.iter().any(|p| p.contains("node b is not in topology.nodes")),
+            problems
+                .iter()
+                .any(|p| p.contains("node b is not in topology.nodes")),
             "{problems:?}"
         );
         assert!(check("topology: {nodes: {}}", Path::new("."))

@@ -158,10 +158,9 @@ impl Outage {
 pub fn longest_gap(samples: &[Sample], since: Duration) -> Duration {
     let mut last_ok = samples
         .iter()
-        .filter(|s| s.at <= since && s.answer.is_some())
-        .map(|s| s.at)
-        .last()
-        .unwrap_or(since);
+        .rev()
+        .find(|s| s.at <= since && s.answer.is_some())
+        .map_or(since, |s| s.at);
     let mut longest = Duration::ZERO;
     for s in samples.iter().filter(|s| s.at > since) {
         if s.answer.is_some() {

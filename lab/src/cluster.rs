@@ -176,8 +176,7 @@ impl Cluster {
         }
         let path = self.lab.node_dir(&node.name).join("srrd.toml");
         fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        self.configs
-            .insert(node.name.clone(), load_config(&path)?);
+        self.configs.insert(node.name.clone(), load_config(&path)?);
         Ok(())
     }
 
@@ -257,7 +256,10 @@ impl Cluster {
     /// life is left (no VIP on lo), links up, FRR started.
     pub fn reboot(&self, node: &str) {
         self.lab.kill_node(node);
-        let _ = self.lab.exec(node, &["ip", "-4", "addr", "flush", "dev", "lo", "scope", "global"]);
+        let _ = self.lab.exec(
+            node,
+            &["ip", "-4", "addr", "flush", "dev", "lo", "scope", "global"],
+        );
         self.lab.link_up(node);
         self.lab.start_frr(node);
     }
@@ -389,7 +391,10 @@ impl Cluster {
     pub fn states(&self, node: &str) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
         let lsas = self.lsdb(node)?;
         let text = |v: &serde_json::Value, key: &str| {
-            v.get(key).and_then(|x| x.as_str()).unwrap_or("").to_string()
+            v.get(key)
+                .and_then(|x| x.as_str())
+                .unwrap_or("")
+                .to_string()
         };
         let names: BTreeMap<String, String> = lsas
             .iter()
@@ -467,7 +472,10 @@ impl Cluster {
                 }
             );
             if node.role.runs_frr() && procs.iter().any(|p| p == "ospfd") {
-                line += &format!("\n         OSPF neighbours: {}", self.neighbours(&node.name));
+                line += &format!(
+                    "\n         OSPF neighbours: {}",
+                    self.neighbours(&node.name)
+                );
             }
             out += &line;
             out += "\n";
@@ -493,8 +501,11 @@ impl Cluster {
                         .filter(|(_, s)| s != "active/started")
                         .map(|(n, s)| format!("{n} {s}"))
                         .collect();
-                    let addrs: Vec<String> =
-                        self.addresses(&service).iter().map(|a| a.to_string()).collect();
+                    let addrs: Vec<String> = self
+                        .addresses(&service)
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect();
                     let answer = if addrs.is_empty() {
                         String::new()
                     } else {
@@ -533,14 +544,10 @@ impl Cluster {
         let list: Vec<String> = neighbours
             .iter()
             .flat_map(|(id, entries)| {
-                entries
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(move |e| {
-                        let state = e.get("nbrState").and_then(|s| s.as_str()).unwrap_or("?");
-                        format!("{id} {state}")
-                    })
+                entries.as_array().into_iter().flatten().map(move |e| {
+                    let state = e.get("nbrState").and_then(|s| s.as_str()).unwrap_or("?");
+                    format!("{id} {state}")
+                })
             })
             .collect();
         if list.is_empty() {

@@ -33,7 +33,9 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     let t = c.wait_served_by(SERVICE, FIRST, Duration::from_secs(30))?;
     println!("  served after {} ms", t.as_millis());
     for _ in 0..3 {
-        let answer = c.lab.in_netns(&client, || whoami(addr, Duration::from_secs(1)));
+        let answer = c
+            .lab
+            .in_netns(&client, || whoami(addr, Duration::from_secs(1)));
         println!(
             "  {client}$ curl http://{addr}/whoami  ->  {}",
             answer.as_deref().unwrap_or("(no answer)")
@@ -41,14 +43,22 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
         thread::sleep(Duration::from_millis(300));
     }
     if let Some(r) = &router {
-        println!("  {r}$ ip route show {addr}  ->  {}", c.lab.route(r, &addr.to_string()));
+        println!(
+            "  {r}$ ip route show {addr}  ->  {}",
+            c.lab.route(r, &addr.to_string())
+        );
     }
 
     println!(
         "\nkilling {FIRST}: every process in it (zebra, ospfd, srrd, the web server), then its link;"
     );
     println!("{client} asks http://{addr}/whoami every 10 ms (100 ms timeout) ...");
-    let probe = Probe::start(c.lab.netns_path(&client), addr, PROBE_INTERVAL, PROBE_TIMEOUT);
+    let probe = Probe::start(
+        c.lab.netns_path(&client),
+        addr,
+        PROBE_INTERVAL,
+        PROBE_TIMEOUT,
+    );
     thread::sleep(Duration::from_millis(500));
     let kill_at = probe.now();
     c.lab.kill_node(FIRST);
@@ -66,10 +76,15 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
         .duration()
         .ok_or("the probe never got an answer from n3")?;
     if let Some(r) = &router {
-        println!("\n  {r}$ ip route show {addr}  ->  {}", c.lab.route(r, &addr.to_string()));
+        println!(
+            "\n  {r}$ ip route show {addr}  ->  {}",
+            c.lab.route(r, &addr.to_string())
+        );
     }
     for _ in 0..3 {
-        let answer = c.lab.in_netns(&client, || whoami(addr, Duration::from_secs(1)));
+        let answer = c
+            .lab
+            .in_netns(&client, || whoami(addr, Duration::from_secs(1)));
         println!(
             "  {client}$ curl http://{addr}/whoami  ->  {}",
             answer.as_deref().unwrap_or("(no answer)")
@@ -79,40 +94,39 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     println!(
         "\n{SERVICE} moved from {FIRST} (LAN A, 198.51.100.0/24) to {SECOND} (LAN B, 203.0.113.0/24) by OSPF alone."
     );
+    let first_new = outage
+        .first_after
+        .as_ref()
+        .map_or(waited, |s| s.at.saturating_sub(kill_at));
     println!(
-        "client outage: {} ms ({} probes unanswered); {SECOND} answered {} ms after the kill (dead interval 1 s).",
+        "client outage: {} ms ({} probes unanswered); {SECOND} answered {} ms after the kill (OSPF dead interval 1 s).",
         duration.as_millis(),
         outage.failed_probes,
-        waited.as_millis().min(
-            outage
-                .first_after
-                .as_ref()
-                .map_or(u128::MAX, |s| s.at.saturating_sub(kill_at).as_millis())
-        )
+        first_new.as_millis()
     );
     Ok(duration)
 }
 
+/// One line per run of equal answers: `from … to ms  answer  (n probes)`.
 fn print_changes(samples: &[Sample], since: Duration) {
-    let mut last: Option<&Option<String>> = None;
-    let mut count = 0;
-    for s in samples.iter().filter(|s| s.at + Duration::from_millis(200) >= since) {
-        if last == Some(&s.answer) {
-            count += 1;
-            continue;
-        }
-        if count > 1 {
-            println!("      ... {count} probes alike");
-        }
-        let at = s.at.as_millis() as i128 - since.as_millis() as i128;
+    let ms = |d: Duration| d.as_millis() as i128 - since.as_millis() as i128;
+    let shown: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.at + Duration::from_millis(200) >= since)
+        .collect();
+    let mut i = 0;
+    while i < shown.len() {
+        let run = shown[i..]
+            .iter()
+            .take_while(|s| s.answer == shown[i].answer)
+            .count();
+        let (first, last) = (shown[i], shown[i + run - 1]);
         println!(
-            "  {at:>+6} ms  {}",
-            s.answer.as_deref().unwrap_or("no answer")
+            "  {:>+6} .. {:>+6} ms  {:<10} ({run} probes)",
+            ms(first.at),
+            ms(last.at),
+            first.answer.as_deref().unwrap_or("no answer")
         );
-        last = Some(&s.answer);
-        count = 1;
-    }
-    if count > 1 {
-        println!("      ... {count} probes alike");
+        i += run;
     }
 }

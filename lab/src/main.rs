@@ -13,7 +13,11 @@ use srrd_lab::netns::Lab;
 use srrd_lab::{demo, scenario};
 
 #[derive(Parser)]
-#[command(name = "srrd-lab", version, about = "srrd's lab without containers (docs/lab.md)")]
+#[command(
+    name = "srrd-lab",
+    version,
+    about = "srrd's lab without containers (docs/lab.md)"
+)]
 struct Cli {
     /// The containerlab topology file.
     #[arg(long, short, global = true)]
@@ -118,9 +122,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let chosen: Vec<scenario::Scenario> = if name == "all" {
                 scenario::all()
             } else {
-                vec![scenario::find(&name).ok_or_else(|| {
-                    format!("no scenario {name} (srrd-lab scenario list)")
-                })?]
+                vec![scenario::find(&name)
+                    .ok_or_else(|| format!("no scenario {name} (srrd-lab scenario list)"))?]
             };
             let up = Lab::is_up(&topo.name);
             let cluster = if up {
@@ -149,7 +152,11 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Cmd::Demo => {
-            println!("building lab {} from {} ...", topo.name, topo.path.display());
+            println!(
+                "building lab {} from {} ...",
+                topo.name,
+                topo.path.display()
+            );
             let started = Instant::now();
             let cluster = Cluster::build(Lab::new("srrd-lab demo"), topo, srrd()?)?;
             println!("up after {:.1} s\n", started.elapsed().as_secs_f64());

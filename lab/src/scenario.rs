@@ -13,9 +13,9 @@ use std::fmt;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::clab::Role;
 use crate::client::{longest_gap, Probe};
 use crate::cluster::Cluster;
-use crate::clab::Role;
 use crate::netns::wait_for;
 
 /// Where each service runs after `prepare`: web (asymmetric, prefers n1)
@@ -342,7 +342,12 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
             s.holder
         ));
     }
-    let probe = Probe::start(c.lab.netns_path(&client), addr, PROBE_INTERVAL, PROBE_TIMEOUT);
+    let probe = Probe::start(
+        c.lab.netns_path(&client),
+        addr,
+        PROBE_INTERVAL,
+        PROBE_TIMEOUT,
+    );
     thread::sleep(Duration::from_millis(50));
     let fault_at = probe.now();
     let start = Instant::now();
@@ -376,7 +381,10 @@ fn kill_server(c: &Cluster, node: &str, service: &str) -> Result<(), String> {
         .ok_or_else(|| format!("no state dir for {service} on {node}"))?;
     let pids = std::fs::read_to_string(dir.join("http.pids"))
         .map_err(|e| format!("{service} on {node}: {e}"))?;
-    for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+    for pid in pids
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
         // SAFETY: plain kill(2) of a server the lab's primitives started.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
@@ -391,14 +399,16 @@ fn vip_on(c: &Cluster, node: &str, service: &str) -> bool {
 
 /// `service` is started on `node` and nowhere else, in `observer`'s LSDB.
 fn expect_started(c: &Cluster, observer: &str, service: &str, node: &str) -> Result<(), String> {
-    wait_for(Duration::from_secs(5), || c.started_on(observer, service) == [node])
-        .map(|_| ())
-        .ok_or_else(|| {
-            format!(
-                "{service} started on {:?} in {observer}'s LSDB, expected only {node}",
-                c.started_on(observer, service)
-            )
-        })
+    wait_for(Duration::from_secs(5), || {
+        c.started_on(observer, service) == [node]
+    })
+    .map(|_| ())
+    .ok_or_else(|| {
+        format!(
+            "{service} started on {:?} in {observer}'s LSDB, expected only {node}",
+            c.started_on(observer, service)
+        )
+    })
 }
 
 /// `observer`'s LSDB shows `service` of `node` in `state`.
@@ -415,10 +425,12 @@ fn expect_state(
             .get(service)
             .is_some_and(|l| l.iter().any(|(n, s)| n == node && s == state))
     };
-    wait_for(Duration::from_secs(5), has).map(|_| ()).ok_or_else(|| {
-        format!(
-            "{service} of {node} is not {state} in {observer}'s LSDB: {:?}",
-            c.states(observer).unwrap_or_default().get(service)
-        )
-    })
+    wait_for(Duration::from_secs(5), has)
+        .map(|_| ())
+        .ok_or_else(|| {
+            format!(
+                "{service} of {node} is not {state} in {observer}'s LSDB: {:?}",
+                c.states(observer).unwrap_or_default().get(service)
+            )
+        })
 }

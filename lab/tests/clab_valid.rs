@@ -44,15 +44,39 @@ fn broken_variants_are_caught() {
     let good = text();
     let cases = [
         (good.replace("name: srrd", "nam: srrd"), "`name` is missing"),
-        (good.replace("      group: node\n", "      colour: node\n"), "colour: unknown key"),
+        (
+            good.replace("      group: node\n", "      colour: node\n"),
+            "colour: unknown key",
+        ),
         (good.replace("kind: linux", "kind: linuks"), "is not a kind"),
-        (good.replace("\"n1:eth1\"", "\"n9:eth1\""), "node n9 is not in topology.nodes"),
-        (good.replace("\"n1:eth1\"", "\"n1 eth1\""), "an endpoint is NODE:INTERFACE"),
-        (good.replace("sw:a-n1", "sw:a-very-long-port-name"), "1-15 characters"),
-        (good.replace("\"n2:eth1\"", "\"n1:eth1\""), "is used by another link"),
-        (good.replace("config/n1/frr:", "config/n1/fr:"), "does not exist"),
-        (good.replace("SRRD_ROLE: client", "SRRD_ROLE: customer"), "is not router, node"),
-        (good.replace("config/n2/srrd:/etc/srrd", "config/n2/srrd:etc/srrd"), "must be an absolute path"),
+        (
+            good.replace("\"n1:eth1\"", "\"n9:eth1\""),
+            "node n9 is not in topology.nodes",
+        ),
+        (
+            good.replace("\"n1:eth1\"", "\"n1 eth1\""),
+            "an endpoint is NODE:INTERFACE",
+        ),
+        (
+            good.replace("sw:a-n1", "sw:a-very-long-port-name"),
+            "1-15 characters",
+        ),
+        (
+            good.replace("\"n2:eth1\"", "\"n1:eth1\""),
+            "is used by another link",
+        ),
+        (
+            good.replace("config/n1/frr:", "config/n1/fr:"),
+            "does not exist",
+        ),
+        (
+            good.replace("SRRD_ROLE: client", "SRRD_ROLE: customer"),
+            "is not router, node",
+        ),
+        (
+            good.replace("config/n2/srrd:/etc/srrd", "config/n2/srrd:etc/srrd"),
+            "must be an absolute path",
+        ),
     ];
     for (text, expected) in cases {
         let problems = check(&text, lab_dir());
@@ -142,7 +166,11 @@ fn ospfd_configs_have_the_fast_profile_of_docs_frr_md() {
             " timers throttle spf 0 50 500",
             " ip ospf dead-interval minimal hello-multiplier 4",
         ] {
-            assert!(conf.contains(line), "{}: ospfd.conf lacks `{line}`", node.name);
+            assert!(
+                conf.contains(line),
+                "{}: ospfd.conf lacks `{line}`",
+                node.name
+            );
         }
         let id = conf
             .lines()
@@ -150,11 +178,19 @@ fn ospfd_configs_have_the_fast_profile_of_docs_frr_md() {
             .unwrap_or_else(|| panic!("{}: no pinned router-id", node.name));
         assert!(router_ids.insert(id.to_string()), "router id {id} twice");
         if node.role == Role::Node {
-            assert!(conf.contains(" network 192.0.2.0/24 area 0"), "{}", node.name);
+            assert!(
+                conf.contains(" network 192.0.2.0/24 area 0"),
+                "{}",
+                node.name
+            );
             assert!(conf.contains(" ip ospf priority 0"), "{}", node.name);
         }
         let daemons = std::fs::read_to_string(dir.join("daemons")).expect("daemons");
-        assert!(daemons.contains("ospfd=yes") && daemons.contains(" -a\""), "{}", node.name);
+        assert!(
+            daemons.contains("ospfd=yes") && daemons.contains(" -a\""),
+            "{}",
+            node.name
+        );
     }
 }
 
@@ -165,8 +201,8 @@ fn srrd_configs_are_valid_and_web_prefers_n1_then_n3() {
     for name in topo.with_role(Role::Node) {
         let node = topo.node(&name).expect("node");
         let dir = lab_dir().join(&node.bind("/etc/srrd").expect("/etc/srrd bind").source);
-        let config = srrd::config::load(&dir.join("srrd.toml"))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let config =
+            srrd::config::load(&dir.join("srrd.toml")).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(config.node.name, name);
         for service in &config.services {
             // Container paths: each must lie under one of the node's binds.
@@ -191,9 +227,16 @@ fn srrd_configs_are_valid_and_web_prefers_n1_then_n3() {
         };
         assert_eq!(pref("web"), pref("data"), "{name}: web and data");
         web.push((pref("web"), name.clone()));
-        let smtp = config.services.iter().find(|s| s.name == "smtp").expect("smtp");
+        let smtp = config
+            .services
+            .iter()
+            .find(|s| s.name == "smtp")
+            .expect("smtp");
         assert!(smtp.critical && smtp.group.as_deref() == Some("mail"));
-        assert!(config.services.iter().any(|s| s.quorum), "{name}: a quorum service");
+        assert!(
+            config.services.iter().any(|s| s.quorum),
+            "{name}: a quorum service"
+        );
     }
     web.sort();
     let order: Vec<&str> = web.iter().rev().map(|(_, n)| n.as_str()).collect();
