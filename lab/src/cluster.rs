@@ -227,7 +227,9 @@ impl Cluster {
         cmd.arg("run")
             .arg("--config")
             .arg(self.lab.node_dir(node).join("srrd.toml"))
-            .args(["--log", "srrd=debug"]);
+            .args(["--log", "srrd=debug"])
+            // Plain log files (tracing colours its output by default).
+            .env("NO_COLOR", "1");
         self.lab.spawn(node, cmd)
     }
 
