@@ -37,7 +37,7 @@ enum Cmd {
     Down,
     /// Nodes, OSPF neighbours, where each service runs, where the logs are.
     Status,
-    /// Run a command in a node's namespace, e.g. `exec c1 curl http://192.0.2.10/whoami`.
+    /// Run a command in a node's namespace, e.g. `exec c1 ip route`.
     Exec {
         node: String,
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
