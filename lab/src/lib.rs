@@ -1,4 +1,10 @@
 //! srrd's lab, the one place that builds network namespaces with real FRR:
-//! used by srrd's integration tests and by the lab runner.
+//! used by srrd's integration tests and by the lab runner `srrd-lab`, which
+//! builds the containerlab topology `lab/srrd.clab.yml` without containers.
 
+pub mod clab;
+pub mod client;
+pub mod cluster;
+pub mod demo;
 pub mod netns;
+pub mod scenario;

@@ -17,6 +17,12 @@
 //!
 //! One lab at a time per test process: `Lab::new` waits for the previous
 //! one to be dropped (labs running side by side on 2 cores skew timings).
+//!
+//! A lab can also outlive its process (the `srrd-lab up` / `down` runner):
+//! `Lab::persistent(id)` builds it under namespaces `lab-<id>-<node>` and
+//! `/tmp/srrd-lab-<id>`, `leave_running` saves what `reattach(id)` needs to
+//! take it over again (nodes, links, processes by pid and start time), and
+//! `destroy(id)` tears it down, also after a crashed run.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -34,6 +40,10 @@ use std::time::{Duration, Instant, SystemTime};
 pub const BASE: &str = "st";
 const FRR: &str = "/usr/lib/frr";
 const LAB_DIRS: &str = "/tmp/srrd-lab-";
+/// First letters of a persistent lab's namespaces: `lab-<id>-<node>`.
+const PERSISTENT: &str = "lab-";
+/// What `leave_running` writes into the lab dir for `reattach`.
+const SAVED_STATE: &str = "lab.json";
 const POLL: Duration = Duration::from_millis(10);
 /// How long a client gets to exit after SIGTERM at teardown.
 const CLIENT_GRACE: Duration = Duration::from_secs(3);
@@ -65,7 +75,7 @@ pub struct Router {
 }
 
 /// A process the lab started; the lab keeps the `Child` and kills it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ProcHandle {
     pub pid: u32,
     pub node: String,
@@ -89,15 +99,53 @@ enum Kind {
     Frr(&'static str),
 }
 
+impl Kind {
+    fn text(self) -> &'static str {
+        match self {
+            Kind::Client => "client",
+            Kind::Frr(daemon) => daemon,
+        }
+    }
+
+    fn from_text(text: &str) -> Option<Kind> {
+        match text {
+            "client" => Some(Kind::Client),
+            "zebra" => Some(Kind::Frr("zebra")),
+            "ospfd" => Some(Kind::Frr("ospfd")),
+            "bfdd" => Some(Kind::Frr("bfdd")),
+            _ => None,
+        }
+    }
+}
+
 struct Proc {
     handle: ProcHandle,
     kind: Kind,
-    child: Child,
+    /// None for a process of an attached lab: started by an earlier run,
+    /// known by pid and start time only (no exit status).
+    child: Option<Child>,
+    start_time: u64,
 }
 
 impl Proc {
     fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => pid_alive(self.handle.pid, self.start_time),
+        }
+    }
+
+    /// Waits for the exit of a process that was signalled to die.
+    fn reap(&mut self) {
+        match &mut self.child {
+            Some(child) => {
+                let _ = child.wait();
+            }
+            None => {
+                let (pid, start) = (self.handle.pid, self.start_time);
+                wait_for(Duration::from_secs(5), || !pid_alive(pid, start));
+            }
+        }
     }
 }
 
@@ -107,8 +155,26 @@ struct State {
     nodes: Vec<String>,
     /// Interfaces (other than lo) of each node, for link_down/up.
     links: BTreeMap<String, Vec<String>>,
-    routers: BTreeMap<String, Router>,
+    /// Nodes with FRR configs, and whether they run bfdd too.
+    frr: BTreeMap<String, bool>,
     procs: Vec<Proc>,
+}
+
+/// A lab as `leave_running` saves it for `reattach`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedLab {
+    name: String,
+    nodes: Vec<String>,
+    links: BTreeMap<String, Vec<String>>,
+    frr: BTreeMap<String, bool>,
+    procs: Vec<SavedProc>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedProc {
+    handle: ProcHandle,
+    kind: String,
+    start_time: u64,
 }
 
 pub struct Lab {
@@ -116,6 +182,8 @@ pub struct Lab {
     prefix: String,
     dir: PathBuf,
     state: Mutex<State>,
+    /// Set by `leave_running`: Drop leaves namespaces and processes alone.
+    keep_running: bool,
     _one_at_a_time: OneLabAtATime,
 }
 
@@ -180,8 +248,156 @@ impl Lab {
             prefix,
             dir,
             state: Mutex::new(State::default()),
+            keep_running: false,
             _one_at_a_time: one_at_a_time,
         }
+    }
+
+    /// An empty lab meant to outlive this process (`leave_running`):
+    /// namespaces `lab-<id>-<node>`, dir `/tmp/srrd-lab-<id>`. Fails if a
+    /// lab `id` exists (`destroy` it first). Until `leave_running`, Drop
+    /// tears it down as usual, so a failed build leaves nothing behind.
+    pub fn persistent(id: &str) -> Result<Lab, String> {
+        require_root();
+        check_persistent_id(id)?;
+        let one_at_a_time = OneLabAtATime::acquire();
+        let prefix = format!("{PERSISTENT}{id}-");
+        let dir = lab_dir(&prefix_for_dir(id));
+        if let Some(ns) = netns_list().into_iter().find(|ns| ns.starts_with(&prefix)) {
+            return Err(format!(
+                "lab {id} is up (namespace {ns}): take it down first (srrd-lab down)"
+            ));
+        }
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(format!(
+                    "{} exists: lab {id} is up or was left by a crashed run (srrd-lab down)",
+                    dir.display()
+                ))
+            }
+            Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+        }
+        run_ok(Command::new("chmod").arg("755").arg(&dir));
+        Ok(Lab {
+            name: id.to_string(),
+            prefix,
+            dir,
+            state: Mutex::new(State::default()),
+            keep_running: false,
+            _one_at_a_time: one_at_a_time,
+        })
+    }
+
+    /// Takes over a lab that an earlier process left running. Processes it
+    /// started are known by pid from then on (no exit status); processes
+    /// spawned now are this process's children, and saved again by the
+    /// next `leave_running`.
+    pub fn reattach(id: &str) -> Result<Lab, String> {
+        require_root();
+        check_persistent_id(id)?;
+        let one_at_a_time = OneLabAtATime::acquire();
+        let dir = lab_dir(&prefix_for_dir(id));
+        let path = dir.join(SAVED_STATE);
+        let text = fs::read_to_string(&path)
+            .map_err(|e| format!("lab {id} is not up ({}: {e})", path.display()))?;
+        let saved: SavedLab = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e} (srrd-lab down cleans up)", path.display()))?;
+        let procs = saved
+            .procs
+            .into_iter()
+            .filter_map(|p| {
+                Some(Proc {
+                    kind: Kind::from_text(&p.kind)?,
+                    handle: p.handle,
+                    child: None,
+                    start_time: p.start_time,
+                })
+            })
+            .collect();
+        let state = State {
+            nodes: saved.nodes,
+            links: saved.links,
+            frr: saved.frr,
+            procs,
+        };
+        Ok(Lab {
+            name: saved.name,
+            prefix: format!("{PERSISTENT}{id}-"),
+            dir,
+            state: Mutex::new(state),
+            keep_running: false,
+            _one_at_a_time: one_at_a_time,
+        })
+    }
+
+    /// Saves the lab for `reattach` and drops this handle without tearing
+    /// anything down: the processes keep running after this process exits.
+    pub fn leave_running(mut self) {
+        let saved = {
+            let mut state = self.state();
+            let procs = state
+                .procs
+                .iter_mut()
+                .filter_map(|p| p.running().then_some(p))
+                .map(|p| SavedProc {
+                    handle: p.handle.clone(),
+                    kind: p.kind.text().to_string(),
+                    start_time: p.start_time,
+                })
+                .collect();
+            SavedLab {
+                name: self.name.clone(),
+                nodes: state.nodes.clone(),
+                links: state.links.clone(),
+                frr: state.frr.clone(),
+                procs,
+            }
+        };
+        let path = self.dir.join(SAVED_STATE);
+        let text = serde_json::to_string_pretty(&saved).expect("the lab state serializes");
+        let tmp = path.with_extension("json.tmp");
+        fs::write(&tmp, text)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .unwrap_or_else(|e| panic!("lab {}: {}: {e}", self.name, path.display()));
+        self.keep_running = true;
+    }
+
+    /// Tears down the persistent lab `id`: what `reattach` finds (API clients
+    /// first, as Drop does), then anything left in namespaces
+    /// `lab-<id>-*` and the lab dir (a crashed `up`). Returns false if
+    /// there was nothing to remove.
+    pub fn destroy(id: &str) -> Result<bool, String> {
+        check_persistent_id(id)?;
+        let dir = lab_dir(&prefix_for_dir(id));
+        let mut found = dir.exists();
+        if dir.join(SAVED_STATE).exists() {
+            match Lab::reattach(id) {
+                Ok(lab) => drop(lab),
+                Err(e) => eprintln!("lab {id}: {e}; sweeping its namespaces"),
+            }
+        }
+        let prefix = format!("{PERSISTENT}{id}-");
+        let namespaces: Vec<String> = netns_list()
+            .into_iter()
+            .filter(|ns| ns.starts_with(&prefix))
+            .collect();
+        found |= !namespaces.is_empty();
+        for ns in &namespaces {
+            kill_netns_pids(ns);
+        }
+        for ns in &namespaces {
+            let _ = run(Command::new("ip").args(["netns", "del", ns]));
+        }
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| format!("rm -r {}: {e}", dir.display()))?;
+        }
+        Ok(found)
+    }
+
+    /// True if the persistent lab `id` has been left running.
+    pub fn is_up(id: &str) -> bool {
+        check_persistent_id(id).is_ok() && lab_dir(&prefix_for_dir(id)).join(SAVED_STATE).exists()
     }
 
     /// The topology of the notes, FRR started on r1, n1, n2 and n3 (not yet
@@ -317,6 +533,24 @@ impl Lab {
         self.configure_link(b, if_b, cidr_b);
     }
 
+    /// A veth between `a` and `b`, both ends up, no address (a
+    /// containerlab link: the node's `exec` lines address it).
+    pub fn connect(&self, a: &str, if_a: &str, b: &str, if_b: &str) {
+        let ns_b = self.ns(b);
+        self.ip(
+            a,
+            &format!("link add {if_a} type veth peer name {if_b} netns {ns_b}"),
+        );
+        for (node, ifname) in [(a, if_a), (b, if_b)] {
+            self.ip(node, &format!("link set {ifname} up"));
+            self.state()
+                .links
+                .entry(node.to_string())
+                .or_default()
+                .push(ifname.to_string());
+        }
+    }
+
     fn configure_link(&self, node: &str, ifname: &str, cidr: &str) {
         self.ip(node, &format!("addr add {cidr} dev {ifname}"));
         self.ip(node, &format!("link set {ifname} up"));
@@ -342,7 +576,39 @@ impl Lab {
         }
         // FRR refuses to run as root (notes pitfall 1): it drops to frr.
         run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
-        self.state().routers.insert(node.to_string(), router);
+        self.state()
+            .frr
+            .insert(node.to_string(), router.profile == Profile::Bfd);
+    }
+
+    /// Writes FRR configs given as text (e.g. from a containerlab bind
+    /// folder): `(daemon, text)` with daemon `zebra`, `ospfd` or `bfdd`
+    /// (bfdd then runs too). Their own `hostname` and `log` lines give way
+    /// to the lab's: logs go to the node dir. `start_frr` runs them.
+    pub fn set_frr_conf(&self, node: &str, confs: &[(&str, &str)]) {
+        let dir = self.node_dir(node);
+        let mut bfd = false;
+        for (daemon, text) in confs {
+            assert!(
+                matches!(*daemon, "zebra" | "ospfd" | "bfdd"),
+                "lab {}: no FRR daemon {daemon}",
+                self.name
+            );
+            bfd |= *daemon == "bfdd";
+            let own: String = text
+                .lines()
+                .filter(|l| {
+                    let l = l.trim_start();
+                    !(l.starts_with("hostname ") || l.starts_with("log "))
+                })
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let path = dir.join(format!("{daemon}.conf"));
+            fs::write(&path, frr_header(&dir, node, daemon) + &own)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
+        self.state().frr.insert(node.to_string(), bfd);
     }
 
     /// Sets every interface of `node` (but lo) down.
@@ -366,11 +632,11 @@ impl Lab {
     /// Starts the FRR daemons of `node` that are not running: zebra, then
     /// bfdd (Bfd profile), then `ospfd -a` (API server on TCP 2607).
     pub fn start_frr(&self, node: &str) {
-        let router = self
+        let bfd = self
             .state()
-            .routers
+            .frr
             .get(node)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| panic!("lab {}: {node} has no set_router", self.name));
         let dir = self.node_dir(node);
         let zserv = dir.join("zserv.api");
@@ -386,7 +652,7 @@ impl Lab {
                 );
             }
         }
-        if router.profile == Profile::Bfd && !self.frr_running(node, "bfdd") {
+        if bfd && !self.frr_running(node, "bfdd") {
             let ctl = dir.join("bfdd.sock");
             self.spawn_frr(node, "bfdd", &["--bfdctl", &ctl.to_string_lossy()]);
         }
@@ -628,16 +894,25 @@ impl Lab {
         if let Some(cwd) = cmd.get_current_dir() {
             wrapped.current_dir(cwd);
         }
-        wrapped
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
+        wrapped.stdin(Stdio::null()).stdout(out).stderr(err);
+        // Its own session (so its own process group, which `kill_group`
+        // signals): no terminal signal reaches it, so a persistent lab's
+        // processes outlive the runner that started them.
+        // SAFETY: setsid(2) is async-signal-safe.
+        unsafe {
+            wrapped.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = wrapped
             .spawn()
             .unwrap_or_else(|e| panic!("lab {}: cannot start {name} in {node}: {e}", self.name));
+        let pid = child.id();
         let handle = ProcHandle {
-            pid: child.id(),
+            pid,
             node: node.to_string(),
             name: name.to_string(),
             log,
@@ -645,7 +920,8 @@ impl Lab {
         self.state().procs.push(Proc {
             handle: handle.clone(),
             kind,
-            child,
+            child: Some(child),
+            start_time: process_start_time(pid).unwrap_or(0),
         });
         handle
     }
@@ -685,10 +961,19 @@ impl Lab {
         self.exit_status(proc)
     }
 
+    /// None if it runs, or if it was started by an earlier run of an
+    /// attached lab (see `wait_gone`).
     fn exit_status(&self, proc: &ProcHandle) -> Option<ExitStatus> {
         let mut state = self.state();
         let p = state.procs.iter_mut().find(|p| p.handle.pid == proc.pid)?;
-        p.child.try_wait().ok().flatten()
+        p.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Waits up to `timeout` for `proc` to exit by itself; true if it did.
+    /// Unlike `wait_exit`, this also works for the processes of an attached
+    /// lab.
+    pub fn wait_gone(&self, proc: &ProcHandle, timeout: Duration) -> bool {
+        wait_for(timeout, || !self.is_running(proc)).is_some()
     }
 
     /// Every process the lab started (running or not).
@@ -703,22 +988,21 @@ impl Lab {
     /// Runs `f` on a thread inside `node`'s namespace: sockets it opens
     /// live there (an OSPF API client, a TCP probe from c1, ...).
     pub fn in_netns<R: Send>(&self, node: &str, f: impl FnOnce() -> R + Send) -> R {
-        let path = format!("/run/netns/{}", self.ns(node));
+        let path = self.netns_path(node);
         thread::scope(|s| {
             s.spawn(|| {
-                let ns = fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                // SAFETY: setns on a valid netns fd moves only this thread.
-                let rc = unsafe {
-                    libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET)
-                };
-                if rc != 0 {
-                    panic!("setns {path}: {}", std::io::Error::last_os_error());
-                }
+                enter_netns(&path).unwrap_or_else(|e| panic!("{e}"));
                 f()
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
+    }
+
+    /// The file that names `node`'s namespace, for `enter_netns` on a
+    /// thread of one's own (a probe that runs beside the test).
+    pub fn netns_path(&self, node: &str) -> PathBuf {
+        PathBuf::from(format!("/run/netns/{}", self.ns(node)))
     }
 
     /// Signals the matching running processes, waits up to `grace` for them,
@@ -739,7 +1023,7 @@ impl Lab {
             if p.running() {
                 kill_group(p.handle.pid, libc::SIGKILL);
             }
-            let _ = p.child.wait();
+            p.reap();
             if let Kind::Frr(daemon) = p.kind {
                 remove_frr_tmp(daemon, p.handle.pid);
             }
@@ -811,6 +1095,9 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if self.keep_running {
+            return;
+        }
         if thread::panicking() {
             self.dump_logs();
         }
@@ -979,6 +1266,56 @@ fn owner_is_gone(prefix: &str) -> bool {
         (Some(pid), Some(start)) => process_start_time(pid as u32) != Some(start),
         _ => true,
     }
+}
+
+/// Moves the calling thread (only it) into the network namespace `path`
+/// (`Lab::netns_path`): the sockets it opens from then on live there.
+pub fn enter_netns(path: &Path) -> Result<(), String> {
+    let ns = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: setns on a valid netns fd moves only this thread.
+    let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        return Err(format!(
+            "setns {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// Persistent lab ids name namespaces and a dir: keep them plain, and
+/// unlike the test labs' `st<digits>` (which `sweep_stale` may remove).
+fn check_persistent_id(id: &str) -> Result<(), String> {
+    let plain = !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let test_like = lab_prefix(BASE, &format!("{id}-x")).is_some();
+    if plain && !test_like {
+        Ok(())
+    } else {
+        Err(format!(
+            "lab id {id:?}: use 1-32 letters, digits, - or _ (and not {BASE}<digits>)"
+        ))
+    }
+}
+
+/// `lab_dir` of a persistent lab: /tmp/srrd-lab-<id>.
+fn prefix_for_dir(id: &str) -> String {
+    format!("{id}-")
+}
+
+/// The process `pid` started at `start_time` still runs (not a zombie).
+fn pid_alive(pid: u32, start_time: u64) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(after_comm) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return false;
+    };
+    !after_comm.starts_with('Z') && process_start_time(pid) == Some(start_time)
 }
 
 /// Field 22 of /proc/PID/stat: distinguishes a live owner from a reused PID.

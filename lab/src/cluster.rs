@@ -1,0 +1,565 @@
+//! The lab of a containerlab topology file, built in network namespaces by
+//! `netns::Lab` instead of containers: the same nodes, links, `exec` lines
+//! and bound config folders, and per node what its `SRRD_ROLE` asks for
+//! (router: zebra + ospfd; node: + `srrd run`; client, switch: nothing).
+//!
+//! Paths inside the srrd configs are the container's (`/etc/srrd`, ...):
+//! each is mapped to the host path of the bind that mounts it, so one
+//! config serves both. The mapped copy is `<node dir>/srrd.toml`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::clab::{split_words, Node, Role, Topology};
+use crate::client;
+use crate::netns::{wait_for, Lab, ProcHandle};
+
+/// The answer a node gives when nobody serves a VIP.
+pub const NOBODY: &str = "-";
+/// How long one client GET may take.
+const GET_TIMEOUT: Duration = Duration::from_millis(300);
+
+pub struct Cluster {
+    pub lab: Lab,
+    pub topo: Topology,
+    srrd_bin: PathBuf,
+    /// srrd's configuration of each node (host paths).
+    configs: BTreeMap<String, srrd::config::Config>,
+}
+
+/// Where `srrd` is when none is given: `$SRRD_BIN`, else next to the
+/// running program (target/<profile>/srrd for `srrd-lab`, and for test
+/// binaries in target/<profile>/deps).
+pub fn default_srrd_binary() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("SRRD_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join("srrd");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "no srrd binary at {}: build it (cargo build -p srrd, with --release for a release srrd-lab) or pass --srrd PATH",
+            bin.display()
+        ))
+    }
+}
+
+impl Cluster {
+    /// Builds the whole topology in `lab` (an empty lab) and starts every
+    /// role: FRR first, then srrd once each node's OSPF is Full.
+    pub fn build(lab: Lab, topo: Topology, srrd_bin: PathBuf) -> Result<Cluster, String> {
+        let mut cluster = Cluster {
+            lab,
+            topo,
+            srrd_bin,
+            configs: BTreeMap::new(),
+        };
+        let topo = cluster.topo.clone();
+        for node in &topo.nodes {
+            cluster.lab.add_node(&node.name);
+        }
+        for (a, b) in &topo.links {
+            cluster.lab.connect(&a.node, &a.iface, &b.node, &b.iface);
+        }
+        for node in &topo.nodes {
+            for line in &node.exec {
+                cluster.exec_line(&node.name, line)?;
+            }
+        }
+        for node in topo.nodes.iter().filter(|n| n.role.runs_frr()) {
+            cluster.write_frr_conf(node)?;
+            cluster.lab.start_frr(&node.name);
+        }
+        for node in topo.nodes.iter().filter(|n| n.role == Role::Node) {
+            cluster.write_srrd_conf(node)?;
+        }
+        cluster.wait_ospf(Duration::from_secs(60))?;
+        for node in topo.with_role(Role::Node) {
+            cluster.start_srrd(&node);
+        }
+        Ok(cluster)
+    }
+
+    /// The cluster of a lab `build` made earlier (`Lab::reattach`).
+    pub fn resume(lab: Lab, topo: Topology, srrd_bin: PathBuf) -> Result<Cluster, String> {
+        let mut configs = BTreeMap::new();
+        for node in topo.with_role(Role::Node) {
+            let path = lab.node_dir(&node).join("srrd.toml");
+            configs.insert(node, load_config(&path)?);
+        }
+        Ok(Cluster {
+            lab,
+            topo,
+            srrd_bin,
+            configs,
+        })
+    }
+
+    fn exec_line(&self, node: &str, line: &str) -> Result<(), String> {
+        let words = split_words(line).map_err(|e| format!("{node}: exec: {e}"))?;
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let out = self.lab.exec(node, &args);
+        if !out.status.success() {
+            return Err(format!(
+                "{node}: exec `{line}`: {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(())
+    }
+
+    fn host_path(&self, node: &Node, bind_target: &str) -> Option<PathBuf> {
+        let bind = node.bind(bind_target)?;
+        Some(bind.host_path(
+            self.topo.dir(),
+            self.lab.dir(),
+            &self.lab.node_dir(&node.name),
+        ))
+    }
+
+    fn write_frr_conf(&self, node: &Node) -> Result<(), String> {
+        let dir = self
+            .host_path(node, "/etc/frr")
+            .ok_or_else(|| format!("{}: no folder bound at /etc/frr", node.name))?;
+        let mut confs = Vec::new();
+        for daemon in ["zebra", "ospfd", "bfdd"] {
+            let path = dir.join(format!("{daemon}.conf"));
+            match fs::read_to_string(&path) {
+                Ok(text) => confs.push((daemon, text)),
+                Err(_) if daemon == "bfdd" => {}
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+        let confs: Vec<(&str, &str)> = confs.iter().map(|(d, t)| (*d, t.as_str())).collect();
+        self.lab.set_frr_conf(&node.name, &confs);
+        Ok(())
+    }
+
+    /// `/etc/srrd/srrd.toml` with every container path of a bind replaced
+    /// by the bind's host path.
+    fn write_srrd_conf(&mut self, node: &Node) -> Result<(), String> {
+        let dir = self
+            .host_path(node, "/etc/srrd")
+            .ok_or_else(|| format!("{}: no folder bound at /etc/srrd", node.name))?;
+        let source = dir.join("srrd.toml");
+        let mut text =
+            fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+        let mut binds: Vec<(String, PathBuf)> = node
+            .binds
+            .iter()
+            .map(|b| {
+                let host = self.host_path(node, &b.target).unwrap_or_default();
+                (b.target.clone(), host)
+            })
+            .collect();
+        // /etc/srrd/x before /etc/x.
+        binds.sort_by_key(|(target, _)| std::cmp::Reverse(target.len()));
+        for (target, host) in &binds {
+            if node.bind(target).is_some_and(|b| b.is_lab_generated()) {
+                fs::create_dir_all(host).map_err(|e| format!("{}: {e}", host.display()))?;
+            }
+            let host = host.display();
+            text = text
+                .replace(&format!("\"{target}\""), &format!("\"{host}\""))
+                .replace(&format!("\"{target}/"), &format!("\"{host}/"));
+        }
+        let path = self.lab.node_dir(&node.name).join("srrd.toml");
+        fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.configs.insert(node.name.clone(), load_config(&path)?);
+        Ok(())
+    }
+
+    // ----- OSPF -------------------------------------------------------------
+
+    /// Waits until every srrd node is Full with at least one router (its
+    /// LAN's DR).
+    pub fn wait_ospf(&self, timeout: Duration) -> Result<Duration, String> {
+        let start = Instant::now();
+        for node in self.topo.with_role(Role::Node) {
+            let left = timeout.saturating_sub(start.elapsed());
+            if wait_for(left, || self.lab.ospf_full_neighbors(&node) >= 1).is_none() {
+                return Err(format!(
+                    "{node} has no Full OSPF neighbour after {timeout:?}:\n{}",
+                    self.lab.vtysh(&node, "show ip ospf neighbor")
+                ));
+            }
+        }
+        Ok(start.elapsed())
+    }
+
+    // ----- processes ----------------------------------------------------------
+
+    /// Running processes of `node` named `name` (latest last).
+    fn running(&self, node: &str, name: &str) -> Vec<ProcHandle> {
+        self.lab
+            .processes()
+            .into_iter()
+            .filter(|p| p.node == node && p.name == name && self.lab.is_running(p))
+            .collect()
+    }
+
+    pub fn srrd(&self, node: &str) -> Option<ProcHandle> {
+        self.running(node, "srrd").pop()
+    }
+
+    /// The node's kernel is "up": its zebra runs (a killed node has none).
+    pub fn is_alive(&self, node: &str) -> bool {
+        !self.running(node, "zebra").is_empty()
+    }
+
+    pub fn srrd_binary(&self) -> &Path {
+        &self.srrd_bin
+    }
+
+    pub fn start_srrd(&self, node: &str) -> ProcHandle {
+        let mut cmd = Command::new(&self.srrd_bin);
+        cmd.arg("run")
+            .arg("--config")
+            .arg(self.lab.node_dir(node).join("srrd.toml"))
+            .args(["--log", "srrd=debug"])
+            // Plain log files (tracing colours its output by default).
+            .env("NO_COLOR", "1");
+        self.lab.spawn(node, cmd)
+    }
+
+    /// SIGTERM (graceful shutdown) to every srrd in `nodes`, then waits
+    /// for them all; the nodes whose srrd did not exit within `timeout`.
+    pub fn stop_srrd(&self, nodes: &[String], timeout: Duration) -> Vec<String> {
+        let procs: Vec<ProcHandle> = nodes.iter().filter_map(|n| self.srrd(n)).collect();
+        for p in &procs {
+            self.lab.signal(p, libc::SIGTERM);
+        }
+        procs
+            .iter()
+            .filter(|p| !self.lab.wait_gone(p, timeout))
+            .map(|p| p.node.clone())
+            .collect()
+    }
+
+    /// SIGKILL srrd on `node` (its services' processes and VIPs stay).
+    pub fn kill_srrd(&self, node: &str) {
+        if let Some(p) = self.srrd(node) {
+            self.lab.kill(&p);
+        }
+    }
+
+    /// A crashed node comes back like after a reboot: nothing of its last
+    /// life is left (no VIP on lo), links up, FRR started.
+    pub fn reboot(&self, node: &str) {
+        self.lab.kill_node(node);
+        let _ = self.lab.exec(
+            node,
+            &["ip", "-4", "addr", "flush", "dev", "lo", "scope", "global"],
+        );
+        self.lab.link_up(node);
+        self.lab.start_frr(node);
+    }
+
+    // ----- services -------------------------------------------------------------
+
+    /// The srrd nodes, in file order.
+    pub fn srrd_nodes(&self) -> Vec<String> {
+        self.topo.with_role(Role::Node)
+    }
+
+    fn client(&self) -> Result<String, String> {
+        self.topo
+            .with_role(Role::Client)
+            .into_iter()
+            .next()
+            .ok_or_else(|| "the topology has no client".to_string())
+    }
+
+    /// The addresses of `service` (as any node configures it).
+    pub fn addresses(&self, service: &str) -> Vec<IpAddr> {
+        self.configs
+            .values()
+            .flat_map(|c| &c.services)
+            .find(|s| s.name == service)
+            .map(|s| s.addresses.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every service name, in the order of the first node's config.
+    pub fn services(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for config in self.configs.values() {
+            for s in &config.services {
+                if !names.contains(&s.name) {
+                    names.push(s.name.clone());
+                }
+            }
+        }
+        names
+    }
+
+    /// The node that answers `service`'s first address, asked from the
+    /// client ("-" if nobody does).
+    pub fn who_serves(&self, service: &str) -> String {
+        let Some(addr) = self.addresses(service).first().copied() else {
+            return NOBODY.into();
+        };
+        let Ok(client) = self.client() else {
+            return NOBODY.into();
+        };
+        self.lab
+            .in_netns(&client, || client::whoami(addr, GET_TIMEOUT))
+            .unwrap_or_else(|| NOBODY.into())
+    }
+
+    /// Waits until the client is served `service` by `node`.
+    pub fn wait_served_by(
+        &self,
+        service: &str,
+        node: &str,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
+        wait_for(timeout, || self.who_serves(service) == node).ok_or_else(|| {
+            format!(
+                "after {timeout:?} the client is served {service} by {:?}, not {node}; {}",
+                self.who_serves(service),
+                self.holders_text(service)
+            )
+        })
+    }
+
+    /// The live srrd nodes with one of `service`'s addresses on their VIP
+    /// interface.
+    pub fn vip_holders(&self, service: &str) -> Vec<String> {
+        let addrs = self.addresses(service);
+        self.srrd_nodes()
+            .into_iter()
+            .filter(|n| self.is_alive(n))
+            .filter(|n| {
+                let out = self.lab.exec(n, &["ip", "-o", "addr", "show", "dev", "lo"]);
+                let text = String::from_utf8_lossy(&out.stdout);
+                addrs.iter().any(|a| {
+                    text.split_whitespace()
+                        .any(|w| w.split('/').next() == Some(&a.to_string()))
+                })
+            })
+            .collect()
+    }
+
+    fn holders_text(&self, service: &str) -> String {
+        format!("VIP on {:?}", self.vip_holders(service))
+    }
+
+    /// Waits until exactly `node` holds `service`'s VIPs (among live nodes).
+    pub fn wait_only_holder(
+        &self,
+        service: &str,
+        node: &str,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
+        wait_for(timeout, || self.vip_holders(service) == [node]).ok_or_else(|| {
+            format!(
+                "after {timeout:?} {service}: {}, expected only {node}",
+                self.holders_text(service)
+            )
+        })
+    }
+
+    /// srrd's LSAs as `node`'s ospfd holds them (`srrd lsdb`), one JSON
+    /// value each.
+    pub fn lsdb(&self, node: &str) -> Result<Vec<serde_json::Value>, String> {
+        let bin = self.srrd_bin.display().to_string();
+        let out = self.lab.exec(node, &[&bin, "lsdb"]);
+        if !out.status.success() {
+            return Err(format!(
+                "srrd lsdb on {node}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
+    /// Each service's state per node, as the LSDB of `node` shows it:
+    /// service -> [(node name, "config/run")], reachable nodes only.
+    pub fn states(&self, node: &str) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
+        let lsas = self.lsdb(node)?;
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(|x| x.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let names: BTreeMap<String, String> = lsas
+            .iter()
+            .filter(|l| text(l, "kind") == "daemon")
+            .map(|l| (text(l, "adv_router"), text(l, "node_name")))
+            .collect();
+        // A service of a router may sit under two ids for a moment (the
+        // next state is originated before the old id is flushed): the
+        // highest generation is the record (docs/architecture.md, view.rs).
+        let mut latest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+        for l in lsas.iter().filter(|l| text(l, "kind") == "service") {
+            if l.get("reachable").and_then(|r| r.as_bool()) != Some(true) {
+                continue;
+            }
+            let generation = l.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
+            let key = (text(l, "name"), text(l, "adv_router"));
+            if !matches!(latest.get(&key), Some((g, _)) if *g >= generation) {
+                latest.insert(key, (generation, text(l, "state")));
+            }
+        }
+        let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for ((service, router), (_, state)) in latest {
+            let who = names.get(&router).cloned().unwrap_or(router);
+            states.entry(service).or_default().push((who, state));
+        }
+        for list in states.values_mut() {
+            list.sort();
+        }
+        Ok(states)
+    }
+
+    /// The nodes where `service` is `active/started`, as `observer` sees it.
+    pub fn started_on(&self, observer: &str, service: &str) -> Vec<String> {
+        self.states(observer)
+            .unwrap_or_default()
+            .remove(service)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, state)| state == "active/started")
+            .map(|(node, _)| node)
+            .collect()
+    }
+
+    /// The state dir srrd gives `service` on `node` (SRRD_STATE_DIR).
+    pub fn service_dir(&self, node: &str, service: &str) -> Option<PathBuf> {
+        let config = self.configs.get(node)?;
+        Some(config.node.state_dir.join("services").join(service))
+    }
+
+    // ----- status -------------------------------------------------------------
+
+    /// What `srrd-lab status` prints.
+    pub fn status(&self) -> String {
+        let mut out = format!(
+            "lab {} from {}\n  namespaces {}*, files and logs in {}\n\nnodes:\n",
+            self.topo.name,
+            self.topo.path.display(),
+            self.lab.prefix(),
+            self.lab.dir().display()
+        );
+        for node in &self.topo.nodes {
+            let procs: Vec<String> = ["zebra", "ospfd", "bfdd", "srrd"]
+                .iter()
+                .filter(|p| !self.running(&node.name, p).is_empty())
+                .map(|p| p.to_string())
+                .collect();
+            let mut line = format!(
+                "  {:<4} {:<7} {}",
+                node.name,
+                node.role.to_string(),
+                if procs.is_empty() {
+                    "-".to_string()
+                } else {
+                    procs.join(" ")
+                }
+            );
+            if node.role.runs_frr() && procs.iter().any(|p| p == "ospfd") {
+                line += &format!(
+                    "\n         OSPF neighbours: {}",
+                    self.neighbours(&node.name)
+                );
+            }
+            out += &line;
+            out += "\n";
+        }
+        let observer = self
+            .srrd_nodes()
+            .into_iter()
+            .find(|n| self.srrd(n).is_some() && self.running(n, "ospfd").len() == 1);
+        match observer {
+            None => out += "\nservices: no node with srrd and ospfd running\n",
+            Some(observer) => {
+                out += &format!("\nservices (the LSDB of {observer}; client's answer):\n");
+                let states = self.states(&observer).unwrap_or_default();
+                for service in self.services() {
+                    let list = states.get(&service).cloned().unwrap_or_default();
+                    let started: Vec<&str> = list
+                        .iter()
+                        .filter(|(_, s)| s == "active/started")
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    let others: Vec<String> = list
+                        .iter()
+                        .filter(|(_, s)| s != "active/started")
+                        .map(|(n, s)| format!("{n} {s}"))
+                        .collect();
+                    let addrs: Vec<String> = self
+                        .addresses(&service)
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect();
+                    let answer = if addrs.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  client -> {}", self.who_serves(&service))
+                    };
+                    out += &format!(
+                        "  {:<5} {:<12} started on {:<6}{answer}   ({})\n",
+                        service,
+                        addrs.join(","),
+                        if started.is_empty() {
+                            "-".to_string()
+                        } else {
+                            started.join(",")
+                        },
+                        others.join(", ")
+                    );
+                }
+            }
+        }
+        out += &format!(
+            "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
+            self.lab.dir().display()
+        );
+        out
+    }
+
+    /// `10.255.0.11 Full/DROther, ...` from `show ip ospf neighbor json`.
+    fn neighbours(&self, node: &str) -> String {
+        let json = self.lab.vtysh(node, "show ip ospf neighbor json");
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else {
+            return "?".into();
+        };
+        let Some(neighbours) = value.get("neighbors").and_then(|n| n.as_object()) else {
+            return "none".into();
+        };
+        let list: Vec<String> = neighbours
+            .iter()
+            .flat_map(|(id, entries)| {
+                entries.as_array().into_iter().flatten().map(move |e| {
+                    let state = e.get("nbrState").and_then(|s| s.as_str()).unwrap_or("?");
+                    format!("{id} {state}")
+                })
+            })
+            .collect();
+        if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        }
+    }
+}
+
+fn load_config(path: &Path) -> Result<srrd::config::Config, String> {
+    srrd::config::load(path).map_err(|e| format!("{}: {e}", path.display()))
+}

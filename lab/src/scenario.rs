@@ -1,0 +1,436 @@
+//! End-to-end failover scenarios on the lab of `lab/srrd.clab.yml`, judged
+//! from the client: which node answers a service's address over HTTP.
+//!
+//! Each scenario starts from the lab's known placement (`prepare`: every
+//! node and link up, srrd restarted everywhere, so web and data run on n1,
+//! the mail group and dns on n3), then runs its `fault`, then waits until
+//! the client is served by the `expected` node, then `verify` checks the
+//! rest (no stray VIP, members moved together, ...). `srrd-lab scenario`,
+//! `lab/tests/scenarios.rs` and the benchmark share this code; one lab
+//! serves them all, `prepare` resets it in between.
+
+use std::fmt;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::clab::Role;
+use crate::client::{longest_gap, Probe};
+use crate::cluster::Cluster;
+use crate::netns::wait_for;
+
+/// Where each service runs after `prepare`: web (asymmetric, prefers n1)
+/// with its resource data on n1; the symmetric ones on the highest
+/// router id, n3.
+pub const HOME: &[(&str, &str)] = &[
+    ("data", "n1"),
+    ("web", "n1"),
+    ("smtp", "n3"),
+    ("imap", "n3"),
+    ("dns", "n3"),
+];
+/// How long a scenario's expected holder may take to answer.
+const FAILOVER_TIMEOUT: Duration = Duration::from_secs(20);
+/// The probe of a scenario: as the demo's, every 10 ms.
+const PROBE_INTERVAL: Duration = Duration::from_millis(10);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
+
+type Step = fn(&Cluster) -> Result<(), String>;
+
+pub struct Scenario {
+    pub name: &'static str,
+    /// One line: what happens and what must follow.
+    pub about: &'static str,
+    /// The service the client watches.
+    pub service: &'static str,
+    /// Where it runs before the fault (see `HOME`).
+    pub holder: &'static str,
+    pub fault: Step,
+    /// Where it must run after the fault, as the client sees it.
+    pub expected: &'static str,
+    /// Checks (and repairs, such as healing a partition) after the
+    /// expected holder answers.
+    pub verify: Step,
+}
+
+/// What a scenario measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub name: &'static str,
+    /// `prepare`: reset to the known placement.
+    pub prepare: Duration,
+    /// The fault step itself.
+    pub fault: Duration,
+    /// From the start of the fault until the client is served by the
+    /// expected node.
+    pub failover: Duration,
+    /// The client's longest time without any answer from the fault until
+    /// the expected node answers (10 ms probes, 100 ms timeout), if the
+    /// service was not served throughout.
+    pub outage: Option<Duration>,
+    /// `verify`.
+    pub verify: Duration,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_millis();
+        write!(
+            f,
+            "{:<18} failover {:>5} ms  client outage {:>5}  (prepare {} ms, fault {} ms, verify {} ms)",
+            self.name,
+            ms(self.failover),
+            self.outage
+                .map_or("-".to_string(), |d| format!("{} ms", ms(d))),
+            ms(self.prepare),
+            ms(self.fault),
+            ms(self.verify)
+        )
+    }
+}
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "graceful-move",
+            about: "srrd on web's node n1 gets SIGTERM: web and data move to n3 on the other subnet",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                let stuck = c.stop_srrd(&["n1".into()], Duration::from_secs(20));
+                if stuck.is_empty() {
+                    Ok(())
+                } else {
+                    Err("srrd on n1 did not exit within 20 s of SIGTERM".into())
+                }
+            },
+            expected: "n3",
+            verify: |c| {
+                c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
+                expect_started(c, "n2", "data", "n3")
+            },
+        },
+        Scenario {
+            name: "node-crash",
+            about: "n1 dies (every process killed, then its link down): web moves to n3 once OSPF declares n1 dead",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                c.lab.kill_node("n1");
+                Ok(())
+            },
+            expected: "n3",
+            verify: |c| {
+                c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
+                expect_started(c, "n2", "data", "n3")
+            },
+        },
+        Scenario {
+            name: "check-failure",
+            about: "web's server on n1 is killed: the check fails, web (and data, its unit) move to n3",
+            service: "web",
+            holder: "n1",
+            fault: |c| kill_server(c, "n1", "web"),
+            expected: "n3",
+            verify: |c| {
+                c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
+                expect_started(c, "n2", "data", "n3")?;
+                expect_state(c, "n2", "web", "n1", "active/failed")
+            },
+        },
+        Scenario {
+            name: "ospfd-crash",
+            about: "ospfd on n1 is SIGKILLed: srrd there loses its session and stops web; n3 takes over",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                c.lab.kill_ospfd("n1");
+                Ok(())
+            },
+            expected: "n3",
+            verify: |c| {
+                c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
+                if c.srrd("n1").is_none() {
+                    return Err("srrd on n1 exited when its ospfd died".into());
+                }
+                Ok(())
+            },
+        },
+        Scenario {
+            name: "srrd-kill9",
+            about: "srrd on mail's node n3 is SIGKILLed and restarted: n2 takes the mail group, n3 keeps no stray VIP",
+            service: "smtp",
+            holder: "n3",
+            fault: |c| {
+                c.kill_srrd("n3");
+                // ospfd flushes n3's LSAs when the session drops: n2 takes
+                // over while n3's VIPs still sit on its lo.
+                wait_for(Duration::from_secs(10), || {
+                    c.vip_holders("smtp").contains(&"n2".to_string())
+                })
+                .ok_or("n2 did not take smtp over after srrd on n3 was killed")?;
+                c.start_srrd("n3");
+                Ok(())
+            },
+            expected: "n2",
+            verify: |c| {
+                c.wait_only_holder("smtp", "n2", Duration::from_secs(15))?;
+                c.wait_only_holder("imap", "n2", Duration::from_secs(5))?;
+                c.wait_served_by("imap", "n2", Duration::from_secs(5))?;
+                Ok(())
+            },
+        },
+        Scenario {
+            name: "link-flap",
+            about: "n1's link flaps 4 times (0.5 s down, 1 s up): afterwards web is back on n1 and only there",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                for _ in 0..4 {
+                    c.lab.link_down("n1");
+                    thread::sleep(Duration::from_millis(500));
+                    c.lab.link_up("n1");
+                    thread::sleep(Duration::from_millis(1000));
+                }
+                Ok(())
+            },
+            expected: "n1",
+            verify: |c| {
+                c.wait_ospf(Duration::from_secs(30))?;
+                c.wait_only_holder("web", "n1", Duration::from_secs(15))?;
+                expect_started(c, "n2", "data", "n1")
+            },
+        },
+        Scenario {
+            name: "partition",
+            about: "LAN B (n3) is cut off from LAN A: the quorum service dns leaves n3 for n2; after the heal every service runs once",
+            service: "dns",
+            holder: "n3",
+            fault: |c| {
+                c.lab.ip("sw", "link set b-r1 down");
+                Ok(())
+            },
+            expected: "n2",
+            verify: |c| {
+                // The minority side stops the quorum service.
+                wait_for(Duration::from_secs(10), || {
+                    !vip_on(c, "n3", "dns")
+                })
+                .ok_or("n3 (minority) still holds dns during the partition")?;
+                // Without the guard, n3 runs its own copy of web meanwhile.
+                c.lab.ip("sw", "link set b-r1 up");
+                c.wait_ospf(Duration::from_secs(30))?;
+                wait_for(Duration::from_secs(20), || {
+                    c.lab.ospf_full_neighbors("r1") >= 3
+                })
+                .ok_or("r1 did not get Full with n1, n2 and n3 again")?;
+                // Converged: one holder each, the client served by it.
+                c.wait_only_holder("web", "n1", Duration::from_secs(15))?;
+                c.wait_only_holder("dns", "n2", Duration::from_secs(15))?;
+                let mail = wait_for(Duration::from_secs(15), || {
+                    c.vip_holders("smtp").len() == 1 && c.vip_holders("imap") == c.vip_holders("smtp")
+                });
+                mail.ok_or_else(|| {
+                    format!(
+                        "mail after the heal: smtp on {:?}, imap on {:?}",
+                        c.vip_holders("smtp"),
+                        c.vip_holders("imap")
+                    )
+                })?;
+                let mail_holder = c.vip_holders("smtp").remove(0);
+                for (service, node) in [("web", "n1"), ("dns", "n2"), ("smtp", mail_holder.as_str()), ("imap", mail_holder.as_str())] {
+                    c.wait_served_by(service, node, Duration::from_secs(5))?;
+                }
+                Ok(())
+            },
+        },
+        Scenario {
+            name: "dependency-move",
+            about: "the resource data fails its check on n1: web, which depends on it, stops and both move to n3",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                let dir = c.service_dir("n1", "data").ok_or("no state dir for data on n1")?;
+                std::fs::remove_file(dir.join("online"))
+                    .map_err(|e| format!("take data offline on n1: {e}"))
+            },
+            expected: "n3",
+            verify: |c| {
+                c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
+                expect_started(c, "n2", "data", "n3")?;
+                expect_state(c, "n2", "data", "n1", "active/failed")
+            },
+        },
+        Scenario {
+            name: "critical-member",
+            about: "smtp, the critical member of group mail, fails on n3: smtp and imap move to n2 together",
+            service: "smtp",
+            holder: "n3",
+            fault: |c| kill_server(c, "n3", "smtp"),
+            expected: "n2",
+            verify: |c| {
+                c.wait_only_holder("smtp", "n2", Duration::from_secs(5))?;
+                c.wait_only_holder("imap", "n2", Duration::from_secs(10))?;
+                c.wait_served_by("imap", "n2", Duration::from_secs(5))?;
+                Ok(())
+            },
+        },
+    ]
+}
+
+pub fn find(name: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.name == name)
+}
+
+/// Resets the lab to the known placement (`HOME`): srrd stopped
+/// everywhere, every link up, dead nodes rebooted, dead daemons started,
+/// OSPF Full, srrd started everywhere, then every service served from its
+/// home.
+pub fn prepare(c: &Cluster) -> Result<Duration, String> {
+    let start = Instant::now();
+    let nodes = c.srrd_nodes();
+    let stuck = c.stop_srrd(&nodes, Duration::from_secs(20));
+    if !stuck.is_empty() {
+        return Err(format!("srrd did not stop on {stuck:?}"));
+    }
+    for node in c.topo.with_role(Role::Switch) {
+        c.lab.link_up(&node);
+    }
+    for node in c.topo.nodes.iter().filter(|n| n.role.runs_frr()) {
+        if c.is_alive(&node.name) {
+            c.lab.link_up(&node.name);
+            c.lab.start_frr(&node.name);
+        } else {
+            c.reboot(&node.name);
+        }
+    }
+    c.wait_ospf(Duration::from_secs(60))?;
+    for node in &nodes {
+        c.start_srrd(node);
+    }
+    for (service, node) in HOME {
+        if c.addresses(service).is_empty() {
+            continue;
+        }
+        c.wait_served_by(service, node, Duration::from_secs(20))
+            .map_err(|e| format!("prepare: {e}"))?;
+        c.wait_only_holder(service, node, Duration::from_secs(5))
+            .map_err(|e| format!("prepare: {e}"))?;
+    }
+    expect_started(c, "n2", "data", "n1").map_err(|e| format!("prepare: {e}"))?;
+    Ok(start.elapsed())
+}
+
+/// `prepare`, then the scenario: fault, expected holder, verify.
+pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
+    let prepared = prepare(c)?;
+    let client = c
+        .topo
+        .with_role(Role::Client)
+        .into_iter()
+        .next()
+        .ok_or("the topology has no client")?;
+    let addr = *c
+        .addresses(s.service)
+        .first()
+        .ok_or_else(|| format!("service {} has no address", s.service))?;
+    if c.who_serves(s.service) != s.holder {
+        return Err(format!(
+            "{}: {} is served by {}, not {} before the fault",
+            s.name,
+            s.service,
+            c.who_serves(s.service),
+            s.holder
+        ));
+    }
+    let probe = Probe::start(
+        c.lab.netns_path(&client),
+        addr,
+        PROBE_INTERVAL,
+        PROBE_TIMEOUT,
+    );
+    thread::sleep(Duration::from_millis(50));
+    let fault_at = probe.now();
+    let start = Instant::now();
+    let fault = (s.fault)(c).map_err(|e| format!("{}: fault: {e}", s.name));
+    let fault_took = start.elapsed();
+    let served = fault.and_then(|()| {
+        c.wait_served_by(s.service, s.expected, FAILOVER_TIMEOUT)
+            .map_err(|e| format!("{}: {e}", s.name))
+    });
+    let failover = start.elapsed();
+    let samples = probe.stop();
+    served?;
+    let gap = longest_gap(&samples, fault_at);
+    let verify_start = Instant::now();
+    (s.verify)(c).map_err(|e| format!("{}: {e}", s.name))?;
+    Ok(Outcome {
+        name: s.name,
+        prepare: prepared,
+        fault: fault_took,
+        failover,
+        outage: (gap > PROBE_INTERVAL * 2).then_some(gap),
+        verify: verify_start.elapsed(),
+    })
+}
+
+/// Kills the HTTP servers of `service` on `node` (whoami-http keeps their
+/// pids in its state dir): its next check fails.
+fn kill_server(c: &Cluster, node: &str, service: &str) -> Result<(), String> {
+    let dir = c
+        .service_dir(node, service)
+        .ok_or_else(|| format!("no state dir for {service} on {node}"))?;
+    let pids = std::fs::read_to_string(dir.join("http.pids"))
+        .map_err(|e| format!("{service} on {node}: {e}"))?;
+    for pid in pids
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
+        // SAFETY: plain kill(2) of a server the lab's primitives started.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    Ok(())
+}
+
+fn vip_on(c: &Cluster, node: &str, service: &str) -> bool {
+    c.vip_holders(service).iter().any(|n| n == node)
+}
+
+/// `service` is started on `node` and nowhere else, in `observer`'s LSDB.
+fn expect_started(c: &Cluster, observer: &str, service: &str, node: &str) -> Result<(), String> {
+    wait_for(Duration::from_secs(5), || {
+        c.started_on(observer, service) == [node]
+    })
+    .map(|_| ())
+    .ok_or_else(|| {
+        format!(
+            "{service} started on {:?} in {observer}'s LSDB, expected only {node}",
+            c.started_on(observer, service)
+        )
+    })
+}
+
+/// `observer`'s LSDB shows `service` of `node` in `state`.
+fn expect_state(
+    c: &Cluster,
+    observer: &str,
+    service: &str,
+    node: &str,
+    state: &str,
+) -> Result<(), String> {
+    let has = || {
+        c.states(observer)
+            .unwrap_or_default()
+            .get(service)
+            .is_some_and(|l| l.iter().any(|(n, s)| n == node && s == state))
+    };
+    wait_for(Duration::from_secs(5), has)
+        .map(|_| ())
+        .ok_or_else(|| {
+            format!(
+                "{service} of {node} is not {state} in {observer}'s LSDB: {:?}",
+                c.states(observer).unwrap_or_default().get(service)
+            )
+        })
+}
