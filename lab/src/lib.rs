@@ -2,3 +2,5 @@
 //! used by srrd's integration tests and by the lab runner.
 
 pub mod netns;
+pub mod bench;
+pub mod probe;
