@@ -67,6 +67,8 @@ pub enum Failure {
     ConnectTimeout,
     /// RST: the node has the address but nothing listens (yet, or any more).
     Refused,
+    /// The connection was reset (its server went away in the middle).
+    Reset,
     /// ICMP unreachable (no route at the router).
     Unreachable,
     /// Connected, but the answer did not come in time.
@@ -82,6 +84,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::ConnectTimeout => write!(f, "connect-timeout"),
             Failure::Refused => write!(f, "refused"),
+            Failure::Reset => write!(f, "reset"),
             Failure::Unreachable => write!(f, "unreachable"),
             Failure::ReadTimeout => write!(f, "read-timeout"),
             Failure::Status(code) => write!(f, "http-{code}"),
@@ -93,24 +96,28 @@ impl std::fmt::Display for Failure {
 /// One HTTP GET of `/whoami` at `target`: the body (the answering node's
 /// name, trimmed) or why it failed.
 pub fn get_once(target: SocketAddr, config: &ProbeConfig) -> Result<String, Failure> {
-    let mut stream =
-        TcpStream::connect_timeout(&target, config.connect_timeout).map_err(|e| match e.kind() {
+    let mut stream = TcpStream::connect_timeout(&target, config.connect_timeout).map_err(|e| {
+        match e.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => Failure::ConnectTimeout,
             ErrorKind::ConnectionRefused => Failure::Refused,
+            ErrorKind::ConnectionReset => Failure::Reset,
             ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => Failure::Unreachable,
             _ => Failure::Other(format!("connect: {e}")),
-        })?;
+        }
+    })?;
     let io = |e: std::io::Error| match e.kind() {
         ErrorKind::TimedOut | ErrorKind::WouldBlock => Failure::ReadTimeout,
+        ErrorKind::ConnectionReset => Failure::Reset,
         _ => Failure::Other(format!("io: {e}")),
     };
-    stream.set_read_timeout(Some(config.io_timeout)).map_err(io)?;
-    stream.set_write_timeout(Some(config.io_timeout)).map_err(io)?;
+    stream
+        .set_read_timeout(Some(config.io_timeout))
+        .map_err(io)?;
+    stream
+        .set_write_timeout(Some(config.io_timeout))
+        .map_err(io)?;
     let _ = stream.set_nodelay(true);
-    let request = format!(
-        "GET /whoami HTTP/1.0\r\nHost: {}\r\n\r\n",
-        target.ip()
-    );
+    let request = format!("GET /whoami HTTP/1.0\r\nHost: {}\r\n\r\n", target.ip());
     stream.write_all(request.as_bytes()).map_err(io)?;
     let mut answer = Vec::with_capacity(256);
     let mut chunk = [0u8; 512];
@@ -346,7 +353,8 @@ impl Outage {
 }
 
 impl Trace {
-    /// Every outage whose first failed attempt started at or after `from_ms`.
+    /// Every outage still going on at `from_ms` or starting later. (An
+    /// attempt that started just before a fault may fail because of it.)
     pub fn outages_since(&self, from_ms: f64) -> Vec<Outage> {
         let mut outages: Vec<Outage> = Vec::new();
         let mut open: Option<Outage> = None;
@@ -383,7 +391,7 @@ impl Trace {
         for o in &mut outages {
             o.failures.sort_by_key(|f| std::cmp::Reverse(f.1));
         }
-        outages.retain(|o| o.start_ms >= from_ms);
+        outages.retain(|o| o.end_ms.map_or(true, |end| end > from_ms));
         outages
     }
 
@@ -410,11 +418,11 @@ impl Trace {
             .map(|a| a.start_ms)
     }
 
-    /// Failed attempts that started before `ms`.
+    /// Failed attempts that were over before `ms`.
     pub fn failures_before(&self, ms: f64) -> usize {
         self.attempts
             .iter()
-            .filter(|a| a.start_ms < ms && a.outcome.is_err())
+            .filter(|a| a.end_ms < ms && a.outcome.is_err())
             .count()
     }
 
@@ -483,7 +491,7 @@ mod tests {
         let all = t.outages_since(0.0);
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].before, None);
-        let late = t.outages_since(5.0);
+        let late = t.outages_since(10.0);
         assert_eq!(late.len(), 1);
         assert_eq!(late[0].end_ms, None);
         assert_eq!(late[0].duration_ms(t.end_ms()), 10.0);

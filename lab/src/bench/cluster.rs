@@ -69,11 +69,7 @@ impl ServiceSet {
             ServiceSet::Single => service("web", WEB_VIP, ""),
             ServiceSet::Group => {
                 service("db", DB_VIP, "group = \"shop\"\n")
-                    + &service(
-                        "web",
-                        WEB_VIP,
-                        "group = \"shop\"\ndepends = [\"db\"]\n",
-                    )
+                    + &service("web", WEB_VIP, "group = \"shop\"\ndepends = [\"db\"]\n")
             }
         }
     }
@@ -166,7 +162,8 @@ impl Cluster {
             .arg("--config")
             .arg(self.lab.node_dir(node).join("srrd.toml"))
             .arg("--log")
-            .arg(&self.tools.srrd_log);
+            .arg(&self.tools.srrd_log)
+            .env("NO_COLOR", "1");
         self.lab.spawn(node, cmd)
     }
 
@@ -200,9 +197,9 @@ impl Cluster {
     /// Waits for srrd on `node` to exit (after a SIGTERM).
     pub fn wait_srrd_exit(&self, node: &str, timeout: Duration) -> Result<(), String> {
         match self.srrd(node) {
-            Some(h) if self.lab.wait_exit(h, timeout).is_none() => {
-                Err(format!("srrd on {node} still runs {timeout:?} after SIGTERM"))
-            }
+            Some(h) if self.lab.wait_exit(h, timeout).is_none() => Err(format!(
+                "srrd on {node} still runs {timeout:?} after SIGTERM"
+            )),
             _ => Ok(()),
         }
     }
@@ -323,7 +320,9 @@ impl Cluster {
                 continue;
             };
             let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
-            if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true)) {
+            if text("kind") != "service"
+                || v.get("reachable") != Some(&serde_json::Value::Bool(true))
+            {
                 continue;
             }
             let Some(node) = node_of_router(text("adv_router")) else {
@@ -346,7 +345,12 @@ impl Cluster {
                 let text = h.log_text();
                 let all: Vec<&str> = text.lines().collect();
                 let tail = &all[all.len().saturating_sub(lines)..];
-                format!("--- srrd on {} ({}):\n{}", h.node, h.log.display(), tail.join("\n"))
+                format!(
+                    "--- srrd on {} ({}):\n{}",
+                    h.node,
+                    h.log.display(),
+                    tail.join("\n")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::faults;
-use super::measure::{measure, MeasureSettings, RunResult, Rng};
+use super::measure::{measure, MeasureSettings, Rng, RunResult};
 use crate::netns::{Lab, ProcHandle, Profile};
 use crate::probe::{self, ProbeConfig};
 
@@ -103,13 +103,21 @@ impl Pair {
     }
 
     fn default_route(&self, node: &str) {
-        self.lab
-            .ip(node, &format!("route replace default via {}", gateway(node)));
+        self.lab.ip(
+            node,
+            &format!("route replace default via {}", gateway(node)),
+        );
     }
 
     fn start_server(&self, node: &str) {
         let mut cmd = Command::new(&self.bench);
-        cmd.args(["serve", "--listen", &format!("0.0.0.0:{PORT}"), "--name", node]);
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("0.0.0.0:{PORT}"),
+            "--name",
+            node,
+        ]);
         self.lab.spawn(node, cmd);
     }
 
@@ -226,7 +234,9 @@ impl Pair {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        Err(format!("keepalived pair not at rest after {timeout:?}: {last}"))
+        Err(format!(
+            "keepalived pair not at rest after {timeout:?}: {last}"
+        ))
     }
 
     fn steady(&self) -> Result<&'static str, String> {
@@ -304,7 +314,9 @@ pub fn run_lan_once(
         let h = pair.keepalived.get(holder).map(|(h, _)| h.clone());
         if let Some(h) = h {
             if pair.lab.wait_exit(&h, Duration::from_secs(10)).is_none() {
-                return Err(format!("keepalived on {holder} still runs 10 s after SIGTERM"));
+                return Err(format!(
+                    "keepalived on {holder} still runs 10 s after SIGTERM"
+                ));
             }
         }
         pair.start_keepalived(holder);

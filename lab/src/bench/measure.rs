@@ -93,7 +93,9 @@ pub fn measure(
             .iter()
             .filter_map(Trace::last_failure_ms)
             .filter(|&ms| ms >= fault_ms)
-            .fold(None, |max: Option<f64>, ms| Some(max.map_or(ms, |m| m.max(ms))));
+            .fold(None, |max: Option<f64>, ms| {
+                Some(max.map_or(ms, |m| m.max(ms)))
+            });
         let quiet_from = last_failure.map_or(steps_done_ms, |f| f.max(steps_done_ms));
         let answering = traces
             .iter()
@@ -115,7 +117,9 @@ fn evaluate(traces: &[Trace], fault_ms: f64, fault_unix_ms: f64, steps_ms: f64) 
     for trace in traces {
         let end = trace.end_ms();
         for o in trace.outages_since(fault_ms) {
-            intervals.push((o.start_ms, o.end_ms.unwrap_or(end), o.end_ms.is_some()));
+            // The outage cannot begin before the fault that caused it.
+            let start = o.start_ms.max(fault_ms);
+            intervals.push((start, o.end_ms.unwrap_or(end), o.end_ms.is_some()));
             for (kind, n) in o.failures {
                 match failures.iter_mut().find(|(k, _)| *k == kind) {
                     Some((_, m)) => *m += n,
@@ -226,11 +230,27 @@ mod tests {
         use Failure::*;
         let db = trace(
             "192.0.2.11:8080",
-            &[Ok("n3"), Ok("n3"), Err(Refused), Err(Refused), Ok("n2"), Ok("n2"), Ok("n2")],
+            &[
+                Ok("n3"),
+                Ok("n3"),
+                Err(Refused),
+                Err(Refused),
+                Ok("n2"),
+                Ok("n2"),
+                Ok("n2"),
+            ],
         );
         let web = trace(
             "192.0.2.10:8080",
-            &[Err(Refused), Ok("n3"), Ok("n3"), Err(Refused), Err(Refused), Ok("n2"), Ok("n2")],
+            &[
+                Err(Refused),
+                Ok("n3"),
+                Ok("n3"),
+                Err(Refused),
+                Err(Refused),
+                Ok("n2"),
+                Ok("n2"),
+            ],
         );
         let r = evaluate(&[db, web], 15.0, 0.0, 1.0);
         // db fails 20..40, web 30..50: one span 20..50 after the fault at 15.
@@ -257,10 +277,33 @@ mod tests {
         assert_eq!((r.outage_ms, r.recovered), (0.0, true));
         let dead = trace(
             "192.0.2.10:8080",
-            &[Ok("n1"), Err(Failure::ConnectTimeout), Err(Failure::ConnectTimeout)],
+            &[
+                Ok("n1"),
+                Err(Failure::ConnectTimeout),
+                Err(Failure::ConnectTimeout),
+            ],
         );
         let r = evaluate(&[dead], 5.0, 0.0, 0.0);
         assert_eq!((r.outage_ms, r.recovered), (10.0, false));
+    }
+
+    #[test]
+    fn an_attempt_in_flight_at_the_fault_counts_from_the_fault() {
+        // The attempt of 20..21 ms was in flight at the fault (20.5) and failed by it.
+        let t = trace(
+            "192.0.2.10:8080",
+            &[
+                Ok("n1"),
+                Ok("n1"),
+                Err(Failure::ReadTimeout),
+                Err(Failure::Refused),
+                Ok("n2"),
+            ],
+        );
+        let r = evaluate(&[t], 20.5, 0.0, 0.0);
+        assert_eq!(r.spans.len(), 1);
+        assert_eq!((r.spans[0].start_ms, r.spans[0].end_ms), (0.0, 19.5));
+        assert_eq!(r.baseline_failures, 0);
     }
 
     #[test]

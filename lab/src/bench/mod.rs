@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use cluster::{Cluster, ServiceSet, Tools};
 use keepalived::{CrossRun, Pair, PairMode};
-use measure::{MeasureSettings, RunResult, Rng};
+use measure::{MeasureSettings, Rng, RunResult};
 pub use report::Report;
 pub use scenarios::Scenario;
 
@@ -34,6 +34,9 @@ pub struct Options {
     pub keepalived_only: bool,
     pub tools: Tools,
     pub settings: MeasureSettings,
+    /// Copy each lab's dir (configs, srrd/FRR/keepalived logs) here before
+    /// it is removed.
+    pub logs: Option<PathBuf>,
 }
 
 /// The results of one scenario.
@@ -102,6 +105,7 @@ pub fn run(options: &Options) -> Report {
                 }
             }
             let _ = cluster.stop_all();
+            keep_logs(options, &cluster.lab, &format!("srrd-{profile:?}"));
         }
     }
 
@@ -124,10 +128,11 @@ pub fn run(options: &Options) -> Report {
                 .push(run_cross(&mut pair, mode, options, &mut rng));
         }
         pair.stop_all();
+        keep_logs(options, &pair.lab, "keepalived");
     } else if options.keepalived {
-        report
-            .notes
-            .push("keepalived is not installed (apt-get install keepalived): its side was skipped".into());
+        report.notes.push(
+            "keepalived is not installed (apt-get install keepalived): its side was skipped".into(),
+        );
     }
     report.finish(results);
     report
@@ -148,7 +153,11 @@ fn run_srrd_scenario(
         .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
         match outcome {
             Ok(r) => {
-                eprintln!("   srrd {name} run {run}/{}: {}", options.runs, report::run_line(&r));
+                eprintln!(
+                    "   srrd {name} run {run}/{}: {}",
+                    options.runs,
+                    report::run_line(&r)
+                );
                 result.srrd.push(r);
                 failed_in_a_row = 0;
             }
@@ -188,7 +197,11 @@ fn run_keepalived_scenario(
         .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
         match outcome {
             Ok(r) => {
-                eprintln!("   keepalived {name} run {run}/{}: {}", options.runs, report::run_line(&r));
+                eprintln!(
+                    "   keepalived {name} run {run}/{}: {}",
+                    options.runs,
+                    report::run_line(&r)
+                );
                 runs.push(r);
             }
             Err(e) => {
@@ -246,6 +259,29 @@ fn run_cross(pair: &mut Pair, mode: PairMode, options: &Options, rng: &mut Rng) 
 /// The split pair is watched this long after n1 dies, this many times.
 pub const CROSS_OBSERVATION: Duration = Duration::from_secs(10);
 pub const CROSS_RUNS: usize = 3;
+
+/// Copies the lab's dir to `<logs>/<label>` (the lab removes its own).
+fn keep_logs(options: &Options, lab: &crate::netns::Lab, label: &str) {
+    let Some(logs) = &options.logs else { return };
+    let dest = logs.join(label);
+    let _ = std::fs::remove_dir_all(&dest);
+    if let Err(e) = std::fs::create_dir_all(logs) {
+        return eprintln!("   logs: {}: {e}", logs.display());
+    }
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(lab.dir())
+        .arg(&dest)
+        .status();
+    match copied {
+        Ok(s) if s.success() => eprintln!("   logs of this lab copied to {}", dest.display()),
+        other => eprintln!(
+            "   logs: cp -a {} {}: {other:?}",
+            lab.dir().display(),
+            dest.display()
+        ),
+    }
+}
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic

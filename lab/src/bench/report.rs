@@ -69,7 +69,13 @@ impl Report {
             };
             let goal = r.scenario.goal_ms();
             let met = match (goal, &stats) {
-                (Some(g), Some(s)) => if s.max <= g { "yes" } else { "no" },
+                (Some(g), Some(s)) => {
+                    if s.max <= g {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                }
                 _ => "-",
             };
             out += &format!(
@@ -129,13 +135,17 @@ impl Report {
                 r.srrd_errors
                     .iter()
                     .map(move |e| format!("srrd {name}: {e}"))
-                    .chain(r.keepalived_errors.iter().map(move |e| format!("keepalived {name}: {e}")))
+                    .chain(
+                        r.keepalived_errors
+                            .iter()
+                            .map(move |e| format!("keepalived {name}: {e}")),
+                    )
             })
-            .chain(
-                self.cross
+            .chain(self.cross.iter().flat_map(|c| {
+                c.errors
                     .iter()
-                    .flat_map(|c| c.errors.iter().map(move |e| format!("{}: {e}", c.mode.name()))),
-            )
+                    .map(move |e| format!("{}: {e}", c.mode.name()))
+            }))
             .collect();
         if !errors.is_empty() {
             out += "\nerrors:\n";
@@ -178,7 +188,10 @@ impl Report {
                 let ks = samples(k);
                 let kstats = Stats::of(&ks);
                 o.insert("keepalived_runs".into(), json!(ks.len()));
-                o.insert("keepalived_median_ms".into(), json!(kstats.map(|k| k.median)));
+                o.insert(
+                    "keepalived_median_ms".into(),
+                    json!(kstats.map(|k| k.median)),
+                );
                 o.insert("keepalived_min_ms".into(), json!(kstats.map(|k| k.min)));
                 o.insert("keepalived_p90_ms".into(), json!(kstats.map(|k| k.p90)));
                 o.insert("keepalived_max_ms".into(), json!(kstats.map(|k| k.max)));
@@ -191,6 +204,10 @@ impl Report {
                         .map(|(s, k)| s.median / k.median)),
                 );
                 o.insert("keepalived_errors".into(), json!(r.keepalived_errors));
+                o.insert(
+                    "keepalived_details".into(),
+                    Value::Array(k.iter().map(run_json).collect()),
+                );
             }
             rows.push(row);
         }
@@ -330,7 +347,10 @@ fn machine() -> String {
     format!(
         "{cores} × {cpu}, kernel {}, {}",
         command_line("uname", &["-r"]),
-        command_line("sh", &["-c", "/usr/lib/frr/ospfd --version 2>/dev/null | head -n 1"]),
+        command_line(
+            "sh",
+            &["-c", "/usr/lib/frr/ospfd --version 2>/dev/null | head -n 1"]
+        ),
     )
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::cluster::{Cluster, ServiceSet, CHECK_INTERVAL};
 use super::faults;
-use super::measure::{measure, MeasureSettings, RunResult, Rng};
+use super::measure::{measure, MeasureSettings, Rng, RunResult};
 use crate::netns::{wait_for, Profile};
 
 /// How long the holder's links stay down in `link-flap` (less than the
@@ -124,17 +124,21 @@ pub fn run_once(
             measure(lab, &targets, settings, rng, || c.sigterm_srrd(holder))
         }
         Scenario::NodeCrash | Scenario::NodeCrashBfd => {
-            measure(lab, &targets, settings, rng, || faults::crash_node(lab, holder))
+            measure(lab, &targets, settings, rng, || {
+                faults::crash_node(lab, holder)
+            })
         }
         Scenario::CheckFailure => {
             let flag = faults::broken_flag(lab, holder, "web");
-            let r = measure(lab, &targets, settings, rng, || faults::break_service(&flag));
+            let r = measure(lab, &targets, settings, rng, || {
+                faults::break_service(&flag)
+            });
             faults::repair_service(&flag);
             r
         }
-        Scenario::OspfdCrash => {
-            measure(lab, &targets, settings, rng, || faults::crash_ospfd(lab, holder))
-        }
+        Scenario::OspfdCrash => measure(lab, &targets, settings, rng, || {
+            faults::crash_ospfd(lab, holder)
+        }),
         Scenario::SrrdRestart => measure(lab, &targets, settings, rng, || {
             c.kill_srrd(holder);
             restarted = Some(c.spawn_srrd(holder));
@@ -184,9 +188,11 @@ fn reset(c: &mut Cluster, scenario: Scenario, holder: &'static str) -> Result<()
 }
 
 fn wait_r1_full(c: &Cluster) -> Result<(), String> {
-    wait_for(Duration::from_secs(60), || c.lab.ospf_full_neighbors("r1") >= 3)
-        .map(|_| ())
-        .ok_or_else(|| "r1 has not 3 Full neighbours 60 s after the repair".to_string())
+    wait_for(Duration::from_secs(60), || {
+        c.lab.ospf_full_neighbors("r1") >= 3
+    })
+    .map(|_| ())
+    .ok_or_else(|| "r1 has not 3 Full neighbours 60 s after the repair".to_string())
 }
 
 /// After a failed run: every node's links up, FRR running, srrd running,

@@ -46,7 +46,10 @@ mod tests {
     #[test]
     fn median_and_nearest_rank_p90() {
         let s = Stats::of(&[5.0, 1.0, 3.0, 2.0, 4.0, 6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-        assert_eq!((s.runs, s.min, s.median, s.p90, s.max), (10, 1.0, 5.5, 9.0, 10.0));
+        assert_eq!(
+            (s.runs, s.min, s.median, s.p90, s.max),
+            (10, 1.0, 5.5, 9.0, 10.0)
+        );
         let s = Stats::of(&[30.0, 10.0, 20.0]).unwrap();
         assert_eq!((s.median, s.p90), (20.0, 30.0));
         assert_eq!(Stats::of(&[]), None);

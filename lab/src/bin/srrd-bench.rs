@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
-//!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER]
+//!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
 //! srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
 //! srrd-bench http-check ADDR:PORT [--wait-ms N]
 //! ```
@@ -19,8 +19,9 @@ use srrd_lab::bench::server::{serve, ServerConfig};
 use srrd_lab::bench::{self, Options, Scenario};
 use srrd_lab::probe::{get_once, ProbeConfig};
 
-const USAGE: &str = "usage: srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
-                  [--keepalived-only] [--srrd PATH] [--srrd-log FILTER]
+const USAGE: &str =
+    "usage: srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
+                  [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
        srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
        srrd-bench http-check ADDR:PORT [--wait-ms N]
        srrd-bench --list
@@ -29,7 +30,8 @@ Measures the client-visible outage of srrd's failover scenarios in the
 two-subnet netns lab with real FRR (root needed), N runs each, and
 keepalived's outage for the cases VRRP can serve. Default: every scenario,
 5 runs, keepalived if installed. srrd defaults to the binary next to
-srrd-bench (lab/bench builds both).";
+srrd-bench (lab/bench builds both). --logs DIR keeps a copy of each lab's
+dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +42,10 @@ fn main() -> ExitCode {
             for s in Scenario::ALL {
                 println!("{:16} {}", s.name(), s.describe());
             }
-            println!("{:16} keepalived pair split across LAN A and LAN B (always run with keepalived)", "(keepalived)");
+            println!(
+                "{:16} keepalived pair split across LAN A and LAN B (always run with keepalived)",
+                "(keepalived)"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some("-h" | "--help") => {
@@ -71,6 +76,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
     let mut keepalived_only = false;
     let mut srrd = bench::default_srrd();
     let mut srrd_log = "info".to_string();
+    let mut logs: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -106,6 +112,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             "--keepalived-only" => keepalived_only = true,
             "--srrd" => srrd = value(args, &mut i, "--srrd")?.into(),
             "--srrd-log" => srrd_log = value(args, &mut i, "--srrd-log")?.to_string(),
+            "--logs" => logs = Some(value(args, &mut i, "--logs")?.into()),
             other => return Err(format!("unknown argument {other:?}")),
         }
         i += 1;
@@ -134,6 +141,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             srrd_log,
         },
         settings: MeasureSettings::default(),
+        logs,
     };
     let report = bench::run(&options);
     println!("{}", report.table());
