@@ -19,6 +19,10 @@ const WEB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const DB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
 /// The check interval of every service (the check-failure goal is this + 150 ms).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// A freshly started srrd makes no claims for `node.startup_hold` (1 s by
+/// default), and its peers wait for it meanwhile if it ranks first: a run
+/// starts only after every srrd is past it.
+const STARTUP_HOLD_MARGIN: Duration = Duration::from_millis(1500);
 
 /// The executables the cluster runs.
 #[derive(Clone, Debug)]
@@ -111,7 +115,8 @@ pub struct Cluster {
     pub lab: Lab,
     pub tools: Tools,
     pub set: ServiceSet,
-    srrd: BTreeMap<&'static str, ProcHandle>,
+    /// srrd per node, with its start time.
+    srrd: BTreeMap<&'static str, (ProcHandle, Instant)>,
 }
 
 impl Cluster {
@@ -168,11 +173,29 @@ impl Cluster {
     }
 
     pub fn adopt_srrd(&mut self, node: &'static str, handle: ProcHandle) {
-        self.srrd.insert(node, handle);
+        self.srrd.insert(node, (handle, Instant::now()));
     }
 
     pub fn srrd(&self, node: &str) -> Option<&ProcHandle> {
-        self.srrd.get(node)
+        self.srrd.get(node).map(|(h, _)| h)
+    }
+
+    /// How many OSPF API sessions srrd on `node` has opened (from its log).
+    pub fn api_sessions(&self, node: &str) -> usize {
+        self.srrd(node).map_or(0, |h| {
+            h.log_text().matches("OSPF API session ready").count()
+        })
+    }
+
+    /// Waits until srrd on `node` opened more than `before` sessions (it
+    /// reconnects after an ospfd restart); its startup hold starts again.
+    pub fn wait_reconnected(&mut self, node: &'static str, before: usize) -> Result<(), String> {
+        crate::netns::wait_for(Duration::from_secs(30), || self.api_sessions(node) > before)
+            .ok_or_else(|| format!("srrd on {node} did not reconnect to ospfd within 30 s"))?;
+        if let Some((_, since)) = self.srrd.get_mut(node) {
+            *since = Instant::now();
+        }
+        Ok(())
     }
 
     pub fn srrd_running(&self, node: &str) -> bool {
@@ -254,6 +277,9 @@ impl Cluster {
         for node in NODES {
             if !self.srrd_running(node) {
                 return Err(format!("srrd on {node} is not running"));
+            }
+            if self.srrd[node].1.elapsed() < STARTUP_HOLD_MARGIN {
+                return Err(format!("srrd on {node} is in its startup hold"));
             }
         }
         let full = self.lab.ospf_full_neighbors("r1");
@@ -341,7 +367,7 @@ impl Cluster {
     pub fn log_tails(&self, lines: usize) -> String {
         self.srrd
             .values()
-            .map(|h| {
+            .map(|(h, _)| {
                 let text = h.log_text();
                 let all: Vec<&str> = text.lines().collect();
                 let tail = &all[all.len().saturating_sub(lines)..];

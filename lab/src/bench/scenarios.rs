@@ -116,6 +116,7 @@ pub fn run_once(
     rng: &mut Rng,
 ) -> Result<RunResult, String> {
     let holder = c.wait_steady(Duration::from_secs(60))?;
+    let sessions = c.api_sessions(holder);
     let targets = c.targets();
     let lab = &c.lab;
     let mut restarted = None;
@@ -155,12 +156,18 @@ pub fn run_once(
     if let Some(handle) = restarted {
         c.adopt_srrd(holder, handle);
     }
-    reset(c, scenario, holder)?;
+    reset(c, scenario, holder, sessions)?;
     Ok(result)
 }
 
-/// Brings the old holder back as a standby.
-fn reset(c: &mut Cluster, scenario: Scenario, holder: &'static str) -> Result<(), String> {
+/// Brings the old holder back as a standby (`sessions`: its srrd's OSPF API
+/// sessions before the fault).
+fn reset(
+    c: &mut Cluster,
+    scenario: Scenario,
+    holder: &'static str,
+    sessions: usize,
+) -> Result<(), String> {
     match scenario {
         Scenario::GracefulMove | Scenario::GroupMove => {
             c.wait_srrd_exit(holder, Duration::from_secs(20))?;
@@ -181,6 +188,7 @@ fn reset(c: &mut Cluster, scenario: Scenario, holder: &'static str) -> Result<()
         Scenario::OspfdCrash => {
             faults::restart_ospfd(&c.lab, holder);
             wait_r1_full(c)?;
+            c.wait_reconnected(holder, sessions)?;
         }
         Scenario::SrrdRestart | Scenario::LinkFlap | Scenario::PartitionHeal => {}
     }
