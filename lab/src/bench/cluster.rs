@@ -329,6 +329,23 @@ impl Cluster {
         Ok(holder)
     }
 
+    /// The cheap "has it settled" of a run: r1 has every node but those in
+    /// `out` Full, and exactly one of them carries the VIPs on lo.
+    pub fn at_rest(&self, out: &[&str]) -> bool {
+        let live: Vec<&str> = NODES.into_iter().filter(|n| !out.contains(n)).collect();
+        if self.lab.ospf_full_neighbors("r1") < live.len() {
+            return false;
+        }
+        let holders: Vec<&str> = live
+            .into_iter()
+            .filter(|n| {
+                let lo = self.lab.ip(n, "-4 addr show dev lo");
+                self.vips().iter().any(|v| lo.contains(&format!("{v}/32")))
+            })
+            .collect();
+        holders.len() == 1
+    }
+
     /// (node, service) → state of its newest service LSA in `at`'s LSDB,
     /// for routers that are reachable from `at`.
     fn service_states(&self, at: &str) -> Result<BTreeMap<(&'static str, String), String>, String> {

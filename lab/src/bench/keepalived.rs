@@ -301,12 +301,32 @@ pub fn run_lan_once(
 ) -> Result<RunResult, String> {
     let holder = pair.wait_steady(Duration::from_secs(30))?;
     let targets = [pair.target()];
+    // At rest: the VIP on exactly one live member.
+    let at_rest = || {
+        let live = pair
+            .vip_holders()
+            .into_iter()
+            .filter(|n| !crash || *n != holder);
+        live.count() == 1
+    };
     let result = if crash {
-        measure(&pair.lab, &targets, settings, rng, || {
-            faults::crash_node(&pair.lab, holder)
-        })
+        measure(
+            &pair.lab,
+            &targets,
+            settings,
+            rng,
+            || faults::crash_node(&pair.lab, holder),
+            at_rest,
+        )
     } else {
-        measure(&pair.lab, &targets, settings, rng, || pair.sigterm(holder))
+        measure(
+            &pair.lab,
+            &targets,
+            settings,
+            rng,
+            || pair.sigterm(holder),
+            at_rest,
+        )
     };
     if crash {
         pair.reboot(holder);
@@ -347,9 +367,15 @@ pub fn run_cross_once(
     let states_before = pair.vrrp_states();
     let vip_before = pair.vip_holders();
     let targets = [pair.target()];
-    let result = measure(&pair.lab, &targets, settings, rng, || {
-        faults::crash_node(&pair.lab, "n1")
-    });
+    // Watched to the timeout unless c1 is served again.
+    let result = measure(
+        &pair.lab,
+        &targets,
+        settings,
+        rng,
+        || faults::crash_node(&pair.lab, "n1"),
+        || true,
+    );
     let states_after = pair.vrrp_states();
     let vip_after = pair.vip_holders();
     pair.reboot("n1");

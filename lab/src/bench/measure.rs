@@ -68,15 +68,23 @@ pub struct RunResult {
     pub fault_unix_ms: f64,
     /// How long the fault steps themselves took (a partition's 3 s, ...).
     pub steps_ms: f64,
+    /// When the cluster was found at rest, after the fault (None: never,
+    /// the run timed out).
+    pub rest_ms: Option<f64>,
 }
 
-/// Runs `fault` under the probe and measures what c1 sees.
+/// Runs `fault` under the probe and measures what c1 sees. The run ends
+/// once the service answered without a failure for `settings.quiet`, the
+/// cluster is `at_rest` (one holder, routing converged: a fault may cause a
+/// second move seconds after the first, when an adjacency comes back) and
+/// then stayed quiet for another `REST_WATCH`; or at the timeout.
 pub fn measure(
     lab: &Lab,
     targets: &[SocketAddr],
     settings: &MeasureSettings,
     rng: &mut Rng,
     fault: impl FnOnce(),
+    mut at_rest: impl FnMut() -> bool,
 ) -> RunResult {
     let probe = Probe::start(lab, "c1", targets, settings.probe);
     thread::sleep(settings.baseline);
@@ -85,9 +93,16 @@ pub fn measure(
     let fault_unix_ms = unix_ms();
     fault();
     let steps_done_ms = probe.now_ms();
+    let quiet_ms = settings.quiet.as_secs_f64() * 1000.0;
+    let watch_ms = REST_WATCH.as_secs_f64() * 1000.0;
+    let mut rested_at: Option<f64> = None;
+    let mut last_rest_check = f64::MIN;
     loop {
         thread::sleep(Duration::from_millis(50));
         let now = probe.now_ms();
+        if now - fault_ms >= settings.timeout.as_secs_f64() * 1000.0 {
+            break;
+        }
         let traces = probe.snapshot();
         let last_failure = traces
             .iter()
@@ -100,16 +115,31 @@ pub fn measure(
         let answering = traces
             .iter()
             .all(|t| t.attempts.last().is_some_and(|a| a.outcome.is_ok()));
-        if answering && now - quiet_from >= settings.quiet.as_secs_f64() * 1000.0 {
-            break;
+        if !answering || now - quiet_from < quiet_ms {
+            rested_at = None;
+            continue;
         }
-        if now - fault_ms >= settings.timeout.as_secs_f64() * 1000.0 {
-            break;
+        match rested_at {
+            Some(at) if at >= quiet_from => {
+                if now - at >= watch_ms {
+                    break;
+                }
+            }
+            _ if now - last_rest_check >= 250.0 => {
+                last_rest_check = now;
+                rested_at = at_rest().then(|| probe.now_ms());
+            }
+            _ => {}
         }
     }
     let traces = probe.stop();
-    evaluate(&traces, fault_ms, fault_unix_ms, steps_done_ms - fault_ms)
+    let mut result = evaluate(&traces, fault_ms, fault_unix_ms, steps_done_ms - fault_ms);
+    result.rest_ms = rested_at.map(|at| at - fault_ms);
+    result
 }
+
+/// How long the service must stay quiet after the cluster is at rest.
+pub const REST_WATCH: Duration = Duration::from_secs(1);
 
 fn evaluate(traces: &[Trace], fault_ms: f64, fault_unix_ms: f64, steps_ms: f64) -> RunResult {
     let mut intervals: Vec<(f64, f64, bool)> = Vec::new();
@@ -168,6 +198,7 @@ fn evaluate(traces: &[Trace], fault_ms: f64, fault_unix_ms: f64, steps_ms: f64) 
         baseline_failures: traces.iter().map(|t| t.failures_before(fault_ms)).sum(),
         fault_unix_ms,
         steps_ms,
+        rest_ms: None,
     }
 }
 

@@ -276,6 +276,7 @@ fn run_json(r: &RunResult) -> Value {
         "baseline_failures": r.baseline_failures,
         "fault_unix_ms": r.fault_unix_ms,
         "fault_steps_ms": r.steps_ms,
+        "at_rest_ms": r.rest_ms,
     })
 }
 

@@ -119,39 +119,82 @@ pub fn run_once(
     let sessions = c.api_sessions(holder);
     let targets = c.targets();
     let lab = &c.lab;
+    // Nodes the fault leaves out of the cluster until the repair.
+    let out: &[&str] = match scenario {
+        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::OspfdCrash => &[holder],
+        _ => &[],
+    };
+    let at_rest = || c.at_rest(out);
     let mut restarted = None;
     let result = match scenario {
-        Scenario::GracefulMove | Scenario::GroupMove => {
-            measure(lab, &targets, settings, rng, || c.sigterm_srrd(holder))
-        }
-        Scenario::NodeCrash | Scenario::NodeCrashBfd => {
-            measure(lab, &targets, settings, rng, || {
-                faults::crash_node(lab, holder)
-            })
-        }
+        Scenario::GracefulMove | Scenario::GroupMove => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || c.sigterm_srrd(holder),
+            at_rest,
+        ),
+        Scenario::NodeCrash | Scenario::NodeCrashBfd => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || faults::crash_node(lab, holder),
+            at_rest,
+        ),
         Scenario::CheckFailure => {
             let flag = faults::broken_flag(lab, holder, "web");
-            let r = measure(lab, &targets, settings, rng, || {
-                faults::break_service(&flag)
-            });
+            let r = measure(
+                lab,
+                &targets,
+                settings,
+                rng,
+                || faults::break_service(&flag),
+                at_rest,
+            );
             faults::repair_service(&flag);
             r
         }
-        Scenario::OspfdCrash => measure(lab, &targets, settings, rng, || {
-            faults::crash_ospfd(lab, holder)
-        }),
-        Scenario::SrrdRestart => measure(lab, &targets, settings, rng, || {
-            c.kill_srrd(holder);
-            restarted = Some(c.spawn_srrd(holder));
-        }),
-        Scenario::LinkFlap => measure(lab, &targets, settings, rng, || {
-            faults::flap_links(lab, holder, FLAP_DOWN)
-        }),
-        Scenario::PartitionHeal => measure(lab, &targets, settings, rng, || {
-            faults::cut_links(lab, holder);
-            thread::sleep(PARTITION);
-            faults::heal_links(lab, holder);
-        }),
+        Scenario::OspfdCrash => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || faults::crash_ospfd(lab, holder),
+            at_rest,
+        ),
+        Scenario::SrrdRestart => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || {
+                c.kill_srrd(holder);
+                restarted = Some(c.spawn_srrd(holder));
+            },
+            at_rest,
+        ),
+        Scenario::LinkFlap => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || faults::flap_links(lab, holder, FLAP_DOWN),
+            at_rest,
+        ),
+        Scenario::PartitionHeal => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || {
+                faults::cut_links(lab, holder);
+                thread::sleep(PARTITION);
+                faults::heal_links(lab, holder);
+            },
+            at_rest,
+        ),
     };
     if let Some(handle) = restarted {
         c.adopt_srrd(holder, handle);
