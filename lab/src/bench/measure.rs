@@ -120,11 +120,8 @@ pub fn measure(
             continue;
         }
         match rested_at {
-            Some(at) if at >= quiet_from => {
-                if now - at >= watch_ms {
-                    break;
-                }
-            }
+            Some(at) if at >= quiet_from && now - at >= watch_ms => break,
+            Some(at) if at >= quiet_from => {}
             _ if now - last_rest_check >= 250.0 => {
                 last_rest_check = now;
                 rested_at = at_rest().then(|| probe.now_ms());
