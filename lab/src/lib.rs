@@ -2,9 +2,11 @@
 //! used by srrd's integration tests and by the lab runner `srrd-lab`, which
 //! builds the containerlab topology `lab/srrd.clab.yml` without containers.
 
+pub mod bench;
 pub mod clab;
 pub mod client;
 pub mod cluster;
 pub mod demo;
 pub mod netns;
+pub mod probe;
 pub mod scenario;

@@ -1,0 +1,420 @@
+//! srrd on n1..n3 of the two-subnet lab (netns.rs `Lab::two_subnets`),
+//! serving the bench's HTTP server on 192.0.2.10 (and 192.0.2.11 for the
+//! group), as `srrd/tests/frr_daemon.rs` does: every node configures the
+//! same services with equal preferences, so a service runs on the highest
+//! router id among the nodes that are up and stays where it runs.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::netns::{Lab, ProcHandle, Profile};
+use crate::probe::{self, ProbeConfig};
+
+pub const NODES: [&str; 3] = ["n1", "n2", "n3"];
+pub const PORT: u16 = 8080;
+const WEB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const DB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
+/// The check interval of every service (the check-failure goal is this + 150 ms).
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// A freshly started srrd makes no claims for `node.startup_hold` (1 s by
+/// default), and its peers wait for it meanwhile if it ranks first: a run
+/// starts only after every srrd is past it.
+const STARTUP_HOLD_MARGIN: Duration = Duration::from_millis(1500);
+
+/// The executables the cluster runs.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    pub srrd: PathBuf,
+    /// srrd-bench itself: its `serve` and `http-check` commands are the service.
+    pub bench: PathBuf,
+    /// `srrd run --log`.
+    pub srrd_log: String,
+}
+
+/// Which services the nodes configure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceSet {
+    /// `web` on 192.0.2.10.
+    Single,
+    /// Group `shop`: `db` on 192.0.2.11 and `web` on 192.0.2.10, web
+    /// depending on db (db starts first, web stops first).
+    Group,
+}
+
+impl ServiceSet {
+    /// (service, address), in start order.
+    pub fn services(self) -> Vec<(&'static str, Ipv4Addr)> {
+        match self {
+            ServiceSet::Single => vec![("web", WEB_VIP)],
+            ServiceSet::Group => vec![("db", DB_VIP), ("web", WEB_VIP)],
+        }
+    }
+
+    pub fn targets(self) -> Vec<SocketAddr> {
+        self.services()
+            .into_iter()
+            .map(|(_, vip)| SocketAddr::from((vip, PORT)))
+            .collect()
+    }
+
+    fn config_services(self, primitives: &str) -> String {
+        let interval = format!("{}ms", CHECK_INTERVAL.as_millis());
+        let timeouts = "[service.timeouts]\nstart = \"10s\"\nstop = \"10s\"\ncheck = \"2s\"\n";
+        let service = |name: &str, vip: Ipv4Addr, extra: &str| {
+            format!(
+                "\n[[service]]\nname = \"{name}\"\naddresses = [\"{vip}\"]\npreference = 100\n\
+                 check_interval = \"{interval}\"\nprimitives = \"{primitives}\"\n{extra}{timeouts}"
+            )
+        };
+        match self {
+            ServiceSet::Single => service("web", WEB_VIP, ""),
+            ServiceSet::Group => {
+                service("db", DB_VIP, "group = \"shop\"\n")
+                    + &service("web", WEB_VIP, "group = \"shop\"\ndepends = [\"db\"]\n")
+            }
+        }
+    }
+}
+
+/// The service's primitives: the bench's HTTP server on the service
+/// address. `start` returns once the server answers; a server left behind
+/// by a killed srrd is reused. The server runs in its own session (setsid),
+/// so it outlives a kill -9 of srrd, like a real daemon would.
+const PRIMITIVES: &str = r#"#!/bin/sh
+# srrd-bench's service (docs/benchmarks.md), written by srrd-bench.
+bench='@BENCH@'
+pidfile="$SRRD_STATE_DIR/http.pid"
+addr="${SRRD_ADDRESSES%% *}:@PORT@"
+# kill -0 is true for a zombie; a dead server must count as stopped.
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
+running() { [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; }
+case "$1" in
+start)
+    running && exit 0
+    rm -f "$pidfile"
+    setsid "$bench" serve --listen "$addr" --name "$SRRD_NODE" \
+        --broken-flag "$SRRD_STATE_DIR/broken" --pidfile "$pidfile" \
+        </dev/null >>"$SRRD_STATE_DIR/http.log" 2>&1 &
+    exec "$bench" http-check "$addr" --wait-ms 3000
+    ;;
+stop)
+    running && kill "$(cat "$pidfile")"
+    rm -f "$pidfile"
+    ;;
+check)
+    exec "$bench" http-check "$addr"
+    ;;
+esac
+exit 0
+"#;
+
+pub struct Cluster {
+    pub lab: Lab,
+    pub tools: Tools,
+    pub set: ServiceSet,
+    /// srrd per node, with its start time.
+    srrd: BTreeMap<&'static str, (ProcHandle, Instant)>,
+}
+
+impl Cluster {
+    /// The lab with OSPF Full everywhere and the primitives written; srrd
+    /// is not started yet (`start_all`).
+    pub fn new(profile: Profile, tools: Tools) -> Cluster {
+        let lab = Lab::two_subnets(profile);
+        lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
+        let script = lab.dir().join("bench-service.sh");
+        let text = PRIMITIVES
+            .replace("@BENCH@", &tools.bench.display().to_string())
+            .replace("@PORT@", &PORT.to_string());
+        std::fs::write(&script, text).expect("write the service primitives");
+        set_executable(&script);
+        Cluster {
+            lab,
+            tools,
+            set: ServiceSet::Single,
+            srrd: BTreeMap::new(),
+        }
+    }
+
+    /// Writes every node's srrd.toml for `set` (srrd must be (re)started).
+    pub fn configure(&mut self, set: ServiceSet) {
+        self.set = set;
+        let script = self.lab.dir().join("bench-service.sh");
+        for node in NODES {
+            let dir = self.lab.node_dir(node);
+            let config = format!(
+                "[node]\nname = \"{node}\"\nstate_dir = \"{}\"\nvip_interface = \"lo\"\n{}",
+                dir.join("state").display(),
+                set.config_services(&script.display().to_string()),
+            );
+            std::fs::write(dir.join("srrd.toml"), config).expect("write srrd.toml");
+        }
+    }
+
+    pub fn start_srrd(&mut self, node: &'static str) {
+        let handle = self.spawn_srrd(node);
+        self.adopt_srrd(node, handle);
+    }
+
+    /// Starts srrd on `node` without recording it (for a fault step that
+    /// only borrows the cluster); `adopt_srrd` records it afterwards.
+    pub fn spawn_srrd(&self, node: &str) -> ProcHandle {
+        let mut cmd = Command::new(&self.tools.srrd);
+        cmd.arg("run")
+            .arg("--config")
+            .arg(self.lab.node_dir(node).join("srrd.toml"))
+            .arg("--log")
+            .arg(&self.tools.srrd_log)
+            .env("NO_COLOR", "1");
+        self.lab.spawn(node, cmd)
+    }
+
+    pub fn adopt_srrd(&mut self, node: &'static str, handle: ProcHandle) {
+        self.srrd.insert(node, (handle, Instant::now()));
+    }
+
+    pub fn srrd(&self, node: &str) -> Option<&ProcHandle> {
+        self.srrd.get(node).map(|(h, _)| h)
+    }
+
+    /// How many OSPF API sessions srrd on `node` has opened (from its log).
+    pub fn api_sessions(&self, node: &str) -> usize {
+        self.srrd(node).map_or(0, |h| {
+            h.log_text().matches("OSPF API session ready").count()
+        })
+    }
+
+    /// Waits until srrd on `node` opened more than `before` sessions (it
+    /// reconnects after an ospfd restart); its startup hold starts again.
+    pub fn wait_reconnected(&mut self, node: &'static str, before: usize) -> Result<(), String> {
+        crate::netns::wait_for(Duration::from_secs(30), || self.api_sessions(node) > before)
+            .ok_or_else(|| format!("srrd on {node} did not reconnect to ospfd within 30 s"))?;
+        if let Some((_, since)) = self.srrd.get_mut(node) {
+            *since = Instant::now();
+        }
+        Ok(())
+    }
+
+    pub fn srrd_running(&self, node: &str) -> bool {
+        self.srrd(node).is_some_and(|h| self.lab.is_running(h))
+    }
+
+    /// SIGTERM, the graceful shutdown (returns at once).
+    pub fn sigterm_srrd(&self, node: &str) {
+        if let Some(h) = self.srrd(node) {
+            self.lab.signal(h, libc::SIGTERM);
+        }
+    }
+
+    /// SIGKILL srrd's process group (the service's server is in its own
+    /// session and survives, as it would under a real kill -9).
+    pub fn kill_srrd(&self, node: &str) {
+        if let Some(h) = self.srrd(node) {
+            self.lab.kill(h);
+        }
+    }
+
+    /// Waits for srrd on `node` to exit (after a SIGTERM).
+    pub fn wait_srrd_exit(&self, node: &str, timeout: Duration) -> Result<(), String> {
+        match self.srrd(node) {
+            Some(h) if self.lab.wait_exit(h, timeout).is_none() => Err(format!(
+                "srrd on {node} still runs {timeout:?} after SIGTERM"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn start_all(&mut self) {
+        for node in NODES {
+            if !self.srrd_running(node) {
+                self.start_srrd(node);
+            }
+        }
+    }
+
+    /// Graceful stop of every srrd, then waits for them.
+    pub fn stop_all(&self) -> Result<(), String> {
+        for node in NODES {
+            if self.srrd_running(node) {
+                self.sigterm_srrd(node);
+            }
+        }
+        for node in NODES {
+            self.wait_srrd_exit(node, Duration::from_secs(20))?;
+        }
+        Ok(())
+    }
+
+    pub fn targets(&self) -> Vec<SocketAddr> {
+        self.set.targets()
+    }
+
+    pub fn vips(&self) -> Vec<Ipv4Addr> {
+        self.set.services().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Waits until the cluster is at rest and returns the node that runs
+    /// the services: OSPF Full, srrd running everywhere, every node's
+    /// services active in the LSDB with exactly one node running them all,
+    /// the VIPs on that node only, and c1 served by it.
+    pub fn wait_steady(&self, timeout: Duration) -> Result<&'static str, String> {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < timeout {
+            match self.steady() {
+                Ok(holder) => return Ok(holder),
+                Err(why) => last = why,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!("not at rest after {timeout:?}: {last}"))
+    }
+
+    fn steady(&self) -> Result<&'static str, String> {
+        for node in NODES {
+            if !self.srrd_running(node) {
+                return Err(format!("srrd on {node} is not running"));
+            }
+            if self.srrd[node].1.elapsed() < STARTUP_HOLD_MARGIN {
+                return Err(format!("srrd on {node} is in its startup hold"));
+            }
+        }
+        let full = self.lab.ospf_full_neighbors("r1");
+        if full < 3 {
+            return Err(format!("r1 has {full} Full neighbours"));
+        }
+        let states = self.service_states("n1")?;
+        let mut holder = None;
+        for (service, _) in self.set.services() {
+            for node in NODES {
+                let state = states
+                    .get(&(node, service.to_string()))
+                    .ok_or_else(|| format!("no {service} LSA of {node} at n1"))?;
+                if !state.starts_with("active/") {
+                    return Err(format!("{service} on {node} is {state}"));
+                }
+                if state == "active/started" {
+                    match holder {
+                        Some(h) if h != node => {
+                            return Err(format!("{service} started on {h} and {node}"))
+                        }
+                        _ => holder = Some(node),
+                    }
+                } else if state != "active/stopped" {
+                    return Err(format!("{service} on {node} is {state}"));
+                }
+            }
+        }
+        let holder = holder.ok_or("no node runs the services")?;
+        for node in NODES {
+            let lo = self.lab.ip(node, "-4 addr show dev lo");
+            for vip in self.vips() {
+                let has = lo.contains(&format!("{vip}/32"));
+                if has != (node == holder) {
+                    return Err(format!("VIP {vip} on {node}: {has}, holder {holder}"));
+                }
+            }
+        }
+        let config = ProbeConfig::default();
+        for target in self.targets() {
+            let answer = self.lab.in_netns("c1", || probe::get_once(target, &config));
+            match answer {
+                Ok(name) if name == holder => {}
+                other => return Err(format!("c1 gets {other:?} from {target}, holder {holder}")),
+            }
+        }
+        Ok(holder)
+    }
+
+    /// The cheap "has it settled" of a run: r1 has every node but those in
+    /// `out` Full, and exactly one of them carries the VIPs on lo.
+    pub fn at_rest(&self, out: &[&str]) -> bool {
+        let live: Vec<&str> = NODES.into_iter().filter(|n| !out.contains(n)).collect();
+        if self.lab.ospf_full_neighbors("r1") < live.len() {
+            return false;
+        }
+        let holders: Vec<&str> = live
+            .into_iter()
+            .filter(|n| {
+                let lo = self.lab.ip(n, "-4 addr show dev lo");
+                self.vips().iter().any(|v| lo.contains(&format!("{v}/32")))
+            })
+            .collect();
+        holders.len() == 1
+    }
+
+    /// (node, service) → state of its newest service LSA in `at`'s LSDB,
+    /// for routers that are reachable from `at`.
+    fn service_states(&self, at: &str) -> Result<BTreeMap<(&'static str, String), String>, String> {
+        let srrd = self.tools.srrd.display().to_string();
+        let out = self.lab.exec(at, &[&srrd, "lsdb"]);
+        if !out.status.success() {
+            return Err(format!(
+                "srrd lsdb at {at}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let mut newest: BTreeMap<(&'static str, String), (u64, String)> = BTreeMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
+            if text("kind") != "service"
+                || v.get("reachable") != Some(&serde_json::Value::Bool(true))
+            {
+                continue;
+            }
+            let Some(node) = node_of_router(text("adv_router")) else {
+                continue;
+            };
+            let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
+            let key = (node, text("name").to_string());
+            if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
+                newest.insert(key, (generation, text("state").to_string()));
+            }
+        }
+        Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
+    }
+
+    /// The last lines of each srrd's log, for error reports.
+    pub fn log_tails(&self, lines: usize) -> String {
+        self.srrd
+            .values()
+            .map(|(h, _)| {
+                let text = h.log_text();
+                let all: Vec<&str> = text.lines().collect();
+                let tail = &all[all.len().saturating_sub(lines)..];
+                format!(
+                    "--- srrd on {} ({}):\n{}",
+                    h.node,
+                    h.log.display(),
+                    tail.join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// n1..n3 by router id (netns.rs gives them 10.255.0.11..13).
+fn node_of_router(router_id: &str) -> Option<&'static str> {
+    match router_id {
+        "10.255.0.11" => Some("n1"),
+        "10.255.0.12" => Some("n2"),
+        "10.255.0.13" => Some("n3"),
+        _ => None,
+    }
+}
+
+pub fn set_executable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perm = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions();
+    perm.set_mode(0o755);
+    std::fs::set_permissions(path, perm).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}

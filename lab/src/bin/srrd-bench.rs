@@ -1,0 +1,224 @@
+//! srrd-bench: the failover benchmark (docs/benchmarks.md, "Failover
+//! outage (lab)"), and the two small tools its lab service is made of.
+//!
+//! ```text
+//! srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
+//!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
+//! srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
+//! srrd-bench http-check ADDR:PORT [--wait-ms N]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use srrd_lab::bench::cluster::Tools;
+use srrd_lab::bench::measure::MeasureSettings;
+use srrd_lab::bench::server::{serve, ServerConfig};
+use srrd_lab::bench::{self, Options, Scenario};
+use srrd_lab::probe::{get_once, ProbeConfig};
+
+const USAGE: &str =
+    "usage: srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
+                  [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
+       srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
+       srrd-bench http-check ADDR:PORT [--wait-ms N]
+       srrd-bench --list
+
+Measures the client-visible outage of srrd's failover scenarios in the
+two-subnet netns lab with real FRR (root needed), N runs each, and
+keepalived's outage for the cases VRRP can serve. Default: every scenario,
+5 runs, keepalived if installed. srrd defaults to the binary next to
+srrd-bench (lab/bench builds both). --logs DIR keeps a copy of each lab's
+dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve_command(&args[1..]),
+        Some("http-check") => http_check_command(&args[1..]),
+        Some("--list") => {
+            for s in Scenario::ALL {
+                println!("{:16} {}", s.name(), s.describe());
+            }
+            println!(
+                "{:16} keepalived pair split across LAN A and LAN B (always run with keepalived)",
+                "(keepalived)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => bench_command(&args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("srrd-bench: {e}\n\n{USAGE}");
+        ExitCode::from(2)
+    })
+}
+
+/// The value after `flag`.
+fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
+    *i += 1;
+    args.get(*i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn bench_command(args: &[String]) -> Result<ExitCode, String> {
+    let mut runs = 5;
+    let mut json: Option<PathBuf> = None;
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut keepalived = true;
+    let mut keepalived_only = false;
+    let mut srrd = bench::default_srrd();
+    let mut srrd_log = "info".to_string();
+    let mut logs: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--runs" => {
+                runs = value(args, &mut i, "--runs")?
+                    .parse()
+                    .map_err(|e| format!("--runs: {e}"))?;
+                if runs == 0 {
+                    return Err("--runs must be at least 1".into());
+                }
+            }
+            "--json" => json = Some(value(args, &mut i, "--json")?.into()),
+            "--scenario" => {
+                // --scenario a b c, --scenario a,b or repeated --scenario.
+                let mut any = false;
+                while args.get(i + 1).is_some_and(|a| !a.starts_with("--")) {
+                    i += 1;
+                    for name in args[i].split(',').filter(|n| !n.is_empty()) {
+                        let s = Scenario::parse(name).ok_or_else(|| {
+                            format!("unknown scenario {name:?} (srrd-bench --list)")
+                        })?;
+                        if !scenarios.contains(&s) {
+                            scenarios.push(s);
+                        }
+                        any = true;
+                    }
+                }
+                if !any {
+                    return Err("--scenario needs a name".into());
+                }
+            }
+            "--no-keepalived" => keepalived = false,
+            "--keepalived-only" => keepalived_only = true,
+            "--srrd" => srrd = value(args, &mut i, "--srrd")?.into(),
+            "--srrd-log" => srrd_log = value(args, &mut i, "--srrd-log")?.to_string(),
+            "--logs" => logs = Some(value(args, &mut i, "--logs")?.into()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    if scenarios.is_empty() {
+        scenarios = Scenario::ALL.to_vec();
+    }
+    if keepalived_only && !keepalived {
+        return Err("--keepalived-only and --no-keepalived exclude each other".into());
+    }
+    if !keepalived_only && !srrd.exists() {
+        return Err(format!(
+            "no srrd binary at {} (build it: cargo build --release -p srrd, or pass --srrd)",
+            srrd.display()
+        ));
+    }
+    let bench_exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let options = Options {
+        runs,
+        scenarios,
+        keepalived,
+        keepalived_only,
+        tools: Tools {
+            srrd,
+            bench: bench_exe,
+            srrd_log,
+        },
+        settings: MeasureSettings::default(),
+        logs,
+    };
+    let report = bench::run(&options);
+    println!("{}", report.table());
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn serve_command(args: &[String]) -> Result<ExitCode, String> {
+    let mut listen: Option<SocketAddr> = None;
+    let mut name: Option<String> = None;
+    let mut broken_flag = None;
+    let mut pidfile = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--listen" => {
+                let v = value(args, &mut i, "--listen")?;
+                listen = Some(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
+            }
+            "--name" => name = Some(value(args, &mut i, "--name")?.to_string()),
+            "--broken-flag" => broken_flag = Some(value(args, &mut i, "--broken-flag")?.into()),
+            "--pidfile" => pidfile = Some(value(args, &mut i, "--pidfile")?.into()),
+            other => return Err(format!("serve: unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    let config = ServerConfig {
+        listen: listen.ok_or("serve needs --listen")?,
+        name: name.ok_or("serve needs --name")?,
+        broken_flag,
+        pidfile,
+    };
+    serve(&config).map_err(|e| format!("serve on {}: {e}", config.listen))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 0 if the server at ADDR answers 200 (within --wait-ms, retrying).
+fn http_check_command(args: &[String]) -> Result<ExitCode, String> {
+    let mut target: Option<SocketAddr> = None;
+    let mut wait = Duration::ZERO;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--wait-ms" => {
+                let v = value(args, &mut i, "--wait-ms")?;
+                wait = Duration::from_millis(v.parse().map_err(|e| format!("--wait-ms: {e}"))?);
+            }
+            other if target.is_none() => {
+                target = Some(other.parse().map_err(|e| format!("{other:?}: {e}"))?)
+            }
+            other => return Err(format!("http-check: unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    let target = target.ok_or("http-check needs ADDR:PORT")?;
+    let config = ProbeConfig {
+        connect_timeout: Duration::from_millis(500),
+        io_timeout: Duration::from_millis(500),
+        ..ProbeConfig::default()
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        match get_once(target, &config) {
+            Ok(_) => return Ok(ExitCode::SUCCESS),
+            Err(e) if Instant::now() >= deadline => {
+                eprintln!("http-check {target}: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
