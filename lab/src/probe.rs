@@ -48,9 +48,11 @@ impl ProbeConfig {
     /// What the probe can tell apart, for the benchmark's output.
     pub fn resolution(&self) -> String {
         format!(
-            "probe: TCP connect + HTTP GET every {} ms from c1 (connect timeout {} ms, read/write timeout {} ms); \
-             an outage runs from the first failed attempt to the first successful one, so each end is known \
-             to one period ({} ms): a lone failed attempt counts as {} ms",
+            "probe: TCP connect + HTTP GET every {} ms from c1 (connect timeout {} ms, read/write timeout {} ms, \
+             attempts overlap so the timeouts do not stretch the spacing); an outage runs from the start of the \
+             first failed attempt to the start of the first successful one, so each end is known to one period \
+             ({} ms) and a lone failed attempt counts as {} ms; an attempt in flight when the fault hits is \
+             counted from the fault",
             self.period.as_millis(),
             self.connect_timeout.as_millis(),
             self.io_timeout.as_millis(),
