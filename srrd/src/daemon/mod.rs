@@ -111,7 +111,11 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     };
     let state_file = StateFile::new(&config.node.state_dir)?;
     let mut state = state_file.load()?;
+    // A run that ended without a clean shutdown (crash, kill -9) left a
+    // cluster that is running on without us: no need to learn it first.
+    let restarted_after_crash = state.incarnation > 0 && !state.clean_shutdown;
     state.incarnation = state.incarnation.wrapping_add(1).max(1);
+    state.clean_shutdown = false;
     state_file.save(&state)?;
 
     let vips = VipManager::new(&config.node.vip_interface).await?;
@@ -128,7 +132,11 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     let session = Session::open(config.node.ospf_api, &scopes).await?;
     check_router_id(&config, session.router_id());
 
-    let settings = EngineSettings::from_node(&config.node, key, state.incarnation);
+    let mut settings = EngineSettings::from_node(&config.node, key, state.incarnation);
+    if restarted_after_crash {
+        info!("the previous run did not shut down cleanly: no startup hold");
+        settings.startup_hold_ms = 0;
+    }
     let engine = Engine::new(settings, config.services.clone(), &state.restored());
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let mut daemon = Daemon {
@@ -304,6 +312,10 @@ impl Daemon {
             Ok(removed) if !removed.is_empty() => info!(?removed, "VIPs removed"),
             Ok(_) => {}
             Err(e) => error!(error = %e, "could not remove VIPs"),
+        }
+        self.state.clean_shutdown = true;
+        if let Err(e) = self.state_file.save(&self.state) {
+            error!(error = %e, "cannot persist the clean shutdown");
         }
         sd_notify("STOPPING=1");
         info!("srrd stopped");

@@ -19,6 +19,9 @@ pub struct PersistedState {
     /// Quorum services: every node that ever announced them.
     #[serde(default)]
     pub members: BTreeMap<String, BTreeSet<RouterId>>,
+    /// The last run ended by a graceful shutdown (not a crash or kill -9).
+    #[serde(default)]
+    pub clean_shutdown: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
