@@ -440,6 +440,23 @@ impl Cluster {
             .collect()
     }
 
+    /// Makes srrd's next start on `node` count as one after a clean
+    /// shutdown (with its startup hold), whatever a scenario did to it. The
+    /// incarnation is kept: it must never go backwards.
+    pub fn mark_srrd_stopped_cleanly(&self, node: &str) {
+        let Some(config) = self.configs.get(node) else {
+            return;
+        };
+        let path = config.node.state_dir.join("state.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        if let Ok(mut state) = serde_json::from_str::<serde_json::Value>(&text) {
+            state["clean_shutdown"] = serde_json::Value::Bool(true);
+            let _ = std::fs::write(&path, state.to_string());
+        }
+    }
+
     /// The state dir srrd gives `service` on `node` (SRRD_STATE_DIR).
     pub fn service_dir(&self, node: &str, service: &str) -> Option<PathBuf> {
         let config = self.configs.get(node)?;

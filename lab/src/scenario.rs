@@ -304,7 +304,10 @@ pub fn prepare(c: &Cluster) -> Result<Duration, String> {
         }
     }
     c.wait_ospf(Duration::from_secs(60))?;
+    // A reset boots the cluster anew: every srrd starts with its startup
+    // hold, whatever a scenario did to it before (a crash skips the hold).
     for node in &nodes {
+        c.mark_srrd_stopped_cleanly(node);
         c.start_srrd(node);
     }
     for (service, node) in HOME {

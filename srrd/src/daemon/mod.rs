@@ -114,7 +114,12 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     // A run that ended without a clean shutdown (crash, kill -9) left a
     // cluster that is running on without us: no need to learn it first.
     let restarted_after_crash = state.incarnation > 0 && !state.clean_shutdown;
-    state.incarnation = state.incarnation.wrapping_add(1).max(1);
+    // Never backwards, even if the state file was lost: the wall clock in
+    // seconds is a floor (peers keep the highest generation they saw).
+    let wall_secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().min(u64::from(u32::MAX)) as u32);
+    state.incarnation = state.incarnation.saturating_add(1).max(wall_secs).max(1);
     state.clean_shutdown = false;
     state_file.save(&state)?;
 
