@@ -32,22 +32,8 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     println!("waiting for {SERVICE} ({addr}) to be served from {FIRST} ...");
     let t = c.wait_served_by(SERVICE, FIRST, Duration::from_secs(30))?;
     println!("  served after {} ms", t.as_millis());
-    for _ in 0..3 {
-        let answer = c
-            .lab
-            .in_netns(&client, || whoami(addr, Duration::from_secs(1)));
-        println!(
-            "  {client}$ curl http://{addr}/whoami  ->  {}",
-            answer.as_deref().unwrap_or("(no answer)")
-        );
-        thread::sleep(Duration::from_millis(300));
-    }
-    if let Some(r) = &router {
-        println!(
-            "  {r}$ ip route show {addr}  ->  {}",
-            c.lab.route(r, &addr.to_string())
-        );
-    }
+    show_answers(c, &client, addr);
+    show_route(c, router.as_deref(), addr);
 
     println!(
         "\nkilling {FIRST}: every process in it (zebra, ospfd, srrd, the web server), then its link;"
@@ -75,22 +61,9 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     let duration = outage
         .duration()
         .ok_or("the probe never got an answer from n3")?;
-    if let Some(r) = &router {
-        println!(
-            "\n  {r}$ ip route show {addr}  ->  {}",
-            c.lab.route(r, &addr.to_string())
-        );
-    }
-    for _ in 0..3 {
-        let answer = c
-            .lab
-            .in_netns(&client, || whoami(addr, Duration::from_secs(1)));
-        println!(
-            "  {client}$ curl http://{addr}/whoami  ->  {}",
-            answer.as_deref().unwrap_or("(no answer)")
-        );
-        thread::sleep(Duration::from_millis(300));
-    }
+    println!();
+    show_route(c, router.as_deref(), addr);
+    show_answers(c, &client, addr);
     println!(
         "\n{SERVICE} moved from {FIRST} (LAN A, 198.51.100.0/24) to {SECOND} (LAN B, 203.0.113.0/24) by OSPF alone."
     );
@@ -128,5 +101,29 @@ fn print_changes(samples: &[Sample], since: Duration) {
             first.answer.as_deref().unwrap_or("no answer")
         );
         i += run;
+    }
+}
+
+/// Three answers to `GET /whoami` as the client sees them.
+fn show_answers(c: &Cluster, client: &str, addr: IpAddr) {
+    for _ in 0..3 {
+        let answer = c
+            .lab
+            .in_netns(client, || whoami(addr, Duration::from_secs(1)));
+        println!(
+            "  {client}$ curl http://{addr}/whoami  ->  {}",
+            answer.as_deref().unwrap_or("(no answer)")
+        );
+        thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The router's route to the VIP.
+fn show_route(c: &Cluster, router: Option<&str>, addr: IpAddr) {
+    if let Some(r) = router {
+        println!(
+            "  {r}$ ip route show {addr}  ->  {}",
+            c.lab.route(r, &addr.to_string())
+        );
     }
 }

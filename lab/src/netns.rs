@@ -214,6 +214,25 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Dur
     }
 }
 
+/// Tries `attempt` every `period` until it succeeds or `timeout` has
+/// passed; the error then says why the last attempt failed.
+pub fn retry<T>(
+    timeout: Duration,
+    period: Duration,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let start = Instant::now();
+    loop {
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err(why) if start.elapsed() >= timeout => {
+                return Err(format!("not reached after {timeout:?}: {why}"))
+            }
+            Err(_) => thread::sleep(period),
+        }
+    }
+}
+
 impl Lab {
     /// An empty lab. `name` only labels its messages.
     pub fn new(name: &str) -> Lab {

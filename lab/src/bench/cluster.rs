@@ -261,16 +261,8 @@ impl Cluster {
     /// services active in the LSDB with exactly one node running them all,
     /// the VIPs on that node only, and c1 served by it.
     pub fn wait_steady(&self, timeout: Duration) -> Result<&'static str, String> {
-        let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < timeout {
-            match self.steady() {
-                Ok(holder) => return Ok(holder),
-                Err(why) => last = why,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(format!("not at rest after {timeout:?}: {last}"))
+        crate::netns::retry(timeout, Duration::from_millis(200), || self.steady())
+            .map_err(|e| format!("cluster at rest: {e}"))
     }
 
     fn steady(&self) -> Result<&'static str, String> {

@@ -225,18 +225,8 @@ impl Pair {
     /// Waits until both members run keepalived (settled), one of them holds
     /// the VIP and c1 is served by it; returns it.
     pub fn wait_steady(&self, timeout: Duration) -> Result<&'static str, String> {
-        let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < timeout {
-            match self.steady() {
-                Ok(holder) => return Ok(holder),
-                Err(why) => last = why,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(format!(
-            "keepalived pair not at rest after {timeout:?}: {last}"
-        ))
+        crate::netns::retry(timeout, Duration::from_millis(200), || self.steady())
+            .map_err(|e| format!("keepalived pair at rest: {e}"))
     }
 
     fn steady(&self) -> Result<&'static str, String> {
