@@ -39,7 +39,7 @@ impl TryFrom<String> for RouterId {
 }
 
 /// Milliseconds. The engine never reads a clock: the caller passes `now`
-/// with every event (wall-clock ms in the daemon, simulated ms in the sim).
+/// with every event (monotonic ms anchored to the wall clock in the daemon, simulated ms in the sim).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
