@@ -176,7 +176,7 @@ impl Cluster {
         for n in 0..self.nodes.len() {
             self.boot_node(n);
         }
-        self.topology_changed(false);
+        self.topology_changed();
         let first = Time(self.config.settle_ms + 3000);
         self.schedule(
             first,
@@ -396,7 +396,7 @@ impl Cluster {
 
     /// Something changed who can reach whom: ospfds notice additions after
     /// an adjacency forms and removals after the dead interval (or BFD).
-    fn topology_changed(&mut self, _graceful: bool) {
+    fn topology_changed(&mut self) {
         self.last_topology_change = self.now;
         for n in 0..self.nodes.len() {
             if !self.nodes[n].ospfd_up {
@@ -613,7 +613,7 @@ impl Cluster {
         node.reported.clear();
         node.vips.clear();
         node.timer_at = None;
-        self.topology_changed(false);
+        self.topology_changed();
     }
 
     fn stop_ospfd(&mut self, n: usize) {
@@ -626,12 +626,12 @@ impl Cluster {
             node.api_up = false;
             self.feed(n, Event::ApiLost);
         }
-        self.topology_changed(false);
+        self.topology_changed();
     }
 
     fn start_ospfd(&mut self, n: usize) {
         self.nodes[n].ospfd_up = true;
-        self.topology_changed(false);
+        self.topology_changed();
         let at = self.now.plus_ms(self.rng.range(800, 1500));
         let incarnation = self.nodes[n].incarnation;
         self.schedule(
@@ -760,7 +760,6 @@ impl Cluster {
         let n = self.rng.below(self.nodes.len());
         let hold = self.rng.range(4_000, 8_000);
         self.faults_injected += 1;
-        let fault_at = self.now;
         let mut mid_checkpoint = true;
         let repair = match kind {
             FaultKind::NodeCrash => {
@@ -769,7 +768,7 @@ impl Cluster {
             }
             FaultKind::LinkCut => {
                 self.nodes[n].link_up = false;
-                self.topology_changed(false);
+                self.topology_changed();
                 Repair::LinkUp(n)
             }
             FaultKind::Partition => {
@@ -783,7 +782,7 @@ impl Cluster {
                 for &l in order.iter().take(cut.min(lans - 1).max(1)) {
                     self.side[l] = 1;
                 }
-                self.topology_changed(false);
+                self.topology_changed();
                 Repair::Heal
             }
             FaultKind::OspfdLoss => {
@@ -827,7 +826,7 @@ impl Cluster {
             FaultKind::LinkFlap => {
                 mid_checkpoint = false;
                 self.nodes[n].link_up = false;
-                self.topology_changed(false);
+                self.topology_changed();
                 Repair::LinkToggle(n, self.rng.range(3, 6) as u32)
             }
             FaultKind::OperatorMove => {
@@ -846,7 +845,6 @@ impl Cluster {
                 Repair::Nothing
             }
         };
-        let _ = fault_at;
         if self.trace.is_some() {
             eprintln!("{:>8} fault {} on n{n}", self.now.0, kind.name());
         }
@@ -898,21 +896,21 @@ impl Cluster {
         match repair {
             Repair::NodeReturn(n) => {
                 self.boot_node(n);
-                self.topology_changed(false);
+                self.topology_changed();
             }
             Repair::LinkUp(n) => {
                 self.nodes[n].link_up = true;
-                self.topology_changed(false);
+                self.topology_changed();
             }
             Repair::Heal => {
                 self.side.iter_mut().for_each(|s| *s = 0);
-                self.topology_changed(false);
+                self.topology_changed();
             }
             Repair::OspfdStart(n) => self.start_ospfd(n),
             Repair::SrrdStart(n) => self.start_srrd(n),
             Repair::LinkToggle(n, left) => {
                 self.nodes[n].link_up = !self.nodes[n].link_up;
-                self.topology_changed(false);
+                self.topology_changed();
                 if left > 1 || !self.nodes[n].link_up {
                     let at = self.now.plus_ms(self.rng.range(200, 800));
                     self.schedule(
@@ -948,7 +946,7 @@ impl Cluster {
             self.nodes[n].link_up = true;
         }
         self.side.iter_mut().for_each(|s| *s = 0);
-        self.topology_changed(false);
+        self.topology_changed();
         self.operator_reactivates_failed();
     }
 
