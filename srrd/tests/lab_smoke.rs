@@ -183,6 +183,16 @@ fn sweep_stale_removes_a_dead_owners_namespaces_and_processes() {
         .args(["netns", "exec", &ns, "sleep", "600"])
         .spawn()
         .unwrap();
+    // `ip netns exec` needs a moment to enter the namespace: sweep only a
+    // process that is really in it.
+    let entered = wait_for(Duration::from_secs(5), || {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &ns])
+            .output()
+            .unwrap();
+        !out.stdout.is_empty()
+    });
+    assert!(entered.is_some(), "the orphan never entered {ns}");
 
     Lab::sweep_stale(base);
 
