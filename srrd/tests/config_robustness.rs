@@ -139,7 +139,8 @@ fn node() -> impl Strategy<Value = NodeSettings> {
                 delete_grace,
                 echo_timeout,
                 recall_interval,
-                claim_hold: recall_interval,
+                handoff_timeout: recall_interval,
+                check_refresh: echo_timeout,
                 startup_hold: delete_grace,
             },
         )

@@ -84,6 +84,8 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             handoff_to,
             started_at_ms,
             originator,
+            claim: None,
+            ack: None,
         },
     )
 }

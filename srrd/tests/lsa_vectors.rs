@@ -64,6 +64,8 @@ fn www() -> ServiceLsa {
         handoff_to: None,
         started_at_ms: 0,
         originator: None,
+        claim: None,
+        ack: None,
     }
 }
 
@@ -99,6 +101,8 @@ fn raid1() -> ServiceLsa {
         handoff_to: Some(RouterId(0x0aff_000d)),
         started_at_ms: 0,
         originator: None,
+        claim: None,
+        ack: None,
     }
 }
 

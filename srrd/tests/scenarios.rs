@@ -33,6 +33,8 @@ struct Runner {
     /// Peer LSAs: (peer, service) → (current id, previous id, generation).
     peer_lsas: HashMap<(RouterId, String), (u32, Option<u32>, u64)>,
     next_peer_id: u32,
+    /// Our latest flooded claim per service, for `ack=me`.
+    own_claims: HashMap<String, u64>,
 }
 
 fn fail(file: &str, line: usize, msg: impl std::fmt::Display) -> ! {
@@ -58,6 +60,7 @@ impl Runner {
             own_current: HashMap::new(),
             peer_lsas: HashMap::new(),
             next_peer_id: 1,
+            own_claims: HashMap::new(),
         }
     }
 
@@ -112,7 +115,7 @@ impl Runner {
             let (k, v) = w.split_once('=').ok_or("settings take key=value")?;
             let ms = dur(v)?.as_millis() as u64;
             match k {
-                "claim_hold" => self.settings.claim_hold_ms = ms,
+                "check_refresh" => self.settings.check_refresh_ms = ms,
                 "delete_grace" => self.settings.delete_grace_ms = ms,
                 "echo_timeout" => self.settings.echo_timeout_ms = ms,
                 "recall_interval" => self.settings.recall_interval_ms = ms,
@@ -221,7 +224,7 @@ impl Runner {
 
     fn peer_lsa(&mut self, args: &[&str]) -> Result<Event, String> {
         let usage =
-            "lsa PEER NAME CONFIG/RUN [pref=N] [standby] [critical] [handoff=RID] [failed=CODE]";
+            "lsa PEER NAME CONFIG/RUN [pref=N] [standby] [critical] [handoff=RID] [failed=CODE] [claim=N] [ack=me|RID:N]";
         let peer = rid(args.first().ok_or(usage)?)?;
         let name = args.get(1).ok_or(usage)?.to_string();
         let (config, run) = args.get(2).and_then(|s| s.split_once('/')).ok_or(usage)?;
@@ -243,6 +246,8 @@ impl Runner {
             handoff_to: None,
             started_at_ms: 0,
             originator: Some(peer),
+            claim: None,
+            ack: None,
         };
         for opt in &args[3..] {
             let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
@@ -254,6 +259,18 @@ impl Runner {
                 "failed" => s.failure = Some(Failure::new(v.parse().unwrap_or(1), "failed")),
                 "gen" => s.generation = v.parse().map_err(|e| format!("gen: {e}"))?,
                 "originator" => s.originator = Some(rid(v)?),
+                "claim" => s.claim = Some(v.parse().map_err(|e| format!("claim: {e}"))?),
+                "ack" if v == "me" => {
+                    let claim = self
+                        .own_claims
+                        .get(&name)
+                        .ok_or_else(|| format!("ack=me: we flooded no claim of {name}"))?;
+                    s.ack = Some((self.node, *claim));
+                }
+                "ack" => {
+                    let (r, c) = v.split_once(':').ok_or("ack=me or ack=RID:CLAIM")?;
+                    s.ack = Some((rid(r)?, c.parse().map_err(|e| format!("ack: {e}"))?));
+                }
                 _ => return Err(format!("unknown lsa option {opt}")),
             }
         }
@@ -300,6 +317,13 @@ impl Runner {
                         }
                         if s.check_stamp_ms != 0 {
                             t.push_str(" checked");
+                        }
+                        if let Some(c) = s.claim {
+                            self.own_claims.insert(s.name.clone(), c);
+                            let _ = write!(t, " claim={}", c & 0xffff_ffff);
+                        }
+                        if let Some((r, c)) = s.ack {
+                            let _ = write!(t, " ack={r}:{}", c & 0xffff_ffff);
                         }
                         t
                     }

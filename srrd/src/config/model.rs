@@ -34,8 +34,11 @@ pub struct NodeSettings {
     pub echo_timeout: Duration,
     /// Delay before asking a primitive that answered "recall" again.
     pub recall_interval: Duration,
-    /// How long a claim (`starting`) must be flooded before the start runs.
-    pub claim_hold: Duration,
+    /// How long an operator move waits for the target to take the unit
+    /// before it is placed by the normal rules again.
+    pub handoff_timeout: Duration,
+    /// A passing check refreshes the flooded check stamp at most this often.
+    pub check_refresh: Duration,
     /// After the OSPF API session comes up, how long to learn the cluster
     /// before claiming anything: a cluster that boots together then places
     /// services by the rules, not by who booted first.
@@ -65,6 +68,9 @@ pub struct ServiceConfig {
     pub preempt_delay: Duration,
     /// Start only while a majority of the nodes that ever announced it is reachable.
     pub quorum: bool,
+    /// Quorum counts at least this many nodes, even before they announced
+    /// the service (0: only the nodes seen).
+    pub expected_nodes: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,7 +123,8 @@ impl Default for NodeSettings {
             delete_grace: Duration::from_millis(20),
             echo_timeout: Duration::from_secs(10),
             recall_interval: Duration::from_millis(500),
-            claim_hold: Duration::from_millis(25),
+            handoff_timeout: Duration::from_secs(30),
+            check_refresh: Duration::from_secs(30),
             startup_hold: Duration::from_secs(1),
         }
     }
@@ -141,6 +148,7 @@ impl ServiceConfig {
             disabled: false,
             preempt_delay: Duration::ZERO,
             quorum: false,
+            expected_nodes: 0,
         }
     }
 }

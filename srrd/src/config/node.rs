@@ -84,9 +84,14 @@ pub(super) fn build_node(
             node.recall_interval = d;
         }
     }
-    if let Some(d) = &raw.claim_hold {
-        if let Some(d) = fields::positive_duration(diag, d, "node.claim_hold") {
-            node.claim_hold = d;
+    if let Some(d) = &raw.handoff_timeout {
+        if let Some(d) = fields::positive_duration(diag, d, "node.handoff_timeout") {
+            node.handoff_timeout = d;
+        }
+    }
+    if let Some(d) = &raw.check_refresh {
+        if let Some(d) = fields::positive_duration(diag, d, "node.check_refresh") {
+            node.check_refresh = d;
         }
     }
     if let Some(d) = &raw.startup_hold {

@@ -24,7 +24,8 @@ pub(super) struct RawNode {
     pub delete_grace: Option<Spanned<DurationText>>,
     pub echo_timeout: Option<Spanned<DurationText>>,
     pub recall_interval: Option<Spanned<DurationText>>,
-    pub claim_hold: Option<Spanned<DurationText>>,
+    pub handoff_timeout: Option<Spanned<DurationText>>,
+    pub check_refresh: Option<Spanned<DurationText>>,
     pub startup_hold: Option<Spanned<DurationText>>,
 }
 
@@ -44,6 +45,7 @@ pub(super) struct RawService {
     pub disabled: Option<Spanned<bool>>,
     pub preempt_delay: Option<Spanned<DurationText>>,
     pub quorum: Option<Spanned<bool>>,
+    pub expected_nodes: Option<Spanned<u32>>,
     pub timeouts: Option<RawTimeouts>,
 }
 

@@ -29,7 +29,8 @@ struct OutNode {
     delete_grace: String,
     echo_timeout: String,
     recall_interval: String,
-    claim_hold: String,
+    handoff_timeout: String,
+    check_refresh: String,
     startup_hold: String,
 }
 
@@ -52,6 +53,8 @@ struct OutService {
     disabled: bool,
     preempt_delay: String,
     quorum: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    expected_nodes: u32,
     timeouts: OutTimeouts,
 }
 
@@ -94,7 +97,8 @@ fn out_node(node: &NodeSettings) -> OutNode {
         delete_grace: format_duration(node.delete_grace),
         echo_timeout: format_duration(node.echo_timeout),
         recall_interval: format_duration(node.recall_interval),
-        claim_hold: format_duration(node.claim_hold),
+        handoff_timeout: format_duration(node.handoff_timeout),
+        check_refresh: format_duration(node.check_refresh),
         startup_hold: format_duration(node.startup_hold),
     }
 }
@@ -114,6 +118,7 @@ fn out_service(service: &ServiceConfig) -> OutService {
         disabled: service.disabled,
         preempt_delay: format_duration(service.preempt_delay),
         quorum: service.quorum,
+        expected_nodes: service.expected_nodes,
         timeouts: out_timeouts(&service.timeouts),
     }
 }
@@ -127,4 +132,8 @@ fn out_timeouts(t: &Timeouts) -> OutTimeouts {
         check: format_duration(t.check),
         other: format_duration(t.other),
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -158,6 +158,7 @@ pub(super) fn build_service(
     config.critical = raw.critical.as_ref().is_some_and(|c| *c.get_ref());
     config.disabled = raw.disabled.as_ref().is_some_and(|d| *d.get_ref());
     config.quorum = raw.quorum.as_ref().is_some_and(|q| *q.get_ref());
+    config.expected_nodes = raw.expected_nodes.as_ref().map_or(0, |n| *n.get_ref());
     if let Some(timeouts) = &raw.timeouts {
         config.timeouts = build_timeouts(index, timeouts, diag);
     }

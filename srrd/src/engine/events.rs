@@ -103,7 +103,7 @@ impl Engine {
             }),
             Payload::Service(s) => {
                 let name = s.name.clone();
-                if let Applied::Changed = self.view.apply_update(lsa, s) {
+                if let Applied::Changed = self.view.apply_update(lsa, s, self.now) {
                     if let Some(&i) = self.index.get(&name) {
                         self.locals[i].ever_announced.insert(lsa.adv_router);
                         self.dirty_units.insert(self.layout.unit_of[i]);
@@ -196,13 +196,32 @@ impl Engine {
         if !self.api_up {
             return;
         }
-        for r in added {
-            self.view.reachable.insert(*r);
-        }
-        for r in removed {
-            self.view.reachable.remove(r);
-        }
+        let returning: Vec<RouterId> = added
+            .iter()
+            .copied()
+            .filter(|r| !self.view.is_reachable(*r))
+            .collect();
+        self.view.set_reachability(added, removed, self.now);
+        self.refresh_for(&returning);
         self.dirty_units.extend(0..self.layout.units.len());
+    }
+
+    /// Routers that came back hold our records from before they left, which
+    /// they now take for suspect: flood what runs here again, so a healed
+    /// partition resolves two copies by the tie-break at once.
+    fn refresh_for(&mut self, returning: &[RouterId]) {
+        if returning.is_empty() {
+            return;
+        }
+        for m in 0..self.locals.len() {
+            let l = &self.locals[m];
+            let shared = returning
+                .iter()
+                .any(|r| self.view.record(&l.cfg.name, *r).is_some());
+            if shared && !l.run.is_down() && l.lsa.is_some() {
+                self.publish(m);
+            }
+        }
     }
 
     pub(super) fn on_primitive_done(&mut self, op: OpId, result: PrimitiveResult) {
@@ -235,83 +254,95 @@ impl Engine {
     pub(super) fn fire_due_timers(&mut self) {
         while let Some(timer) = self.timers.pop_due(self.now) {
             match timer {
-                Timer::DeleteGrace { peer, service } => {
-                    if self.view.expire_deleted(&service, peer) {
-                        if let Some(&i) = self.index.get(&service) {
-                            self.dirty_units.insert(self.layout.unit_of[i]);
-                        }
-                    }
-                }
-                Timer::EchoTimeout(i) => {
-                    let l = &mut self.locals[i];
-                    if l.config == ConfigState::Injected
-                        && l.echo_deadline.is_some_and(|d| d <= self.now)
-                    {
-                        l.config = ConfigState::Failed;
-                        l.echo_deadline = None;
-                        l.failure = Some(Failure::new(
-                            Failure::ECHO_TIMEOUT,
-                            "own LSA never came back from ospfd",
-                        ));
-                        self.flush_own(i);
-                        self.commit(i);
-                    }
-                }
-                Timer::PrimitiveDeadline(i, op) => {
-                    if self.locals[i].op.as_ref().map(|o| o.id) == Some(op) {
-                        let o = self.locals[i].op.take().expect("checked above");
-                        self.ops.remove(&op);
-                        let service = self.locals[i].cfg.name.clone();
-                        self.actions.push(super::Action::CancelPrimitive {
-                            op,
-                            service: service.clone(),
-                        });
-                        self.log(
-                            Level::Warn,
-                            Some(&service),
-                            format!("{} timed out", o.primitive),
-                        );
-                        self.finish(
-                            i,
-                            o.primitive,
-                            PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT),
-                        );
-                    }
-                }
-                Timer::Recall(i, op) => {
-                    if let Some(o) = self.locals[i].op.clone().filter(|o| o.id == op) {
-                        self.ops.remove(&op);
-                        let new = self.new_op_id();
-                        self.ops.insert(new, i);
-                        if let Some(cur) = self.locals[i].op.as_mut() {
-                            cur.id = new;
-                        }
-                        self.timers
-                            .arm(o.deadline, Timer::PrimitiveDeadline(i, new));
-                        self.emit_run(i, o.primitive, o.peer, new, o.deadline);
-                    }
-                }
+                Timer::DeleteGrace { peer, service } => self.on_delete_grace(peer, &service),
+                Timer::EchoTimeout(i) => self.on_echo_timeout(i),
+                Timer::PrimitiveDeadline(i, op) => self.on_primitive_deadline(i, op),
+                Timer::Recall(i, op) => self.on_recall(i, op),
                 Timer::Check(i) => {
                     if self.locals[i].check_due.is_some_and(|d| d <= self.now) {
                         self.locals[i].check_due = None;
                         self.run_check(i);
                     }
                 }
-                Timer::PreemptDelay(u) | Timer::ClaimHold(u) | Timer::HandoffTimeout(u) => {
+                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) => {
                     self.dirty_units.insert(u);
                 }
                 Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),
-                Timer::OwnDeleteGrace(lsa) => {
-                    if self.own_deleted.remove(&lsa) {
-                        // Gone for good: flood the state again under a new id.
-                        if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
-                            self.publish(i);
-                        } else if Some(lsa) == self.daemon_lsa {
-                            self.publish_daemon();
-                        }
-                    }
-                }
+                Timer::OwnDeleteGrace(lsa) => self.on_own_delete_grace(lsa),
             }
+        }
+    }
+
+    fn on_delete_grace(&mut self, peer: RouterId, service: &str) {
+        if self.view.expire_deleted(service, peer) {
+            if let Some(&i) = self.index.get(service) {
+                self.dirty_units.insert(self.layout.unit_of[i]);
+            }
+        }
+    }
+
+    fn on_echo_timeout(&mut self, i: usize) {
+        let l = &mut self.locals[i];
+        if l.config == ConfigState::Injected && l.echo_deadline.is_some_and(|d| d <= self.now) {
+            l.config = ConfigState::Failed;
+            l.echo_deadline = None;
+            l.failure = Some(Failure::new(
+                Failure::ECHO_TIMEOUT,
+                "own LSA never came back from ospfd",
+            ));
+            self.flush_own(i);
+            self.commit(i);
+        }
+    }
+
+    fn on_primitive_deadline(&mut self, i: usize, op: OpId) {
+        if self.locals[i].op.as_ref().map(|o| o.id) != Some(op) {
+            return;
+        }
+        let o = self.locals[i].op.take().expect("checked above");
+        self.ops.remove(&op);
+        let service = self.locals[i].cfg.name.clone();
+        self.actions.push(super::Action::CancelPrimitive {
+            op,
+            service: service.clone(),
+        });
+        self.log(
+            Level::Warn,
+            Some(&service),
+            format!("{} timed out", o.primitive),
+        );
+        self.finish(
+            i,
+            o.primitive,
+            PrimitiveResult::Failed(Failure::PRIMITIVE_TIMEOUT),
+        );
+    }
+
+    /// Asks a primitive that answered "recall" again, under a new op id.
+    fn on_recall(&mut self, i: usize, op: OpId) {
+        let Some(o) = self.locals[i].op.clone().filter(|o| o.id == op) else {
+            return;
+        };
+        self.ops.remove(&op);
+        let new = self.new_op_id();
+        self.ops.insert(new, i);
+        if let Some(cur) = self.locals[i].op.as_mut() {
+            cur.id = new;
+        }
+        self.timers
+            .arm(o.deadline, Timer::PrimitiveDeadline(i, new));
+        self.emit_run(i, o.primitive, o.peer, new, o.deadline);
+    }
+
+    fn on_own_delete_grace(&mut self, lsa: LsaRef) {
+        if !self.own_deleted.remove(&lsa) {
+            return;
+        }
+        // Gone for good: flood the state again under a new id.
+        if let Some(i) = self.locals.iter().position(|l| l.lsa == Some(lsa)) {
+            self.publish(i);
+        } else if Some(lsa) == self.daemon_lsa {
+            self.publish_daemon();
         }
     }
 
@@ -386,6 +417,13 @@ impl Engine {
                 }
                 if !self.view.is_reachable(target) {
                     return self.reject(command, format!("node {target} is not reachable"));
+                }
+                if !self.peer_presence(u, target).eligible {
+                    let reason = format!(
+                        "node {target} cannot take it: it is not a candidate (not active there, \
+                         stopped by the operator, failed or disabled)"
+                    );
+                    return self.reject(command, reason);
                 }
                 let deadline = self.now.plus_ms(self.settings.handoff_timeout_ms);
                 self.unit_states[u].handoff = Some((target, deadline));

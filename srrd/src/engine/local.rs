@@ -64,6 +64,8 @@ pub struct Flooded {
     pub failure: Option<Failure>,
     pub handoff_to: Option<RouterId>,
     pub check_stamp_ms: u64,
+    pub claim: Option<u64>,
+    pub ack: Option<(RouterId, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -166,8 +168,10 @@ pub struct UnitState {
     pub handoff: Option<(RouterId, Time)>,
     /// Since when this node could preempt a lower-preference holder.
     pub preempt_since: Option<Time>,
-    /// Since when this node claims the unit (members flooded `starting`).
-    pub claim_since: Option<Time>,
+    /// Our claim on the unit while members claim or start it.
+    pub claim: Option<u64>,
+    /// The claim of another node we acknowledge, flooded in every member.
+    pub ack: Option<(RouterId, u64)>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last
@@ -197,13 +201,18 @@ impl IdAllocator {
         }
     }
 
-    pub fn allocate(&mut self, now: Time) -> u32 {
+    /// A fresh id, or `None` when every id is in use or was flushed within
+    /// the reuse window (the search is bounded by the id space).
+    pub fn allocate(&mut self, now: Time) -> Option<u32> {
         while let Some(&(t, id)) = self.flushed.front() {
             if now.since(t) < REUSE_AFTER_MS {
                 break;
             }
             self.flushed.pop_front();
             self.flushed_set.remove(&id);
+        }
+        if self.in_use.len() + self.flushed_set.len() >= OPAQUE_ID_MASK as usize {
+            return None;
         }
         loop {
             let id = self.next;
@@ -213,7 +222,7 @@ impl IdAllocator {
             }
             if !self.in_use.contains(&id) && !self.flushed_set.contains(&id) {
                 self.in_use.insert(id);
-                return id;
+                return Some(id);
             }
         }
     }

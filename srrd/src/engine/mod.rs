@@ -4,16 +4,21 @@
 //! [`Event`]s with the current time and carries out the [`Action`]s it
 //! returns; `Action::SetTimer` says when to come back with `Event::Timer`.
 
+mod activation;
+mod claims;
+mod events;
+mod flooding;
 mod io;
 mod local;
 mod placement;
+mod presence;
+mod runs;
 mod timers;
 mod units;
 mod view;
 
 pub use io::{Action, Command, Event, Level, OpId, PrimitiveResult, PrimitiveRun};
 pub use local::{Intent, ServiceStatus};
-pub use units::UnitLayout;
 pub use view::{LsaRef, PeerDaemon, PeerRecord, View};
 
 use std::collections::{BTreeSet, HashMap};
@@ -23,6 +28,7 @@ use crate::config::{NodeSettings, ServiceConfig};
 use crate::lsa::ClusterKey;
 use crate::model::{RouterId, Time};
 use local::{Local, UnitState};
+use units::UnitLayout;
 use timers::Timers;
 
 /// Engine parameters that are not per service.
@@ -36,10 +42,8 @@ pub struct EngineSettings {
     pub recall_interval_ms: u64,
     /// How long an operator move waits for the target to take over.
     pub handoff_timeout_ms: u64,
-    /// How long a claim must have been flooded before the claimant may
-    /// start: longer than a flood across the domain, so that two nodes
-    /// claiming at once see each other and the tie-break settles it.
-    pub claim_hold_ms: u64,
+    /// A passing check refreshes the flooded check stamp at most this often.
+    pub check_refresh_ms: u64,
     /// No claims this long after the API session comes up.
     pub startup_hold_ms: u64,
     /// Distinguishes this run of the daemon from earlier ones: the high 32
@@ -57,8 +61,8 @@ impl EngineSettings {
             delete_grace_ms: node.delete_grace.as_millis() as u64,
             echo_timeout_ms: node.echo_timeout.as_millis() as u64,
             recall_interval_ms: node.recall_interval.as_millis() as u64,
-            handoff_timeout_ms: 30_000,
-            claim_hold_ms: node.claim_hold.as_millis() as u64,
+            handoff_timeout_ms: node.handoff_timeout.as_millis() as u64,
+            check_refresh_ms: node.check_refresh.as_millis() as u64,
             startup_hold_ms: node.startup_hold.as_millis() as u64,
             incarnation,
         }
@@ -105,6 +109,10 @@ pub struct Engine {
     own_deleted: BTreeSet<LsaRef>,
     dirty_units: BTreeSet<usize>,
     dirty_activation: BTreeSet<usize>,
+    /// Services whose flooded state may have changed during this event.
+    dirty_flood: BTreeSet<usize>,
+    /// Counter of this run's claims (low 32 bits of claim ids).
+    claim_seq: u32,
     actions: Vec<Action>,
     timer_requested: Option<Time>,
 }
@@ -165,6 +173,8 @@ impl Engine {
             own_deleted: BTreeSet::new(),
             dirty_units: BTreeSet::new(),
             dirty_activation: BTreeSet::new(),
+            dirty_flood: BTreeSet::new(),
+            claim_seq: 0,
             actions: Vec::new(),
             timer_requested: None,
         }
@@ -206,19 +216,6 @@ impl Engine {
 
     pub fn view(&self) -> &View {
         &self.view
-    }
-
-    pub fn layout(&self) -> &UnitLayout {
-        &self.layout
-    }
-
-    pub fn settings(&self) -> &EngineSettings {
-        &self.settings
-    }
-
-    /// The earliest time the engine wants `Event::Timer`.
-    pub fn next_timeout(&self) -> Option<Time> {
-        self.timers.next()
     }
 
     pub fn services(&self) -> impl Iterator<Item = ServiceStatus> + '_ {
@@ -324,9 +321,6 @@ impl Engine {
         });
     }
 }
-
-mod drive;
-mod events;
 
 #[cfg(test)]
 mod tests;

@@ -56,6 +56,7 @@ mod tests {
             quiescent: !holding,
             handoff_to: None,
             started_at_ms: u64::MAX,
+            claim: None,
         }
     }
 

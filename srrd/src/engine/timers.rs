@@ -19,7 +19,6 @@ pub enum Timer {
     Recall(usize, OpId),
     Check(usize),
     PreemptDelay(usize),
-    ClaimHold(usize),
     StartupHold,
     /// One of our own LSAs was deleted; republish unless its update follows.
     OwnDeleteGrace(LsaRef),

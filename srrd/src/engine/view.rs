@@ -26,6 +26,10 @@ pub struct PeerRecord {
     /// A DELETE of the current instance arrived; the record is dropped when
     /// the grace ends unless a newer instance replaces it first.
     pub deleted_at: Option<Time>,
+    pub received_at: Time,
+    /// Received before its router was last lost and not flooded since: it
+    /// may describe a previous run (docs/architecture.md, stale records).
+    pub suspect: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +46,14 @@ pub struct View {
     records: HashMap<String, BTreeMap<RouterId, PeerRecord>>,
     by_lsa: HashMap<LsaRef, String>,
     pub daemons: BTreeMap<RouterId, PeerDaemon>,
-    pub reachable: BTreeSet<RouterId>,
+    reachable: BTreeSet<RouterId>,
+    /// When each router was last reported unreachable.
+    lost_at: HashMap<RouterId, Time>,
+    /// Newest incarnation seen from each router (high 32 bits of generations).
+    incarnations: HashMap<RouterId, u32>,
+    /// Generation of a record whose delete took effect: replays at or below
+    /// it are refused.
+    floors: HashMap<(RouterId, String), u64>,
 }
 
 pub enum Applied {
@@ -53,6 +64,8 @@ pub enum Applied {
 }
 
 impl View {
+    /// Forgets the LSDB (the API session is gone); what is known about
+    /// peers' runs (incarnations, deleted generations, losses) stays.
     pub fn clear(&mut self) {
         self.records.clear();
         self.by_lsa.clear();
@@ -68,10 +81,6 @@ impl View {
         self.records.get(service)?.get(&peer)
     }
 
-    pub fn service_names(&self) -> impl Iterator<Item = &String> {
-        self.records.keys()
-    }
-
     pub fn is_reachable(&self, peer: RouterId) -> bool {
         self.reachable.contains(&peer)
     }
@@ -85,7 +94,71 @@ impl View {
         }
     }
 
-    pub fn apply_update(&mut self, lsa: LsaRef, state: ServiceLsa) -> Applied {
+    pub fn reachable(&self) -> impl Iterator<Item = &RouterId> {
+        self.reachable.iter()
+    }
+
+    /// Applies REACHABLE_CHANGE; a returning router's old records become
+    /// suspect.
+    pub fn set_reachability(&mut self, added: &[RouterId], removed: &[RouterId], now: Time) {
+        for r in removed {
+            if self.reachable.remove(r) {
+                self.lost_at.insert(*r, now);
+            }
+        }
+        for r in added {
+            if !self.reachable.insert(*r) {
+                continue;
+            }
+            let Some(&lost) = self.lost_at.get(r) else {
+                continue;
+            };
+            for peers in self.records.values_mut() {
+                if let Some(rec) = peers.get_mut(r) {
+                    if rec.received_at <= lost {
+                        rec.suspect = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Notes the router's incarnation; true if it is older than one seen
+    /// before (the payload belongs to a dead run). A newer one drops the
+    /// records of the router's earlier runs.
+    fn is_dead_run(&mut self, router: RouterId, generation: u64) -> bool {
+        let incarnation = (generation >> 32) as u32;
+        let newest = self.incarnations.entry(router).or_insert(incarnation);
+        if incarnation < *newest {
+            return true;
+        }
+        if incarnation > *newest {
+            *newest = incarnation;
+            let by_lsa = &mut self.by_lsa;
+            for peers in self.records.values_mut() {
+                if let Some(rec) = peers.get(&router) {
+                    if ((rec.state.generation >> 32) as u32) < incarnation {
+                        by_lsa.remove(&rec.lsa);
+                        peers.remove(&router);
+                    }
+                }
+            }
+            self.records.retain(|_, peers| !peers.is_empty());
+        }
+        false
+    }
+
+    pub fn apply_update(&mut self, lsa: LsaRef, state: ServiceLsa, now: Time) -> Applied {
+        if self.is_dead_run(lsa.adv_router, state.generation) {
+            return Applied::Stale;
+        }
+        if self
+            .floors
+            .get(&(lsa.adv_router, state.name.clone()))
+            .is_some_and(|&floor| state.generation <= floor)
+        {
+            return Applied::Stale;
+        }
         let peers = self.records.entry(state.name.clone()).or_default();
         if let Some(old) = peers.get(&lsa.adv_router) {
             if old.state.generation > state.generation
@@ -104,6 +177,8 @@ impl View {
                 lsa,
                 state,
                 deleted_at: None,
+                received_at: now,
+                suspect: false,
             },
         );
         Applied::Changed
@@ -129,6 +204,8 @@ impl View {
         match peers.get(&peer) {
             Some(rec) if rec.deleted_at.is_some() => {
                 self.by_lsa.remove(&rec.lsa);
+                self.floors
+                    .insert((peer, service.to_string()), rec.state.generation);
                 peers.remove(&peer);
                 if peers.is_empty() {
                     self.records.remove(service);
@@ -150,6 +227,9 @@ impl View {
     }
 
     pub fn apply_daemon(&mut self, d: PeerDaemon) {
+        if self.is_dead_run(d.lsa.adv_router, d.generation) {
+            return;
+        }
         match self.daemons.get(&d.lsa.adv_router) {
             Some(old) if old.generation >= d.generation => {}
             _ => {
@@ -174,6 +254,8 @@ pub struct UnitPresence {
     pub handoff_to: Option<RouterId>,
     /// Earliest start time of a started member (u64::MAX = none known).
     pub started_at_ms: u64,
+    /// The node's claim on the unit, while it claims or starts it.
+    pub claim: Option<u64>,
 }
 
 impl UnitPresence {

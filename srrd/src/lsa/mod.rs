@@ -48,6 +48,12 @@ pub struct ServiceLsa {
     /// The router that originated it, covered by the HMAC tag so a tagged
     /// payload cannot be replayed under another router id.
     pub originator: Option<RouterId>,
+    /// While the originator claims the unit (flooded `starting`): the id of
+    /// that claim, unique per node and run.
+    pub claim: Option<u64>,
+    /// The originator, quiescent, lets that router's claim go ahead
+    /// (docs/architecture.md, start barrier).
+    pub ack: Option<(RouterId, u64)>,
 }
 
 /// Where a node's web/API server is, so nodes find each other's UIs.

@@ -75,6 +75,12 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     if let Some(RouterId(id)) = lsa.originator {
         w.tlv(ty::ORIGINATOR, &[&id.to_be_bytes()]);
     }
+    if let Some(claim) = lsa.claim {
+        w.tlv(ty::CLAIM, &[&claim.to_be_bytes()]);
+    }
+    if let Some((RouterId(id), claim)) = lsa.ack {
+        w.tlv(ty::ACK, &[&id.to_be_bytes(), &claim.to_be_bytes()]);
+    }
     Ok(())
 }
 
@@ -100,6 +106,8 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
     let mut handoff_to = None;
     let mut started_at = None;
     let mut originator = None;
+    let mut claim = None;
+    let mut ack = None;
     for tlv in tlvs {
         let tlv = tlv?;
         match tlv.ty {
@@ -128,6 +136,14 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
                 t.u32("originator").map(RouterId)
             })?,
             ty::STARTED_AT => once(&mut started_at, &tlv, "started_at", |t| t.u64("started_at"))?,
+            ty::CLAIM => once(&mut claim, &tlv, "claim", |t| t.u64("claim"))?,
+            ty::ACK => once(&mut ack, &tlv, "ack", |t| {
+                let [r0, r1, r2, r3, c @ ..] = t.fixed::<12>("ack", "12")?;
+                Ok((
+                    RouterId(u32::from_be_bytes([r0, r1, r2, r3])),
+                    u64::from_be_bytes(c),
+                ))
+            })?,
             // Unknown, or defined only for daemon payloads: skipped.
             _ => {}
         }
@@ -152,6 +168,8 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
         handoff_to,
         started_at_ms: started_at.unwrap_or(0),
         originator,
+        claim,
+        ack,
     })
 }
 

@@ -30,6 +30,8 @@ pub(super) mod ty {
     pub const HANDOFF_TO: u16 = 9;
     pub const STARTED_AT: u16 = 10;
     pub const ORIGINATOR: u16 = 11;
+    pub const CLAIM: u16 = 12;
+    pub const ACK: u16 = 13;
     pub const NODE_NAME: u16 = 16;
     pub const WEB: u16 = 17;
     pub const SOFTWARE: u16 = 18;
