@@ -9,6 +9,13 @@ use super::Engine;
 use crate::lsa::{self, Payload};
 use crate::model::{ConfigState, Failure, RouterId};
 
+/// How long a returning router's records from before its loss stay suspect
+/// unless flooded again or flushed. Only liveness hangs on it: FRR flushes a
+/// restarted router's stale LSAs during the database exchange (docs/frr.md),
+/// well within it; a live peer whose records did not change (it never saw
+/// us go) is believed again after it, and the tie-break settles two copies.
+const SUSPECT_GRACE_MS: u64 = 3_000;
+
 impl Engine {
     pub(super) fn on_api_connected(&mut self, router_id: RouterId) {
         if self.api_up && self.router_id != Some(router_id) {
@@ -201,7 +208,10 @@ impl Engine {
             .copied()
             .filter(|r| !self.view.is_reachable(*r))
             .collect();
-        self.view.set_reachability(added, removed, self.now);
+        let at = self.now.plus_ms(SUSPECT_GRACE_MS);
+        for r in self.view.set_reachability(added, removed, self.now) {
+            self.timers.arm(at, Timer::SuspectGrace(r));
+        }
         self.refresh_for(&returning);
         self.dirty_units.extend(0..self.layout.units.len());
     }
@@ -269,6 +279,11 @@ impl Engine {
                 }
                 Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),
                 Timer::OwnDeleteGrace(lsa) => self.on_own_delete_grace(lsa),
+                Timer::SuspectGrace(r) => {
+                    if self.view.is_reachable(r) && self.view.trust(r) {
+                        self.dirty_units.extend(0..self.layout.units.len());
+                    }
+                }
             }
         }
     }

@@ -23,6 +23,8 @@ pub enum Timer {
     /// One of our own LSAs was deleted; republish unless its update follows.
     OwnDeleteGrace(LsaRef),
     HandoffTimeout(usize),
+    /// A returning router's suspect records are trusted again.
+    SuspectGrace(RouterId),
 }
 
 #[derive(Default, Debug)]

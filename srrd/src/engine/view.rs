@@ -99,8 +99,14 @@ impl View {
     }
 
     /// Applies REACHABLE_CHANGE; a returning router's old records become
-    /// suspect.
-    pub fn set_reachability(&mut self, added: &[RouterId], removed: &[RouterId], now: Time) {
+    /// suspect. Returns the routers with newly suspect records.
+    pub fn set_reachability(
+        &mut self,
+        added: &[RouterId],
+        removed: &[RouterId],
+        now: Time,
+    ) -> Vec<RouterId> {
+        let mut suspects = Vec::new();
         for r in removed {
             if self.reachable.remove(r) {
                 self.lost_at.insert(*r, now);
@@ -117,10 +123,25 @@ impl View {
                 if let Some(rec) = peers.get_mut(r) {
                     if rec.received_at <= lost {
                         rec.suspect = true;
+                        if !suspects.contains(r) {
+                            suspects.push(*r);
+                        }
                     }
                 }
             }
         }
+        suspects
+    }
+
+    /// Trusts the router's suspect records again; true if there were any.
+    pub fn trust(&mut self, router: RouterId) -> bool {
+        let mut any = false;
+        for peers in self.records.values_mut() {
+            if let Some(rec) = peers.get_mut(&router) {
+                any |= std::mem::take(&mut rec.suspect);
+            }
+        }
+        any
     }
 
     /// Notes the router's incarnation; true if it is older than one seen
