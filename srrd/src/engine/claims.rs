@@ -3,6 +3,7 @@
 //! of other nodes' claims, hand-offs and stops (docs/architecture.md).
 
 use super::local::Run;
+use super::mutants::{self, Mutant};
 use super::placement;
 use super::timers::Timer;
 use super::view::UnitPresence;
@@ -64,7 +65,8 @@ impl Engine {
             }
         }
         self.sync_claim(u, members);
-        let barrier = nodes[1..].iter().all(|n| n.quiescent) && self.acked_by_all(u, me, peers);
+        let barrier = mutants::on(Mutant::NoStartBarrier)
+            || (nodes[1..].iter().all(|n| n.quiescent) && self.acked_by_all(u, me, peers));
         if barrier {
             for &m in members {
                 let deps_started = self.layout.deps[m]
@@ -90,6 +92,9 @@ impl Engine {
         me: RouterId,
     ) {
         self.unit_states[u].preempt_since = None;
+        if mutants::on(Mutant::KeepRunningWithoutOspfd) && !self.api_up {
+            return;
+        }
         for &m in members {
             if self.locals[m].run == Run::Claiming {
                 self.locals[m].run = Run::Stopped;
@@ -141,7 +146,7 @@ impl Engine {
         quiescent: bool,
     ) {
         let current = self.unit_states[u].ack;
-        let ack = if !quiescent || holder == Some(me) {
+        let ack = if (!quiescent && !mutants::on(Mutant::AckWhileHolding)) || holder == Some(me) {
             None
         } else {
             let claimed = |n: &&UnitPresence| n.router != me && n.claim.is_some();
@@ -238,7 +243,12 @@ impl Engine {
 
     /// Stops the selected members, dependants first (reverse start order).
     fn stop_members(&mut self, members: &[usize], selected: impl Fn(usize) -> bool) {
-        for &m in members.iter().rev() {
+        let order: Vec<usize> = if mutants::on(Mutant::StopDependenciesFirst) {
+            members.to_vec()
+        } else {
+            members.iter().rev().copied().collect()
+        };
+        for m in order {
             if !selected(m) {
                 continue;
             }
@@ -250,9 +260,10 @@ impl Engine {
             if self.locals[m].run != Run::Started {
                 continue;
             }
-            let dependants_down = self.layout.dependants[m]
-                .iter()
-                .all(|&d| self.locals[d].run.is_down());
+            let dependants_down = mutants::on(Mutant::StopDependenciesFirst)
+                || self.layout.dependants[m]
+                    .iter()
+                    .all(|&d| self.locals[d].run.is_down());
             if !dependants_down {
                 continue;
             }
@@ -270,6 +281,9 @@ impl Engine {
     }
 
     fn begin_start(&mut self, m: usize) {
+        if mutants::on(Mutant::NeverStart) {
+            return;
+        }
         self.set_vips(m, true);
         self.locals[m].run = Run::Starting;
         self.run_primitive(m, Primitive::Start, None);
@@ -277,7 +291,8 @@ impl Engine {
 
     pub(super) fn set_vips(&mut self, m: usize, up: bool) {
         let l = &mut self.locals[m];
-        if l.vips_up == up || l.cfg.kind == ServiceKind::Resource {
+        let leak = !up && mutants::on(Mutant::LeakVip);
+        if l.vips_up == up || l.cfg.kind == ServiceKind::Resource || leak {
             l.vips_up = up;
             return;
         }

@@ -10,6 +10,7 @@ mod events;
 mod flooding;
 mod io;
 mod local;
+pub mod mutants;
 mod placement;
 mod presence;
 mod runs;

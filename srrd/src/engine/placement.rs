@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 
+use super::mutants::{self, Mutant};
 use super::view::UnitPresence;
 use crate::model::RouterId;
 
@@ -20,7 +21,11 @@ use crate::model::RouterId;
 ///   router id) takes it.
 pub fn holder(nodes: &[UnitPresence]) -> Option<RouterId> {
     let candidates = || nodes.iter().filter(|n| n.eligible);
-    let best = candidates().max_by_key(|n| n.rank())?;
+    let best = if mutants::on(Mutant::LowestRouterIdWins) {
+        candidates().max_by_key(|n| (n.preference, Reverse(n.router)))?
+    } else {
+        candidates().max_by_key(|n| n.rank())?
+    };
 
     for n in nodes {
         if let Some(target) = n.handoff_to {
@@ -36,8 +41,15 @@ pub fn holder(nodes: &[UnitPresence]) -> Option<RouterId> {
     let top_holder = candidates()
         .filter(|n| n.holding)
         .max_by_key(|n| (n.preference, n.started, Reverse(n.started_at_ms), n.router));
+    let sticky = |h: &UnitPresence| {
+        if mutants::on(Mutant::MoveBack) {
+            h.rank() >= best.rank()
+        } else {
+            h.preference >= best.preference
+        }
+    };
     match top_holder {
-        Some(h) if h.preference >= best.preference => Some(h.router),
+        Some(h) if sticky(h) => Some(h.router),
         _ => Some(best.router),
     }
 }
