@@ -53,7 +53,7 @@ pub struct View {
     incarnations: HashMap<RouterId, u32>,
     /// Generation of a record whose delete took effect: replays at or below
     /// it are refused.
-    floors: HashMap<(RouterId, String), u64>,
+    floors: HashMap<String, BTreeMap<RouterId, u64>>,
 }
 
 pub enum Applied {
@@ -177,12 +177,19 @@ impl View {
         }
         if self
             .floors
-            .get(&(lsa.adv_router, state.name.clone()))
+            .get(state.name.as_str())
+            .and_then(|f| f.get(&lsa.adv_router))
             .is_some_and(|&floor| state.generation <= floor)
         {
             return Applied::Stale;
         }
-        let peers = self.records.entry(state.name.clone()).or_default();
+        if !self.records.contains_key(state.name.as_str()) {
+            self.records.insert(state.name.clone(), BTreeMap::new());
+        }
+        let peers = self
+            .records
+            .get_mut(state.name.as_str())
+            .expect("inserted above");
         if let Some(old) = peers.get(&lsa.adv_router) {
             if old.state.generation > state.generation
                 || (old.state.generation == state.generation && old.deleted_at.is_none())
@@ -228,7 +235,9 @@ impl View {
             Some(rec) if rec.deleted_at.is_some() => {
                 self.by_lsa.remove(&rec.lsa);
                 self.floors
-                    .insert((peer, service.to_string()), rec.state.generation);
+                    .entry(service.to_string())
+                    .or_default()
+                    .insert(peer, rec.state.generation);
                 peers.remove(&peer);
                 if peers.is_empty() {
                     self.records.remove(service);
