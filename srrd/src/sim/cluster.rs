@@ -39,6 +39,8 @@ pub(super) struct SimNode {
     timer_at: Option<Time>,
     pub vips: BTreeSet<IpAddr>,
     faults: HashMap<(String, Primitive), PrimitiveFault>,
+    /// The reason of the last command the engine refused.
+    rejected: Option<String>,
 }
 
 #[derive(Debug)]
@@ -124,6 +126,18 @@ impl Cluster {
     pub fn new(config: SimConfig) -> Cluster {
         let mut rng = Rng::new(config.seed);
         let workload = workload::generate(config.nodes, config.services, config.quorum, &mut rng);
+        Cluster::with(config, rng, workload)
+    }
+
+    /// A cluster with a given workload and no fault schedule (stories).
+    pub(super) fn scripted(mut config: SimConfig, workload: Workload) -> Cluster {
+        config.nodes = workload.router_ids.len();
+        config.faults.clear();
+        let rng = Rng::new(config.seed);
+        Cluster::with(config, rng, workload)
+    }
+
+    fn with(config: SimConfig, rng: Rng, workload: Workload) -> Cluster {
         let lan_count = workload.lans.iter().max().map_or(1, |m| m + 1);
         let nodes = (0..config.nodes)
             .map(|n| SimNode {
@@ -140,6 +154,7 @@ impl Cluster {
                 timer_at: None,
                 vips: BTreeSet::new(),
                 faults: HashMap::new(),
+                rejected: None,
             })
             .collect();
         Cluster {
@@ -333,7 +348,8 @@ impl Cluster {
         } else if self.nodes[from].lan == self.nodes[to].lan {
             self.rng.range(1, 2)
         } else {
-            self.rng.range(2, 5)
+            let (lo, hi) = self.config.wan_delay_ms.unwrap_or((2, 5));
+            self.rng.range(lo, hi)
         };
         let at = self.now.plus_ms(base);
         let last = self.last_flood.entry((from, to)).or_insert(Time(0));
@@ -747,7 +763,8 @@ impl Cluster {
                 );
             }
             Action::StateChanged { .. } => self.last_state_change = self.now,
-            Action::Log { .. } | Action::CommandRejected { .. } | Action::ShutdownComplete => {}
+            Action::CommandRejected { reason, .. } => self.nodes[n].rejected = Some(reason),
+            Action::Log { .. } | Action::ShutdownComplete => {}
         }
     }
 
@@ -985,4 +1002,86 @@ fn sorted(lsas: &HashMap<LsaRef, Vec<u8>>) -> Vec<(LsaRef, Vec<u8>)> {
     let mut v: Vec<(LsaRef, Vec<u8>)> = lsas.iter().map(|(l, p)| (*l, p.clone())).collect();
     v.sort_by_key(|(l, _)| *l);
     v
+}
+
+/// What a story (story.rs) does to the cluster and asks of it.
+impl Cluster {
+    pub(super) fn boot_all(&mut self) {
+        for n in 0..self.nodes.len() {
+            self.boot_node(n);
+        }
+        self.topology_changed();
+    }
+
+    pub(super) fn run_for(&mut self, ms: u64) {
+        let until = self.now.plus_ms(ms);
+        self.run_until(until, false);
+        self.now = until;
+    }
+
+    pub(super) fn crash(&mut self, n: usize) {
+        self.crash_node(n);
+    }
+
+    pub(super) fn restore(&mut self, n: usize) {
+        self.boot_node(n);
+        self.topology_changed();
+    }
+
+    pub(super) fn set_ospfd(&mut self, n: usize, up: bool) {
+        if up {
+            self.start_ospfd(n);
+        } else {
+            self.stop_ospfd(n);
+        }
+    }
+
+    pub(super) fn set_link(&mut self, n: usize, up: bool) {
+        self.nodes[n].link_up = up;
+        self.topology_changed();
+    }
+
+    /// Puts the given LANs on one side of a partition, the rest on the other.
+    pub(super) fn partition(&mut self, lans: &[usize]) {
+        for (l, side) in self.side.iter_mut().enumerate() {
+            *side = u8::from(lans.contains(&l));
+        }
+        self.topology_changed();
+    }
+
+    pub(super) fn heal(&mut self) {
+        self.side.iter_mut().for_each(|s| *s = 0);
+        self.topology_changed();
+    }
+
+    pub(super) fn fail_next_start(&mut self, n: usize, service: &str) {
+        self.nodes[n]
+            .faults
+            .insert((service.to_string(), Primitive::Start), PrimitiveFault::Fail);
+    }
+
+    pub(super) fn command(&mut self, n: usize, command: Command) {
+        self.nodes[n].rejected = None;
+        self.feed(n, Event::Command(command));
+    }
+
+    pub(super) fn last_rejection(&self, n: usize) -> Option<String> {
+        self.nodes[n].rejected.clone()
+    }
+
+    pub(super) fn run_state(&self, n: usize, service: &str) -> Option<crate::model::RunState> {
+        let node = &self.nodes[n];
+        if !node.api_up {
+            return None;
+        }
+        node.engine.as_ref()?.service(service).map(|s| s.run)
+    }
+
+    pub(super) fn has_vip(&self, n: usize, addr: &IpAddr) -> bool {
+        self.nodes[n].vips.contains(addr)
+    }
+
+    pub(super) fn violations(&self) -> &[String] {
+        &self.checker.violations
+    }
 }

@@ -5,6 +5,7 @@
 mod checks;
 mod cluster;
 mod rng;
+pub mod story;
 mod workload;
 
 pub use cluster::Cluster;
@@ -95,6 +96,8 @@ pub struct SimConfig {
     pub bfd: bool,
     /// Quiet time after each fault or repair before invariants are checked.
     pub settle_ms: u64,
+    /// Flooding delay across a router, `(min, max)` ms (default 2–5 ms).
+    pub wan_delay_ms: Option<(u64, u64)>,
 }
 
 impl Default for SimConfig {
@@ -109,6 +112,7 @@ impl Default for SimConfig {
             dead_interval_ms: 1000,
             bfd: false,
             settle_ms: 12_000,
+            wan_delay_ms: None,
         }
     }
 }
