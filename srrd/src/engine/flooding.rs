@@ -128,12 +128,16 @@ impl Engine {
         let old = self.locals[m].lsa;
         match self.originate(Payload::Service(state), scope, old) {
             Ok(lsa) => self.locals[m].lsa = Some(lsa),
-            Err(e) => {
+            Err(failure) => {
                 let name = self.locals[m].cfg.name.clone();
-                self.log(Level::Warn, Some(&name), format!("cannot flood state: {e}"));
+                self.log(
+                    Level::Warn,
+                    Some(&name),
+                    format!("cannot flood state: {}", failure.text),
+                );
                 let l = &mut self.locals[m];
                 l.config = ConfigState::Failed;
-                l.failure = Some(Failure::new(Failure::LSA_TOO_LARGE, e.to_string()));
+                l.failure = Some(failure);
                 self.flush_own(m);
                 self.commit(m);
             }
@@ -154,7 +158,7 @@ impl Engine {
         let old = self.daemon_lsa;
         match self.originate(Payload::Daemon(d), crate::model::Scope::Area, old) {
             Ok(lsa) => self.daemon_lsa = Some(lsa),
-            Err(e) => self.log(Level::Warn, None, format!("cannot flood daemon LSA: {e}")),
+            Err(f) => self.log(Level::Warn, None, format!("cannot flood daemon LSA: {}", f.text)),
         }
     }
 
@@ -164,16 +168,17 @@ impl Engine {
         payload: Payload,
         scope: crate::model::Scope,
         old: Option<LsaRef>,
-    ) -> Result<LsaRef, String> {
-        let me = self.router_id.ok_or("no router id")?;
+    ) -> Result<LsaRef, Failure> {
         let bytes = lsa::encode(&payload, self.settings.cluster_key.as_ref())
-            .map_err(|e| e.to_string())?;
-        let opaque_id = self
-            .ids
-            .allocate(self.now)
-            .ok_or("no free opaque LSA id (too many state changes within the reuse window)")?;
+            .map_err(|e| Failure::new(Failure::LSA_TOO_LARGE, e.to_string()))?;
+        let opaque_id = self.ids.allocate(self.now).ok_or_else(|| {
+            Failure::new(
+                Failure::INJECTION_FAILED,
+                "no free opaque LSA id: too many state changes within the id reuse window",
+            )
+        })?;
         let lsa = LsaRef {
-            adv_router: me,
+            adv_router: self.router_id.expect("publishing needs a router id"),
             scope,
             opaque_id,
         };

@@ -179,6 +179,8 @@ pub struct UnitState {
 /// reused id would be dropped as too recent or taken for a boomerang).
 #[derive(Debug)]
 pub struct IdAllocator {
+    /// Ids are `1..=mask`.
+    mask: u32,
     next: u32,
     in_use: HashSet<u32>,
     flushed: VecDeque<(Time, u32)>,
@@ -194,6 +196,7 @@ impl IdAllocator {
         // previous run, possibly still in the LSDB, are not met soon.
         let start = incarnation.wrapping_mul(0x9e37_79b9) & OPAQUE_ID_MASK;
         IdAllocator {
+            mask: OPAQUE_ID_MASK,
             next: start.max(1),
             in_use: HashSet::new(),
             flushed: VecDeque::new(),
@@ -211,12 +214,12 @@ impl IdAllocator {
             self.flushed.pop_front();
             self.flushed_set.remove(&id);
         }
-        if self.in_use.len() + self.flushed_set.len() >= OPAQUE_ID_MASK as usize {
+        if self.in_use.len() + self.flushed_set.len() >= self.mask as usize {
             return None;
         }
         loop {
             let id = self.next;
-            self.next = (self.next + 1) & OPAQUE_ID_MASK;
+            self.next = (self.next + 1) & self.mask;
             if self.next == 0 {
                 self.next = 1;
             }
@@ -240,5 +243,24 @@ impl IdAllocator {
         for id in ids {
             self.release(now, id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_allocation_is_bounded_and_reuses_ids_after_the_window() {
+        let mut ids = IdAllocator::new(1);
+        ids.mask = 7;
+        ids.next = 1;
+        let t0 = Time(0);
+        let got: Vec<u32> = (0..7).filter_map(|_| ids.allocate(t0)).collect();
+        assert_eq!(got, vec![1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(ids.allocate(t0), None, "every id in use: no endless search");
+        ids.release(t0, 3);
+        assert_eq!(ids.allocate(Time(1000)), None, "flushed within the window");
+        assert_eq!(ids.allocate(t0.plus_ms(REUSE_AFTER_MS)), Some(3));
     }
 }
