@@ -727,9 +727,15 @@ impl Engine {
                 0
             },
             originator: Some(me),
+            claim: None,
+            ack: None,
         };
         let scope = l.cfg.scope;
-        match lsa::encode(&Payload::Service(state), self.settings.cluster_key.as_ref()) {
+        match lsa::encode(
+            &Payload::Service(state),
+            scope,
+            self.settings.cluster_key.as_ref(),
+        ) {
             Ok(payload) => {
                 let lsa = LsaRef {
                     adv_router: me,
@@ -774,11 +780,16 @@ impl Engine {
             software: concat!("srrd ", env!("CARGO_PKG_VERSION")).to_string(),
             originator: Some(me),
         };
-        match lsa::encode(&Payload::Daemon(d), self.settings.cluster_key.as_ref()) {
+        let scope = crate::model::Scope::Area;
+        match lsa::encode(
+            &Payload::Daemon(d),
+            scope,
+            self.settings.cluster_key.as_ref(),
+        ) {
             Ok(payload) => {
                 let lsa = LsaRef {
                     adv_router: me,
-                    scope: crate::model::Scope::Area,
+                    scope,
                     opaque_id: self.ids.allocate(self.now),
                 };
                 let old = self.daemon_lsa.replace(lsa);

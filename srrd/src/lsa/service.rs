@@ -1,4 +1,4 @@
-//! Service payload (kind 1): TLVs 1-9 of docs/protocol.md.
+//! Service payload (kind 1): TLVs 1-13 of docs/protocol.md.
 
 use crate::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
 
@@ -75,6 +75,12 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     if let Some(RouterId(id)) = lsa.originator {
         w.tlv(ty::ORIGINATOR, &[&id.to_be_bytes()]);
     }
+    if let Some(claim) = lsa.claim {
+        w.tlv(ty::CLAIM, &[&claim.to_be_bytes()]);
+    }
+    if let Some((RouterId(claimant), claim)) = lsa.ack {
+        w.tlv(ty::ACK, &[&claimant.to_be_bytes(), &claim.to_be_bytes()]);
+    }
     Ok(())
 }
 
@@ -100,6 +106,8 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
     let mut handoff_to = None;
     let mut started_at = None;
     let mut originator = None;
+    let mut claim = None;
+    let mut ack = None;
     for tlv in tlvs {
         let tlv = tlv?;
         match tlv.ty {
@@ -113,13 +121,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
             })?,
             ty::DEPENDS => depends.push(tlv.text("depends", 1, MAX_NAME, "1..=64")?),
             ty::FAILURE => once(&mut failure, &tlv, "failure", decode_failure)?,
-            ty::CHECK => once(&mut check, &tlv, "check", |t| {
-                let [i0, i1, i2, i3, stamp @ ..] = t.fixed::<12>("check", "12")?;
-                Ok((
-                    u32::from_be_bytes([i0, i1, i2, i3]),
-                    u64::from_be_bytes(stamp),
-                ))
-            })?,
+            ty::CHECK => once(&mut check, &tlv, "check", |t| t.u32_u64("check"))?,
             ty::ADDRESS => addresses.push(tlv.ip("address")?),
             ty::HANDOFF_TO => once(&mut handoff_to, &tlv, "handoff_to", |t| {
                 t.u32("handoff_to").map(RouterId)
@@ -128,6 +130,10 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
                 t.u32("originator").map(RouterId)
             })?,
             ty::STARTED_AT => once(&mut started_at, &tlv, "started_at", |t| t.u64("started_at"))?,
+            ty::CLAIM => once(&mut claim, &tlv, "claim", |t| t.u64("claim"))?,
+            ty::ACK => once(&mut ack, &tlv, "ack", |t| {
+                t.u32_u64("ack").map(|(id, claim)| (RouterId(id), claim))
+            })?,
             // Unknown, or defined only for daemon payloads: skipped.
             _ => {}
         }
@@ -152,6 +158,8 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
         handoff_to,
         started_at_ms: started_at.unwrap_or(0),
         originator,
+        claim,
+        ack,
     })
 }
 
