@@ -45,6 +45,15 @@ fn raw(kind: u8, tlvs: &[(u16, &[u8])]) -> Vec<u8> {
     out
 }
 
+/// A minimal service payload (GENERATION 1, NAME "s", STATE; TLVs end at
+/// offset 40), then `extra`.
+fn svc(extra: &[(u16, &[u8])]) -> Vec<u8> {
+    let gen = 1u64.to_be_bytes();
+    let mut tlvs: Vec<(u16, &[u8])> = vec![(1, &gen), (2, b"s"), (3, &[1, 4, 3, 0, 0])];
+    tlvs.extend_from_slice(extra);
+    raw(1, &tlvs)
+}
+
 fn www() -> ServiceLsa {
     ServiceLsa {
         name: "www".into(),
@@ -295,12 +304,6 @@ fn claim_and_ack_vectors() {
 #[test]
 fn claim_and_ack_errors() {
     let gen = 1u64.to_be_bytes();
-    let state = [1, 4, 2, 0, 0];
-    let svc = |extra: &[(u16, &[u8])]| {
-        let mut tlvs: Vec<(u16, &[u8])> = vec![(1, &gen), (2, b"s"), (3, &state)];
-        tlvs.extend_from_slice(extra);
-        raw(1, &tlvs)
-    };
     let claim = 7u64.to_be_bytes();
     assert_eq!(
         err(&svc(&[(12, &claim[..4])])),
@@ -492,11 +495,6 @@ fn tlv_framing_errors() {
 fn value_errors() {
     let gen = 1u64.to_be_bytes();
     let state = [1, 4, 3, 0, 0];
-    let svc = |extra: &[(u16, &[u8])]| {
-        let mut tlvs: Vec<(u16, &[u8])> = vec![(1, &gen), (2, b"s"), (3, &state)];
-        tlvs.extend_from_slice(extra);
-        raw(1, &tlvs)
-    };
     assert!(decode(&svc(&[]), AREA, None).is_ok());
 
     assert_eq!(
