@@ -1,8 +1,9 @@
 //! Encoder and decoder for the payload format of docs/protocol.md.
 //!
 //! A payload is an 8-byte header and TLVs, optionally ending in an
-//! HMAC-SHA256 tag. With a key the tag is verified before any TLV is
-//! interpreted, so unauthenticated bytes never reach the field parsers.
+//! HMAC-SHA256 tag over the LSA type and the payload. With a key the tag
+//! is verified before any TLV is interpreted, so unauthenticated bytes
+//! never reach the field parsers.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
