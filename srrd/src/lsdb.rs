@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::engine::{Event, LsaRef};
 use crate::lsa::{self, ClusterKey, Payload};
-use crate::model::RouterId;
+use crate::model::{RouterId, Scope};
 use crate::ospfapi::{ClientError, Session};
 
 /// One srrd LSA in the local LSDB.
@@ -48,8 +48,8 @@ pub enum Content {
     },
 }
 
-fn content(payload: &[u8], key: Option<&ClusterKey>) -> Content {
-    match lsa::decode(payload, key) {
+fn content(payload: &[u8], scope: Scope, key: Option<&ClusterKey>) -> Content {
+    match lsa::decode(payload, scope, key) {
         Ok(Payload::Service(s)) => Content::Service {
             state: format!("{}/{}", s.config_state, s.run_state),
             name: s.name,
@@ -109,7 +109,7 @@ pub async fn dump(
             lsa_type: lsa.scope.lsa_type(),
             opaque_id: lsa.opaque_id,
             reachable: reachable.contains(&lsa.adv_router),
-            content: content(&payload, key),
+            content: content(&payload, lsa.scope, key),
         })
         .collect())
 }

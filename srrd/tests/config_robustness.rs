@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use srrd::config::{parse, Config, NodeSettings, ServiceConfig, Timeouts, MAX_DURATION};
+use srrd::lsa::{encode, ClusterKey, Payload, ServiceLsa};
 use srrd::model::{RouterId, Scope, ServiceKind};
 
 const EXAMPLE: &str = include_str!("../examples/node.toml");
@@ -249,6 +250,49 @@ proptest! {
         match parse(&text, "rendered.toml") {
             Ok(parsed) => prop_assert_eq!(parsed, config),
             Err(e) => prop_assert!(false, "{}\n---\n{}", e, text),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A service is accepted exactly when its largest LSA can be flooded:
+    /// the real encoder, with the tag if a key file is set, succeeds.
+    #[test]
+    fn accepted_iff_largest_lsa_encodes(
+        n_v6 in 0usize..70,
+        n_deps in 0usize..12,
+        keyed in any::<bool>(),
+    ) {
+        let mut text = String::new();
+        if keyed {
+            text.push_str("[node]\ncluster_key_file = \"/k\"\n");
+        }
+        let deps: Vec<String> = (0..n_deps).map(|k| format!("dependency-{k:02}")).collect();
+        for d in &deps {
+            text.push_str(&format!("[[service]]\nname = \"{d}\"\nkind = \"resource\"\nprimitives = \"/p\"\n"));
+        }
+        let addresses: Vec<IpAddr> = (0..=n_v6)
+            .map(|k| format!("2001:db8::{k:x}").parse().unwrap())
+            .collect();
+        let quoted: Vec<String> = addresses.iter().map(|a| format!("\"{a}\"")).collect();
+        let dep_list: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+        text.push_str(&format!(
+            "[[service]]\nname = \"www\"\ngroup = \"web\"\naddresses = [{}]\ndepends = [{}]\nprimitives = \"/p\"\n",
+            quoted.join(", "),
+            dep_list.join(", "),
+        ));
+        let largest = ServiceLsa::largest("www", ServiceKind::Service, Some("web"), &deps, &addresses);
+        let key = ClusterKey(b"k".to_vec());
+        let fits = encode(&Payload::Service(largest), Scope::Area, keyed.then_some(&key)).is_ok();
+        match parse(&text, "big.toml") {
+            Ok(_) => prop_assert!(fits, "accepted, but the largest LSA does not fit"),
+            Err(e) => {
+                prop_assert!(!fits, "rejected although it fits: {}", e);
+                prop_assert_eq!(e.len(), 1);
+                prop_assert!(e.to_string().contains("the LSA of service `www` can grow to"), "{}", e);
+            }
         }
     }
 }

@@ -5,9 +5,13 @@ use std::net::{IpAddr, SocketAddr};
 
 use proptest::prelude::*;
 use srrd::lsa::{
-    decode, encode, ClusterKey, DaemonLsa, DecodeError, Payload, ServiceLsa, MAX_PAYLOAD,
+    decode, encode, encoded_len, ClusterKey, DaemonLsa, DecodeError, Payload, ServiceLsa,
+    MAX_PAYLOAD,
 };
-use srrd::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
+use srrd::model::{ConfigState, Failure, RouterId, RunState, Scope, ServiceKind};
+
+/// The scope for properties that do not depend on it.
+const AREA: Scope = Scope::Area;
 
 /// 1..=16 printable characters: at most 64 UTF-8 bytes.
 fn name() -> impl Strategy<Value = String> {
@@ -58,6 +62,8 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
         proptest::option::of(any::<u32>().prop_map(RouterId)),
         any::<u64>(),
         proptest::option::of(any::<u32>().prop_map(RouterId)),
+        proptest::option::of(any::<u64>()),
+        proptest::option::of((any::<u32>().prop_map(RouterId), any::<u64>())),
     );
     (identity, flags, relations, check, routing).prop_map(
         |(
@@ -65,7 +71,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             (preference, critical, standby),
             (group, depends, failure),
             (check_interval_ms, check_stamp_ms),
-            (addresses, handoff_to, started_at_ms, originator),
+            (addresses, handoff_to, started_at_ms, originator, claim, ack),
         )| ServiceLsa {
             name,
             generation,
@@ -84,8 +90,8 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             handoff_to,
             started_at_ms,
             originator,
-            claim: None,
-            ack: None,
+            claim,
+            ack,
         },
     )
 }
@@ -117,6 +123,10 @@ fn payload() -> impl Strategy<Value = Payload> {
     ]
 }
 
+fn scope() -> impl Strategy<Value = Scope> {
+    prop_oneof![Just(Scope::Link), Just(Scope::Area), Just(Scope::As)]
+}
+
 fn key() -> impl Strategy<Value = ClusterKey> {
     proptest::collection::vec(any::<u8>(), 0..80).prop_map(ClusterKey)
 }
@@ -124,27 +134,40 @@ fn key() -> impl Strategy<Value = ClusterKey> {
 /// Re-encoding what was decoded must give the same value back: the
 /// decoder accepts only values the encoder can represent.
 fn assert_canonical(value: &Payload) -> Result<(), TestCaseError> {
-    let again = encode(value, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&decode(&again, None).unwrap(), value);
+    let again = encode(value, AREA, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&decode(&again, AREA, None).unwrap(), value);
     Ok(())
 }
 
 proptest! {
     #[test]
-    fn round_trip(value in payload(), key in proptest::option::of(key())) {
-        let bytes = encode(&value, key.as_ref()).unwrap();
+    fn round_trip(value in payload(), scope in scope(), key in proptest::option::of(key())) {
+        let bytes = encode(&value, scope, key.as_ref()).unwrap();
         prop_assert_eq!(bytes.len() % 4, 0);
         prop_assert!(bytes.len() <= MAX_PAYLOAD);
         prop_assert_eq!(usize::from(u16::from_be_bytes([bytes[4], bytes[5]])), bytes.len());
-        prop_assert_eq!(decode(&bytes, key.as_ref()).unwrap(), value.clone());
+        prop_assert_eq!(encoded_len(&value, key.is_some()), Ok(bytes.len()));
+        prop_assert_eq!(decode(&bytes, scope, key.as_ref()).unwrap(), value.clone());
         // A receiver without a key skips the tag.
-        prop_assert_eq!(decode(&bytes, None).unwrap(), value);
+        prop_assert_eq!(decode(&bytes, scope, None).unwrap(), value);
+    }
+
+    /// The tag covers the LSA type: a keyed payload replayed under another
+    /// scope is refused.
+    #[test]
+    fn other_scope_rejected(value in payload(), scope in scope(), other in scope(), key in key()) {
+        prop_assume!(scope != other);
+        let bytes = encode(&value, scope, Some(&key)).unwrap();
+        prop_assert_eq!(
+            decode(&bytes, other, Some(&key)),
+            Err(DecodeError::BadTag { offset: bytes.len() - 36 })
+        );
     }
 
     #[test]
     fn untagged_payload_rejected_when_keyed(value in payload(), key in key()) {
-        let bytes = encode(&value, None).unwrap();
-        let result = decode(&bytes, Some(&key));
+        let bytes = encode(&value, AREA, None).unwrap();
+        let result = decode(&bytes, AREA, Some(&key));
         prop_assert!(
             matches!(result, Err(DecodeError::MissingTag { .. })),
             "got {:?}", result
@@ -154,10 +177,10 @@ proptest! {
     #[test]
     fn wrong_key_rejected(value in payload(), key in key(), other in key()) {
         prop_assume!(key.0 != other.0);
-        let bytes = encode(&value, Some(&key)).unwrap();
+        let bytes = encode(&value, AREA, Some(&key)).unwrap();
         let tag_at = bytes.len() - 36;
         prop_assert_eq!(
-            decode(&bytes, Some(&other)),
+            decode(&bytes, AREA, Some(&other)),
             Err(DecodeError::BadTag { offset: tag_at })
         );
     }
@@ -166,21 +189,21 @@ proptest! {
     /// the tag covers every byte before it, including the length.
     #[test]
     fn tampering_detected(value in payload(), key in key(), mask in 1u8..=255) {
-        let bytes = encode(&value, Some(&key)).unwrap();
+        let bytes = encode(&value, AREA, Some(&key)).unwrap();
         for i in 0..bytes.len() {
             let mut tampered = bytes.clone();
             tampered[i] ^= mask;
-            let result = decode(&tampered, Some(&key));
+            let result = decode(&tampered, AREA, Some(&key));
             prop_assert!(result.is_err(), "flip {:#04x} at {} accepted: {:?}", mask, i, result);
         }
     }
 
     #[test]
     fn truncation_detected(value in payload(), key in proptest::option::of(key())) {
-        let bytes = encode(&value, key.as_ref()).unwrap();
+        let bytes = encode(&value, AREA, key.as_ref()).unwrap();
         for len in 0..bytes.len() {
-            prop_assert!(decode(&bytes[..len], key.as_ref()).is_err(), "accepted {} bytes", len);
-            prop_assert!(decode(&bytes[..len], None).is_err(), "accepted {} bytes", len);
+            prop_assert!(decode(&bytes[..len], AREA, key.as_ref()).is_err(), "accepted {} bytes", len);
+            prop_assert!(decode(&bytes[..len], AREA, None).is_err(), "accepted {} bytes", len);
         }
     }
 
@@ -189,10 +212,10 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..1600),
         key in key(),
     ) {
-        if let Ok(value) = decode(&bytes, None) {
+        if let Ok(value) = decode(&bytes, AREA, None) {
             assert_canonical(&value)?;
         }
-        let _ = decode(&bytes, Some(&key));
+        let _ = decode(&bytes, AREA, Some(&key));
     }
 
     /// Random TLVs behind a valid header reach much deeper than random bytes.
@@ -208,7 +231,7 @@ proptest! {
             0..12,
         ),
     ) {
-        let mut bytes = vec![b'S', b'R', 1, kind, 0, 0, 0, 0];
+        let mut bytes = vec![b'S', b'R', 2, kind, 0, 0, 0, 0];
         for (ty, value, pad) in &tlvs {
             bytes.extend_from_slice(&ty.to_be_bytes());
             bytes.extend_from_slice(&(value.len() as u16).to_be_bytes());
@@ -219,7 +242,7 @@ proptest! {
         }
         let len = bytes.len() as u16;
         bytes[4..6].copy_from_slice(&len.to_be_bytes());
-        if let Ok(value) = decode(&bytes, None) {
+        if let Ok(value) = decode(&bytes, AREA, None) {
             assert_canonical(&value)?;
         }
     }
@@ -231,12 +254,12 @@ proptest! {
         value in payload(),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
     ) {
-        let mut bytes = encode(&value, None).unwrap();
+        let mut bytes = encode(&value, AREA, None).unwrap();
         for (at, byte) in &edits {
             let i = at.index(bytes.len());
             bytes[i] = *byte;
         }
-        if let Ok(value) = decode(&bytes, None) {
+        if let Ok(value) = decode(&bytes, AREA, None) {
             assert_canonical(&value)?;
         }
     }

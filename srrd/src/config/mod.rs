@@ -3,13 +3,14 @@
 //! [`load`] and [`parse`] report every problem in a file at once, each as
 //! `FILE:LINE:COL: FIELD: MESSAGE` ([`ConfigErrors`]). The layout is
 //! documented in `docs/configuration.md`; `srrd/examples/node.toml` is a
-//! complete example. Validation checks syntax only: the primitives and key
+//! complete example. Validation reads no other file: the primitives and key
 //! files are read by the daemon when it needs them.
 
 mod diag;
 mod duration;
 mod error;
 mod fields;
+mod lsa_size;
 mod model;
 mod node;
 mod parse;
@@ -108,6 +109,7 @@ fn parse_with_host_name(
         .filter_map(|entry| entry.declared_name.as_deref())
         .collect();
     rules::check_services(&services, &declared, &mut diag);
+    lsa_size::check_lsa_sizes(&services, node.cluster_key_file.is_some(), &mut diag);
     if diag.has_errors() {
         return Err(diag.into_errors());
     }

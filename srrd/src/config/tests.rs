@@ -692,3 +692,52 @@ fn load_and_check_config_command() {
 
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A service named `big` with `n` IPv6 addresses; with `keyed`, the node
+/// has a cluster key file. Its largest LSA is 376 + 20 n bytes, plus 36
+/// for the tag (srrd/tests/lsa_vectors.rs, `largest_service_size`).
+fn big_service(n: usize, keyed: bool) -> String {
+    let addresses: Vec<String> = (1..=n).map(|k| format!("\"2001:db8::{k:x}\"")).collect();
+    let mut lines = Vec::new();
+    if keyed {
+        lines.extend(["[node]", "cluster_key_file = \"/etc/srrd/cluster.key\""]);
+    }
+    let addresses = format!("addresses = [{}]", addresses.join(", "));
+    lines.extend([
+        "[[service]]",
+        "name = \"big\"",
+        &addresses,
+        "primitives = \"/p\"",
+    ]);
+    doc(&lines)
+}
+
+#[test]
+fn largest_lsa_must_fit() {
+    // 376 + 20 * 54 = 1456 fits; one more address is 1476.
+    parse_ok(&big_service(54, false));
+    assert_errors(
+        &big_service(55, false),
+        &[(
+            1,
+            "service[0]",
+            "the LSA of service `big` can grow to 1476 bytes (every optional field at its largest), over the 1468-byte limit",
+        )],
+    );
+    // With a key the tag adds 36 bytes: 52 addresses fit, 54 do not.
+    parse_ok(&big_service(52, true));
+    assert_errors(
+        &big_service(54, true),
+        &[(
+            3,
+            "service[0]",
+            "can grow to 1492 bytes (every optional field at its largest, HMAC tag included)",
+        )],
+    );
+    let e = parse_test(&big_service(54, true)).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("t.toml:3:1: service[0]: the LSA of service `big`"),
+        "{e}"
+    );
+}

@@ -63,7 +63,7 @@ impl Engine {
         if !self.api_up {
             return;
         }
-        let decoded = match lsa::decode(payload, self.settings.cluster_key.as_ref()) {
+        let decoded = match lsa::decode(payload, lsa.scope, self.settings.cluster_key.as_ref()) {
             Ok(p) => p,
             Err(e) => {
                 self.log(

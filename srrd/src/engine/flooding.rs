@@ -169,7 +169,7 @@ impl Engine {
         scope: crate::model::Scope,
         old: Option<LsaRef>,
     ) -> Result<LsaRef, Failure> {
-        let bytes = lsa::encode(&payload, self.settings.cluster_key.as_ref())
+        let bytes = lsa::encode(&payload, scope, self.settings.cluster_key.as_ref())
             .map_err(|e| Failure::new(Failure::LSA_TOO_LARGE, e.to_string()))?;
         let opaque_id = self.ids.allocate(self.now).ok_or_else(|| {
             Failure::new(

@@ -1,8 +1,9 @@
 //! Encoder and decoder for the payload format of docs/protocol.md.
 //!
 //! A payload is an 8-byte header and TLVs, optionally ending in an
-//! HMAC-SHA256 tag. With a key the tag is verified before any TLV is
-//! interpreted, so unauthenticated bytes never reach the field parsers.
+//! HMAC-SHA256 tag over the LSA type and the payload. With a key the tag
+//! is verified before any TLV is interpreted, so unauthenticated bytes
+//! never reach the field parsers.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -12,6 +13,7 @@ use super::tlv::{
     TAG_LEN, VERSION,
 };
 use super::{daemon, service, Payload, MAX_PAYLOAD};
+use crate::model::Scope;
 
 /// Longest service, group, dependency or node name, in UTF-8 bytes.
 pub const MAX_NAME: usize = 64;
@@ -31,8 +33,12 @@ impl std::fmt::Debug for ClusterKey {
 }
 
 impl ClusterKey {
-    fn mac(&self) -> Hmac<Sha256> {
-        Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
+    /// The MAC over a payload flooded with `scope`: the LSA type byte comes
+    /// first, so a payload replayed under another scope fails the check.
+    fn mac(&self, scope: Scope) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.0)
+            .expect("HMAC takes keys of any length")
+            .chain_update([scope.lsa_type()])
     }
 }
 
@@ -135,25 +141,17 @@ impl DecodeError {
     }
 }
 
-/// Encodes `payload`; with a key, appends the AUTH TLV. Fails if a field
-/// is outside its documented limits or the result exceeds [`MAX_PAYLOAD`].
-pub fn encode(payload: &Payload, key: Option<&ClusterKey>) -> Result<Vec<u8>, EncodeError> {
-    let trailer = if key.is_some() { AUTH_TLV_LEN } else { 0 };
-    let limit = MAX_PAYLOAD - trailer;
-    let mut bytes = match payload {
-        Payload::Service(lsa) => {
-            let mut w = Writer::new(KIND_SERVICE, limit);
-            service::encode(lsa, &mut w)?;
-            w.finish(trailer)?
-        }
-        Payload::Daemon(lsa) => {
-            let mut w = Writer::new(KIND_DAEMON, limit);
-            daemon::encode(lsa, &mut w)?;
-            w.finish(trailer)?
-        }
-    };
+/// Encodes `payload` for an LSA flooded with `scope`; with a key, appends
+/// the AUTH TLV, whose tag covers the scope. Fails if a field is outside
+/// its documented limits or the result exceeds [`MAX_PAYLOAD`].
+pub fn encode(
+    payload: &Payload,
+    scope: Scope,
+    key: Option<&ClusterKey>,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut bytes = encode_body(payload, key.is_some())?;
     if let Some(key) = key {
-        let tag = key.mac().chain_update(&bytes).finalize().into_bytes();
+        let tag = key.mac(scope).chain_update(&bytes).finalize().into_bytes();
         bytes.extend_from_slice(&tlv::ty::AUTH.to_be_bytes());
         bytes.extend_from_slice(&(TAG_LEN as u16).to_be_bytes());
         bytes.extend_from_slice(&tag);
@@ -161,12 +159,46 @@ pub fn encode(payload: &Payload, key: Option<&ClusterKey>) -> Result<Vec<u8>, En
     Ok(bytes)
 }
 
-/// Decodes a payload. With a key, a payload without a valid tag is
-/// rejected; without one, a tag is ignored.
-pub fn decode(bytes: &[u8], key: Option<&ClusterKey>) -> Result<Payload, DecodeError> {
+/// The size [`encode`] gives `payload` (with the AUTH TLV if `keyed`),
+/// also when that exceeds [`MAX_PAYLOAD`]; fails only on a field outside
+/// its limits.
+pub fn encoded_len(payload: &Payload, keyed: bool) -> Result<usize, EncodeError> {
+    match encode_body(payload, keyed) {
+        Ok(body) => Ok(body.len() + if keyed { AUTH_TLV_LEN } else { 0 }),
+        Err(EncodeError::TooLarge { len, .. }) => Ok(len),
+        Err(e) => Err(e),
+    }
+}
+
+/// Header and TLVs, with room counted for the AUTH TLV if `keyed`.
+fn encode_body(payload: &Payload, keyed: bool) -> Result<Vec<u8>, EncodeError> {
+    let trailer = if keyed { AUTH_TLV_LEN } else { 0 };
+    let limit = MAX_PAYLOAD - trailer;
+    match payload {
+        Payload::Service(lsa) => {
+            let mut w = Writer::new(KIND_SERVICE, limit);
+            service::encode(lsa, &mut w)?;
+            w.finish(trailer)
+        }
+        Payload::Daemon(lsa) => {
+            let mut w = Writer::new(KIND_DAEMON, limit);
+            daemon::encode(lsa, &mut w)?;
+            w.finish(trailer)
+        }
+    }
+}
+
+/// Decodes the payload of an LSA received with `scope`. With a key, a
+/// payload without a valid tag for that scope is rejected; without one, a
+/// tag is ignored.
+pub fn decode(
+    bytes: &[u8],
+    scope: Scope,
+    key: Option<&ClusterKey>,
+) -> Result<Payload, DecodeError> {
     let kind = check_header(bytes)?;
     let end = match key {
-        Some(key) => verify_tag(bytes, key)?,
+        Some(key) => verify_tag(bytes, scope, key)?,
         None => bytes.len(),
     };
     let tlvs = Tlvs::new(bytes, HEADER_LEN, end);
@@ -239,7 +271,7 @@ fn check_header(bytes: &[u8]) -> Result<Kind, DecodeError> {
 
 /// Checks the AUTH TLV in the last 36 bytes (constant-time compare) and
 /// returns where the TLVs it covers end.
-fn verify_tag(bytes: &[u8], key: &ClusterKey) -> Result<usize, DecodeError> {
+fn verify_tag(bytes: &[u8], scope: Scope, key: &ClusterKey) -> Result<usize, DecodeError> {
     let len = bytes.len();
     let Some(tag_at) = len.checked_sub(AUTH_TLV_LEN).filter(|&at| at >= HEADER_LEN) else {
         return Err(DecodeError::MissingTag { offset: len });
@@ -250,7 +282,7 @@ fn verify_tag(bytes: &[u8], key: &ClusterKey) -> Result<usize, DecodeError> {
     if bytes[tag_at..tag_at + 4] != expected_header {
         return Err(DecodeError::MissingTag { offset: tag_at });
     }
-    key.mac()
+    key.mac(scope)
         .chain_update(&bytes[..tag_at])
         .verify_slice(&bytes[tag_at + 4..])
         .map_err(|_| DecodeError::BadTag { offset: tag_at })?;

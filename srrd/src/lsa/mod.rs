@@ -10,7 +10,8 @@ mod daemon;
 mod service;
 mod tlv;
 pub use codec::{
-    decode, encode, ClusterKey, DecodeError, EncodeError, MAX_FAILURE_TEXT, MAX_NAME, MAX_SOFTWARE,
+    decode, encode, encoded_len, ClusterKey, DecodeError, EncodeError, MAX_FAILURE_TEXT, MAX_NAME,
+    MAX_SOFTWARE,
 };
 
 /// Opaque type of every srrd LSA (SPEC 1, thesis 6.5.4).
@@ -48,12 +49,49 @@ pub struct ServiceLsa {
     /// The router that originated it, covered by the HMAC tag so a tagged
     /// payload cannot be replayed under another router id.
     pub originator: Option<RouterId>,
-    /// While the originator claims the unit (flooded `starting`): the id of
-    /// that claim, unique per node and run.
+    /// Claim id, present while the originator claims the unit (run state
+    /// `starting`).
     pub claim: Option<u64>,
-    /// The originator, quiescent, lets that router's claim go ahead
-    /// (docs/architecture.md, start barrier).
+    /// The originator acknowledges this claim: (claimant, claim id).
     pub ack: Option<(RouterId, u64)>,
+}
+
+impl ServiceLsa {
+    /// The largest payload a service with these configured fields can
+    /// flood: every runtime field present and at its longest. Lists every
+    /// field, so a new one cannot be forgotten here.
+    pub fn largest(
+        name: &str,
+        kind: ServiceKind,
+        group: Option<&str>,
+        depends: &[String],
+        addresses: &[IpAddr],
+    ) -> ServiceLsa {
+        ServiceLsa {
+            name: name.to_string(),
+            generation: u64::MAX,
+            kind,
+            config_state: ConfigState::Active,
+            run_state: RunState::Started,
+            preference: u8::MAX,
+            critical: true,
+            standby: true,
+            group: group.map(str::to_string),
+            depends: depends.to_vec(),
+            failure: Some(Failure {
+                code: u32::MAX,
+                text: "x".repeat(MAX_FAILURE_TEXT),
+            }),
+            check_interval_ms: u32::MAX,
+            check_stamp_ms: u64::MAX,
+            addresses: addresses.to_vec(),
+            handoff_to: Some(RouterId(u32::MAX)),
+            started_at_ms: u64::MAX,
+            originator: Some(RouterId(u32::MAX)),
+            claim: Some(u64::MAX),
+            ack: Some((RouterId(u32::MAX), u64::MAX)),
+        }
+    }
 }
 
 /// Where a node's web/API server is, so nodes find each other's UIs.

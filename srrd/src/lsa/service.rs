@@ -1,4 +1,4 @@
-//! Service payload (kind 1): TLVs 1-9 of docs/protocol.md.
+//! Service payload (kind 1): TLVs 1-13 of docs/protocol.md.
 
 use crate::model::{ConfigState, Failure, RouterId, RunState, ServiceKind};
 
@@ -78,8 +78,8 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     if let Some(claim) = lsa.claim {
         w.tlv(ty::CLAIM, &[&claim.to_be_bytes()]);
     }
-    if let Some((RouterId(id), claim)) = lsa.ack {
-        w.tlv(ty::ACK, &[&id.to_be_bytes(), &claim.to_be_bytes()]);
+    if let Some((RouterId(claimant), claim)) = lsa.ack {
+        w.tlv(ty::ACK, &[&claimant.to_be_bytes(), &claim.to_be_bytes()]);
     }
     Ok(())
 }
@@ -121,13 +121,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
             })?,
             ty::DEPENDS => depends.push(tlv.text("depends", 1, MAX_NAME, "1..=64")?),
             ty::FAILURE => once(&mut failure, &tlv, "failure", decode_failure)?,
-            ty::CHECK => once(&mut check, &tlv, "check", |t| {
-                let [i0, i1, i2, i3, stamp @ ..] = t.fixed::<12>("check", "12")?;
-                Ok((
-                    u32::from_be_bytes([i0, i1, i2, i3]),
-                    u64::from_be_bytes(stamp),
-                ))
-            })?,
+            ty::CHECK => once(&mut check, &tlv, "check", |t| t.u32_u64("check"))?,
             ty::ADDRESS => addresses.push(tlv.ip("address")?),
             ty::HANDOFF_TO => once(&mut handoff_to, &tlv, "handoff_to", |t| {
                 t.u32("handoff_to").map(RouterId)
@@ -138,11 +132,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
             ty::STARTED_AT => once(&mut started_at, &tlv, "started_at", |t| t.u64("started_at"))?,
             ty::CLAIM => once(&mut claim, &tlv, "claim", |t| t.u64("claim"))?,
             ty::ACK => once(&mut ack, &tlv, "ack", |t| {
-                let [r0, r1, r2, r3, c @ ..] = t.fixed::<12>("ack", "12")?;
-                Ok((
-                    RouterId(u32::from_be_bytes([r0, r1, r2, r3])),
-                    u64::from_be_bytes(c),
-                ))
+                t.u32_u64("ack").map(|(id, claim)| (RouterId(id), claim))
             })?,
             // Unknown, or defined only for daemon payloads: skipped.
             _ => {}

@@ -7,7 +7,8 @@ use super::codec::{DecodeError, EncodeError};
 use super::MAX_PAYLOAD;
 
 pub(super) const MAGIC: [u8; 2] = *b"SR";
-pub(super) const VERSION: u8 = 1;
+/// 2 since the tag covers the LSA type (docs/protocol.md, "Versioning").
+pub(super) const VERSION: u8 = 2;
 pub(super) const HEADER_LEN: usize = 8;
 /// Offset of the u16 total-length field in the header.
 pub(super) const LENGTH_OFFSET: usize = 4;
@@ -173,6 +174,12 @@ impl<'a> Tlv<'a> {
 
     pub fn u64(&self, tlv: &'static str) -> Result<u64, DecodeError> {
         self.fixed::<8>(tlv, "8").map(u64::from_be_bytes)
+    }
+
+    /// A u32 followed by a u64 (CHECK, ACK).
+    pub fn u32_u64(&self, tlv: &'static str) -> Result<(u32, u64), DecodeError> {
+        let [a0, a1, a2, a3, b @ ..] = self.fixed::<12>(tlv, "12")?;
+        Ok((u32::from_be_bytes([a0, a1, a2, a3]), u64::from_be_bytes(b)))
     }
 
     /// The value as UTF-8 of `min..=max` bytes (`expected` spells the range

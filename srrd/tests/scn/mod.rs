@@ -283,7 +283,8 @@ impl Runner {
         let id = self.next_peer_id;
         self.next_peer_id += 1;
         *entry = (id, Some(entry.0).filter(|&x| x != 0), s.generation);
-        let payload = lsa::encode(&Payload::Service(s), None).map_err(|e| e.to_string())?;
+        let payload =
+            lsa::encode(&Payload::Service(s), Scope::Area, None).map_err(|e| e.to_string())?;
         Ok(Event::LsaUpdate {
             lsa: peer_ref(peer, id),
             payload,
@@ -295,7 +296,7 @@ impl Runner {
         Some(match a {
             Action::Originate { lsa, payload } => {
                 self.unechoed.push((*lsa, payload.clone()));
-                match lsa::decode(payload, None) {
+                match lsa::decode(payload, lsa.scope, None) {
                     Ok(Payload::Daemon(_)) => {
                         self.own_names.insert(*lsa, "daemon".into());
                         self.own_current
