@@ -16,12 +16,13 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::mpsc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{Handle, LinkUnspec};
-use srrd::vip::{VipError, VipManager};
+use srrd::vip::{VipError, VipManager, LEASE};
 
 // ---------------------------------------------------------------------------
 // Namespace harness: the one place these tests enter a namespace.
@@ -236,8 +237,6 @@ fn set(addresses: &[&str]) -> BTreeSet<IpAddr> {
     addresses.iter().map(|a| ip(a)).collect()
 }
 
-const LIFETIME_FOREVER: u32 = u32::MAX;
-
 // ---------------------------------------------------------------------------
 // The namespace claims themselves.
 
@@ -304,22 +303,132 @@ fn add_puts_deprecated_host_addresses_on_lo() {
         assert_eq!(entry4.header.prefix_len, 32);
         let flags4 = entry_flags(&entry4);
         assert!(flags4.contains(AddressFlags::Deprecated), "{flags4:?}");
-        assert!(flags4.contains(AddressFlags::Permanent), "{flags4:?}");
-        // For a permanent IPv4 address the kernel reports both lifetimes as
-        // forever (inet_fill_ifaddr), even though preferred is 0 inside: the
-        // deprecated flag is the only visible trace of preferred_lft 0.
-        assert_eq!(entry_lifetimes(&entry4).ifa_valid, LIFETIME_FOREVER);
+        // A finite valid lifetime: not permanent, the kernel expires it.
+        assert!(!flags4.contains(AddressFlags::Permanent), "{flags4:?}");
+        assert_lease(entry_lifetimes(&entry4));
 
         let entry6 = lo_entry(&handle, v6).await.expect("v6 on lo");
         assert_eq!(entry6.header.prefix_len, 128);
         let flags6 = entry_flags(&entry6);
         assert!(flags6.contains(AddressFlags::Deprecated), "{flags6:?}");
-        assert!(flags6.contains(AddressFlags::Permanent), "{flags6:?}");
+        assert!(!flags6.contains(AddressFlags::Permanent), "{flags6:?}");
         assert!(flags6.contains(AddressFlags::Nodad), "{flags6:?}");
         assert!(!flags6.contains(AddressFlags::Tentative), "{flags6:?}");
-        let lifetimes6 = entry_lifetimes(&entry6);
-        assert_eq!(lifetimes6.ifa_preferred, 0);
-        assert_eq!(lifetimes6.ifa_valid, LIFETIME_FOREVER);
+        assert_lease(entry_lifetimes(&entry6));
+    });
+}
+
+/// Preferred 0, valid at most `LEASE` (the kernel counts it down in
+/// whole seconds) and not yet run out.
+fn assert_lease(lifetimes: CacheInfo) {
+    assert_eq!(lifetimes.ifa_preferred, 0, "{lifetimes:?}");
+    let lease = LEASE.as_secs() as u32;
+    assert!(
+        (1..=lease).contains(&lifetimes.ifa_valid),
+        "valid {} s, lease {lease} s",
+        lifetimes.ifa_valid
+    );
+}
+
+/// Waits (polling every 20 ms, up to `limit`) until none of `addrs` is on
+/// `lo`; how long that took.
+async fn wait_gone(handle: &Handle, addrs: &[IpAddr], limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let present = lo_entries(handle).await;
+        if !present
+            .iter()
+            .any(|e| entry_address(e).is_some_and(|a| addrs.contains(&a)))
+        {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[test]
+fn a_renewed_vip_stays_and_an_unrenewed_one_expires_after_the_lease() {
+    in_private_netns(|| async {
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        let handle = raw_netlink();
+        let owned = set(&["192.0.2.50", "2001:db8::50"]);
+        let addrs: Vec<IpAddr> = owned.iter().copied().collect();
+        for &vip in &owned {
+            vips.add(vip).await.expect("add");
+        }
+        // Renewed as the daemon does, for longer than the lease: they stay.
+        let renewing = Instant::now();
+        while renewing.elapsed() < LEASE + Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let done = vips.refresh(&owned).await.expect("refresh");
+            assert!(done.errors.is_empty(), "{:?}", done.errors);
+            assert!(
+                done.restored.is_empty(),
+                "expired while renewed: {:?}",
+                done.restored
+            );
+            for &vip in &owned {
+                assert_lease(entry_lifetimes(
+                    &lo_entry(&handle, vip).await.expect("on lo"),
+                ));
+            }
+        }
+        // No more renewals: the kernel deletes both once the lease is over
+        // (its lifetime timer rounds up by at most 0.25 s).
+        let early = LEASE - Duration::from_millis(300);
+        assert!(
+            wait_gone(&handle, &addrs, early).await.is_none(),
+            "a VIP vanished before its lease ran out"
+        );
+        let gone = wait_gone(&handle, &addrs, Duration::from_secs(1))
+            .await
+            .map(|d| d + early)
+            .expect("the VIPs outlived their lease by more than 0.7 s");
+        eprintln!("unrenewed VIPs gone {gone:?} after the last renewal (lease {LEASE:?})");
+        assert!(vips
+            .list()
+            .await
+            .expect("list")
+            .iter()
+            .all(|a| !owned.contains(a)));
+    });
+}
+
+#[test]
+fn refresh_restores_a_vanished_vip_and_leaves_a_foreign_prefix_alone() {
+    in_private_netns(|| async {
+        let handle = raw_netlink();
+        let index = link_index(&handle, "lo").await;
+        let operators = ip("2001:db8::60");
+        handle
+            .address()
+            .add(index, operators, 64)
+            .execute()
+            .await
+            .expect("plain /64");
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        let kept = ip("192.0.2.60");
+        let vanished = ip("192.0.2.61");
+        vips.add(kept).await.expect("add");
+        let done = vips
+            .refresh(&BTreeSet::from([kept, vanished, operators]))
+            .await
+            .expect("refresh");
+        assert_eq!(done.restored, vec![vanished]);
+        let errors: Vec<String> = done.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errors,
+            ["add 2001:db8::60/128 on lo: already configured as /64, not as a host address; left alone"]
+        );
+        for vip in [kept, vanished] {
+            assert_lease(entry_lifetimes(
+                &lo_entry(&handle, vip).await.expect("on lo"),
+            ));
+        }
+        let foreign = lo_entry(&handle, operators).await.expect("still there");
+        assert_eq!(foreign.header.prefix_len, 64);
+        assert!(entry_flags(&foreign).contains(AddressFlags::Permanent));
     });
 }
 
