@@ -256,7 +256,8 @@ pub fn all() -> Vec<Scenario> {
                         .get("smtp")
                         .is_some_and(|l| l.iter().any(|(n, _)| n == "n3"))
                 });
-                thread::sleep(Duration::from_secs(2));
+                // Long enough for the returning node to act on what it saw.
+                thread::sleep(Duration::from_secs(5));
                 let samples = probe.stop();
                 cleanup?;
                 joined.ok_or("srrd on n3 did not announce smtp within 15 s of its start")?;
