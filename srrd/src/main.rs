@@ -87,6 +87,7 @@ fn cleanup(config: &std::path::Path) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let Some(runtime) = runtime("cleanup") else {
         return ExitCode::FAILURE;
