@@ -1,4 +1,5 @@
-//! The VIP manager against the real kernel. Every test runs in a private
+//! The VIP manager (and `srrd cleanup`, which removes VIPs) against the
+//! real kernel. Every test runs in a private
 //! network namespace that only its own OS thread lives in, so the host's
 //! `lo` is never touched; needs root (CI runs these as root).
 //!
@@ -693,4 +694,109 @@ fn drop_cap_net_admin_on_this_thread() {
         has_net_admin("/proc/self/status"),
         "capset dropped CAP_NET_ADMIN for the whole process"
     );
+}
+
+// ---------------------------------------------------------------------------
+// `srrd cleanup`, run as a process inside the private namespace (a child
+// forked by the unshared thread inherits its namespace).
+
+#[test]
+fn cleanup_command_stops_leftovers_and_removes_vips() {
+    in_private_netns(|| async {
+        let dir = std::env::temp_dir().join(format!("srrd-cleanup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("state")).expect("state dir");
+        let script = dir.join("prim");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n[ \"$1\" = stop ] && echo \"$SRRD_SERVICE\" >> \"$SRRD_STATE_DIR/../../stopped\"\n\
+             [ \"$SRRD_SERVICE\" = bad ] && { echo 'cannot stop' >&2; exit 3; }\nexit 0\n",
+        )
+        .expect("primitives");
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&script, executable).expect("chmod");
+        let service = |name: &str, addr: &str, depends: &str| {
+            format!(
+                "[[service]]\nname = \"{name}\"\naddresses = [\"{addr}\"]\nprimitives = \"{}\"\ndepends = [{depends}]\n",
+                script.display()
+            )
+        };
+        let config = dir.join("srrd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[node]\nname = \"t\"\nstate_dir = \"{}\"\n{}{}{}",
+                dir.join("state").display(),
+                service("data", "192.0.2.70", ""),
+                service("web", "192.0.2.71", "\"data\""),
+                service("bad", "192.0.2.72", ""),
+            ),
+        )
+        .expect("config");
+        let state = dir.join("state/state.json");
+        let set_started = |started: &str| {
+            std::fs::write(
+                &state,
+                format!("{{\"incarnation\": 3, \"intents\": {{}}, \"standby\": [], \"started\": [{started}]}}"),
+            )
+            .expect("state file")
+        };
+        let cleanup = || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_srrd"))
+                .args(["cleanup", "--config"])
+                .arg(&config)
+                .output()
+                .expect("run srrd cleanup");
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code(), text(&out.stdout), text(&out.stderr))
+        };
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        vips.add(ip("192.0.2.71")).await.expect("a leftover VIP");
+
+        set_started("\"data\", \"web\", \"gone\"");
+        let (code, stdout, stderr) = cleanup();
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        assert_eq!(
+            stdout,
+            "srrd cleanup: stopped web (an earlier run had started it)\n\
+             srrd cleanup: stopped data (an earlier run had started it)\n\
+             srrd cleanup: gone was started by an earlier run but is no longer configured; not stopped\n\
+             srrd cleanup: removed VIP 192.0.2.71\n"
+        );
+        let stopped = std::fs::read_to_string(dir.join("state/stopped")).expect("stop ran");
+        assert_eq!(stopped, "web\ndata\n", "dependants first");
+        assert!(!vips.list().await.expect("list").contains(&ip("192.0.2.71")));
+        let (code, stdout, _) = cleanup();
+        assert_eq!(
+            (code, stdout.as_str()),
+            (Some(0), "srrd cleanup: nothing left over\n")
+        );
+
+        set_started("\"bad\"");
+        let (code, _, stderr) = cleanup();
+        assert_eq!(code, Some(1));
+        assert!(
+            stderr.contains("srrd cleanup: stop bad: failed with code 3: cannot stop"),
+            "{stderr}"
+        );
+        assert!(std::fs::read_to_string(&state)
+            .expect("state")
+            .contains("\"bad\""));
+
+        // A running srrd holds the state dir's lock: cleanup refuses.
+        let lock = std::fs::File::create(dir.join("state/srrd.lock")).expect("lock file");
+        // SAFETY: flock on a descriptor this test owns.
+        let held = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        assert_eq!(held, 0);
+        let (code, _, stderr) = cleanup();
+        assert_eq!(code, Some(1));
+        assert!(stderr.contains("is locked: another srrd"), "{stderr}");
+        drop(lock);
+        std::fs::remove_dir_all(&dir).expect("remove the test dir");
+    });
 }
