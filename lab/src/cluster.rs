@@ -233,6 +233,24 @@ impl Cluster {
         self.lab.spawn(node, cmd)
     }
 
+    /// `srrd cleanup` on `node` (waits for it): its stdout, or why it failed.
+    pub fn cleanup_srrd(&self, node: &str) -> Result<String, String> {
+        let bin = self.srrd_bin.display().to_string();
+        let config = self.lab.node_dir(node).join("srrd.toml");
+        let config = config.display().to_string();
+        let out = self.lab.exec(node, &[&bin, "cleanup", "--config", &config]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "srrd cleanup on {node}: {}\n{stdout}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
     /// SIGTERM (graceful shutdown) to every srrd in `nodes`, then waits
     /// for them all; the nodes whose srrd did not exit within `timeout`.
     pub fn stop_srrd(&self, nodes: &[String], timeout: Duration) -> Vec<String> {
@@ -337,19 +355,23 @@ impl Cluster {
     /// The live srrd nodes with one of `service`'s addresses on their VIP
     /// interface.
     pub fn vip_holders(&self, service: &str) -> Vec<String> {
-        let addrs = self.addresses(service);
         self.srrd_nodes()
             .into_iter()
-            .filter(|n| self.is_alive(n))
-            .filter(|n| {
-                let out = self.lab.exec(n, &["ip", "-o", "addr", "show", "dev", "lo"]);
-                let text = String::from_utf8_lossy(&out.stdout);
-                addrs.iter().any(|a| {
-                    text.split_whitespace()
-                        .any(|w| w.split('/').next() == Some(&a.to_string()))
-                })
-            })
+            .filter(|n| self.is_alive(n) && self.has_vip(n, service))
             .collect()
+    }
+
+    /// One of `service`'s addresses is on `node`'s `lo`, whether or not
+    /// the node's daemons run.
+    pub fn has_vip(&self, node: &str, service: &str) -> bool {
+        let out = self
+            .lab
+            .exec(node, &["ip", "-o", "addr", "show", "dev", "lo"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        self.addresses(service).iter().any(|a| {
+            text.split_whitespace()
+                .any(|w| w.split('/').next() == Some(&a.to_string()))
+        })
     }
 
     fn holders_text(&self, service: &str) -> String {

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::clab::Role;
-use crate::client::{longest_gap, Probe};
+use crate::client::{longest_gap, Probe, Sample};
 use crate::cluster::Cluster;
 use crate::netns::wait_for;
 
@@ -33,6 +33,10 @@ const FAILOVER_TIMEOUT: Duration = Duration::from_secs(20);
 /// The probe of a scenario: as the demo's, every 10 ms.
 const PROBE_INTERVAL: Duration = Duration::from_millis(10);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
+/// From the SIGKILL of srrd on a holder until the router has one next hop
+/// for the VIP again: srrd's VIP lease (2 s, renewed every 500 ms) plus
+/// the timer rounding and OSPF's reaction (docs/vip.md).
+pub const SRRD_DEATH_BOUND: Duration = Duration::from_secs(3);
 
 type Step = fn(&Cluster) -> Result<(), String>;
 
@@ -176,7 +180,107 @@ pub fn all() -> Vec<Scenario> {
                 c.wait_only_holder("smtp", "n2", Duration::from_secs(15))?;
                 c.wait_only_holder("imap", "n2", Duration::from_secs(5))?;
                 c.wait_served_by("imap", "n2", Duration::from_secs(5))?;
+                // The restarted srrd ran `stop` for what its killed run had
+                // started: no server of the old copy is left on n3.
+                for service in ["smtp", "imap"] {
+                    let pids = c
+                        .service_dir("n3", service)
+                        .ok_or("no state dir on n3")?
+                        .join("http.pids");
+                    wait_for(Duration::from_secs(10), || !pids.exists()).ok_or_else(|| {
+                        format!("{service}'s servers of the killed srrd still run on n3")
+                    })?;
+                }
                 Ok(())
+            },
+        },
+        Scenario {
+            name: "srrd-dies",
+            about: "srrd on web's node n1 is SIGKILLed for good: n3 takes web; n1's VIP lease runs out, so within 3 s r1 has one next hop and n3 answers alone",
+            service: "web",
+            holder: "n1",
+            fault: |c| {
+                let vip = host_route(c, "web")?;
+                let before = next_hops(c, "r1", &vip);
+                let killed = Instant::now();
+                c.kill_srrd("n1");
+                // ospfd flushes n1's LSAs and n3 takes over (ECMP at r1
+                // while n1's VIP lives); then the lease runs out on n1.
+                wait_for(SRRD_DEATH_BOUND, || {
+                    let hops = next_hops(c, "r1", &vip);
+                    hops.len() == 1 && hops != before
+                })
+                .map(|_| ())
+                .ok_or_else(|| {
+                    format!(
+                        "{:?} after srrd on n1 died r1 routes {vip} {:?} (before: {before:?})",
+                        killed.elapsed(),
+                        next_hops(c, "r1", &vip)
+                    )
+                })
+            },
+            expected: "n3",
+            verify: |c| {
+                answered_only_by(c, "web", "n3", Duration::from_secs(1))?;
+                c.wait_only_holder("web", "n3", Duration::from_secs(1))?;
+                if c.srrd("n1").is_some() {
+                    return Err("srrd on n1 runs again; the scenario needs it dead".into());
+                }
+                Ok(())
+            },
+        },
+        Scenario {
+            name: "node-return",
+            about: "mail's node n3 crashes and n2 takes over; n3 returns (srrd cleanup, FRR, srrd 3 s later): no probe fails from the return on, mail stays on n2",
+            service: "smtp",
+            holder: "n3",
+            fault: |c| {
+                c.lab.kill_node("n3");
+                c.wait_served_by("smtp", "n2", FAILOVER_TIMEOUT)?;
+                // The host "survives": what its dead srrd put on lo is
+                // gone by the lease alone.
+                wait_for(SRRD_DEATH_BOUND, || {
+                    ["smtp", "imap", "dns"].iter().all(|s| !c.has_vip("n3", s))
+                })
+                .ok_or("a VIP of the dead srrd is still on n3's lo")?;
+                let probe = client_probe(c, "smtp")?;
+                let cleanup = c.cleanup_srrd("n3");
+                c.lab.link_up("n3");
+                c.lab.start_frr("n3");
+                thread::sleep(Duration::from_secs(3));
+                c.start_srrd("n3");
+                // n3's srrd has joined once it floods its own view of mail.
+                let joined = wait_for(Duration::from_secs(15), || {
+                    c.states("n2")
+                        .unwrap_or_default()
+                        .get("smtp")
+                        .is_some_and(|l| l.iter().any(|(n, _)| n == "n3"))
+                });
+                // Long enough for the returning node to act on what it saw.
+                thread::sleep(Duration::from_secs(5));
+                let samples = probe.stop();
+                cleanup?;
+                joined.ok_or("srrd on n3 did not announce smtp within 15 s of its start")?;
+                let stray: Vec<&Sample> = samples
+                    .iter()
+                    .filter(|s| s.answer.as_deref() != Some("n2"))
+                    .collect();
+                match stray.first() {
+                    None => Ok(()),
+                    Some(first) => Err(format!(
+                        "{} of {} probes from n3's return on were not answered by n2; the first at {:?}: {:?}",
+                        stray.len(),
+                        samples.len(),
+                        first.at,
+                        first.answer
+                    )),
+                }
+            },
+            expected: "n2",
+            verify: |c| {
+                c.wait_only_holder("smtp", "n2", Duration::from_secs(5))?;
+                c.wait_only_holder("imap", "n2", Duration::from_secs(5))?;
+                expect_started(c, "n3", "smtp", "n2")
             },
         },
         Scenario {
@@ -326,16 +430,6 @@ pub fn prepare(c: &Cluster) -> Result<Duration, String> {
 /// `prepare`, then the scenario: fault, expected holder, verify.
 pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
     let prepared = prepare(c)?;
-    let client = c
-        .topo
-        .with_role(Role::Client)
-        .into_iter()
-        .next()
-        .ok_or("the topology has no client")?;
-    let addr = *c
-        .addresses(s.service)
-        .first()
-        .ok_or_else(|| format!("service {} has no address", s.service))?;
     if c.who_serves(s.service) != s.holder {
         return Err(format!(
             "{}: {} is served by {}, not {} before the fault",
@@ -345,12 +439,7 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
             s.holder
         ));
     }
-    let probe = Probe::start(
-        c.lab.netns_path(&client),
-        addr,
-        PROBE_INTERVAL,
-        PROBE_TIMEOUT,
-    );
+    let probe = client_probe(c, s.service)?;
     thread::sleep(Duration::from_millis(50));
     let fault_at = probe.now();
     let start = Instant::now();
@@ -374,6 +463,72 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
         outage: (gap > PROBE_INTERVAL * 2).then_some(gap),
         verify: verify_start.elapsed(),
     })
+}
+
+/// The client probing `service`'s first address (every 10 ms, 100 ms
+/// timeout).
+fn client_probe(c: &Cluster, service: &str) -> Result<Probe, String> {
+    let client = c
+        .topo
+        .with_role(Role::Client)
+        .into_iter()
+        .next()
+        .ok_or("the topology has no client")?;
+    let addr = *c
+        .addresses(service)
+        .first()
+        .ok_or_else(|| format!("service {service} has no address"))?;
+    Ok(Probe::start(
+        c.lab.netns_path(&client),
+        addr,
+        PROBE_INTERVAL,
+        PROBE_TIMEOUT,
+    ))
+}
+
+/// Probes `service` for `period`: every probe must be answered by `node`.
+fn answered_only_by(
+    c: &Cluster,
+    service: &str,
+    node: &str,
+    period: Duration,
+) -> Result<(), String> {
+    let probe = client_probe(c, service)?;
+    thread::sleep(period);
+    let samples = probe.stop();
+    let others: Vec<Option<&str>> = samples
+        .iter()
+        .map(|s| s.answer.as_deref())
+        .filter(|a| *a != Some(node))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} of {} probes of {service} were not answered by {node}: {:?}",
+        others.len(),
+        samples.len(),
+        &others[..others.len().min(5)]
+    ))
+}
+
+/// `service`'s first address as the host route the routers install.
+fn host_route(c: &Cluster, service: &str) -> Result<String, String> {
+    c.addresses(service)
+        .first()
+        .map(|a| format!("{a}/32"))
+        .ok_or_else(|| format!("service {service} has no address"))
+}
+
+/// The gateways of `node`'s kernel route to `prefix` (two or more: ECMP).
+fn next_hops(c: &Cluster, node: &str, prefix: &str) -> Vec<String> {
+    let route = c.lab.route(node, prefix);
+    let words: Vec<&str> = route.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "via")
+        .map(|w| w[1].to_string())
+        .collect()
 }
 
 /// Kills the HTTP servers of `service` on `node` (whoami-http keeps their

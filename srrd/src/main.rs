@@ -22,6 +22,12 @@ enum Cmd {
         #[arg(long, default_value = "info")]
         log: String,
     },
+    /// Stop the services an earlier run left started and remove every
+    /// configured VIP (before FRR starts and after srrd exits).
+    Cleanup {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Print srrd's LSAs from the local ospfd's LSDB, decoded, one JSON line each.
     Lsdb {
         /// ospfd's OSPF API server.
@@ -70,6 +76,66 @@ fn main() -> ExitCode {
         Cmd::Sim(args) => run_sim(args),
         Cmd::Run { config, log } => run_daemon(&config, &log),
         Cmd::Lsdb { api, key } => print_lsdb(api, key.as_deref()),
+        Cmd::Cleanup { config } => cleanup(&config),
+    }
+}
+
+/// Prints what it cleaned on stdout, problems on stderr; exit 1 if a stop
+/// failed or nothing could be cleaned. Primitive output and warnings go to
+/// stderr as log lines.
+fn cleanup(config: &std::path::Path) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let Some(runtime) = runtime("cleanup") else {
+        return ExitCode::FAILURE;
+    };
+    let cleaned = match runtime.block_on(srrd::daemon::cleanup(config)) {
+        Ok(cleaned) => cleaned,
+        Err(e) => {
+            eprintln!("srrd cleanup: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for service in &cleaned.stopped {
+        println!("srrd cleanup: stopped {service} (an earlier run had started it)");
+    }
+    for service in &cleaned.unknown {
+        println!("srrd cleanup: {service} was started by an earlier run but is no longer configured; not stopped");
+    }
+    for addr in &cleaned.vips {
+        println!("srrd cleanup: removed VIP {addr}");
+    }
+    for (service, why) in &cleaned.failed {
+        eprintln!("srrd cleanup: stop {service}: {why}");
+    }
+    if cleaned.stopped.is_empty()
+        && cleaned.unknown.is_empty()
+        && cleaned.vips.is_empty()
+        && cleaned.failed.is_empty()
+    {
+        println!("srrd cleanup: nothing left over");
+    }
+    if cleaned.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// A current-thread tokio runtime, or None after saying why on stderr.
+fn runtime(command: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("srrd {command}: cannot start the async runtime: {e}");
+            None
+        }
     }
 }
 
@@ -81,15 +147,8 @@ fn print_lsdb(api: std::net::SocketAddr, key: Option<&std::path::Path>) -> ExitC
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("srrd lsdb: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime("lsdb") else {
+        return ExitCode::FAILURE;
     };
     let quiet = std::time::Duration::from_millis(300);
     match runtime.block_on(srrd::lsdb::dump(api, key.as_ref(), quiet)) {
@@ -120,15 +179,8 @@ fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
         }
     };
     tracing_subscriber::fmt().with_env_filter(filter).init();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("srrd run: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime("run") else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(srrd::daemon::run(config)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! The VIP manager against the real kernel. Every test runs in a private
+//! The VIP manager (and `srrd cleanup`, which removes VIPs) against the
+//! real kernel. Every test runs in a private
 //! network namespace that only its own OS thread lives in, so the host's
 //! `lo` is never touched; needs root (CI runs these as root).
 //!
@@ -16,12 +17,13 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::mpsc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{Handle, LinkUnspec};
-use srrd::vip::{VipError, VipManager};
+use srrd::vip::{VipError, VipManager, LEASE};
 
 // ---------------------------------------------------------------------------
 // Namespace harness: the one place these tests enter a namespace.
@@ -236,8 +238,6 @@ fn set(addresses: &[&str]) -> BTreeSet<IpAddr> {
     addresses.iter().map(|a| ip(a)).collect()
 }
 
-const LIFETIME_FOREVER: u32 = u32::MAX;
-
 // ---------------------------------------------------------------------------
 // The namespace claims themselves.
 
@@ -304,22 +304,132 @@ fn add_puts_deprecated_host_addresses_on_lo() {
         assert_eq!(entry4.header.prefix_len, 32);
         let flags4 = entry_flags(&entry4);
         assert!(flags4.contains(AddressFlags::Deprecated), "{flags4:?}");
-        assert!(flags4.contains(AddressFlags::Permanent), "{flags4:?}");
-        // For a permanent IPv4 address the kernel reports both lifetimes as
-        // forever (inet_fill_ifaddr), even though preferred is 0 inside: the
-        // deprecated flag is the only visible trace of preferred_lft 0.
-        assert_eq!(entry_lifetimes(&entry4).ifa_valid, LIFETIME_FOREVER);
+        // A finite valid lifetime: not permanent, the kernel expires it.
+        assert!(!flags4.contains(AddressFlags::Permanent), "{flags4:?}");
+        assert_lease(entry_lifetimes(&entry4));
 
         let entry6 = lo_entry(&handle, v6).await.expect("v6 on lo");
         assert_eq!(entry6.header.prefix_len, 128);
         let flags6 = entry_flags(&entry6);
         assert!(flags6.contains(AddressFlags::Deprecated), "{flags6:?}");
-        assert!(flags6.contains(AddressFlags::Permanent), "{flags6:?}");
+        assert!(!flags6.contains(AddressFlags::Permanent), "{flags6:?}");
         assert!(flags6.contains(AddressFlags::Nodad), "{flags6:?}");
         assert!(!flags6.contains(AddressFlags::Tentative), "{flags6:?}");
-        let lifetimes6 = entry_lifetimes(&entry6);
-        assert_eq!(lifetimes6.ifa_preferred, 0);
-        assert_eq!(lifetimes6.ifa_valid, LIFETIME_FOREVER);
+        assert_lease(entry_lifetimes(&entry6));
+    });
+}
+
+/// Preferred 0, valid at most `LEASE` (the kernel counts it down in
+/// whole seconds) and not yet run out.
+fn assert_lease(lifetimes: CacheInfo) {
+    assert_eq!(lifetimes.ifa_preferred, 0, "{lifetimes:?}");
+    let lease = LEASE.as_secs() as u32;
+    assert!(
+        (1..=lease).contains(&lifetimes.ifa_valid),
+        "valid {} s, lease {lease} s",
+        lifetimes.ifa_valid
+    );
+}
+
+/// Waits (polling every 20 ms, up to `limit`) until none of `addrs` is on
+/// `lo`; how long that took.
+async fn wait_gone(handle: &Handle, addrs: &[IpAddr], limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let present = lo_entries(handle).await;
+        if !present
+            .iter()
+            .any(|e| entry_address(e).is_some_and(|a| addrs.contains(&a)))
+        {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[test]
+fn a_renewed_vip_stays_and_an_unrenewed_one_expires_after_the_lease() {
+    in_private_netns(|| async {
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        let handle = raw_netlink();
+        let owned = set(&["192.0.2.50", "2001:db8::50"]);
+        let addrs: Vec<IpAddr> = owned.iter().copied().collect();
+        for &vip in &owned {
+            vips.add(vip).await.expect("add");
+        }
+        // Renewed as the daemon does, for longer than the lease: they stay.
+        let renewing = Instant::now();
+        while renewing.elapsed() < LEASE + Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let done = vips.refresh(&owned).await.expect("refresh");
+            assert!(done.errors.is_empty(), "{:?}", done.errors);
+            assert!(
+                done.restored.is_empty(),
+                "expired while renewed: {:?}",
+                done.restored
+            );
+            for &vip in &owned {
+                assert_lease(entry_lifetimes(
+                    &lo_entry(&handle, vip).await.expect("on lo"),
+                ));
+            }
+        }
+        // No more renewals: the kernel deletes both once the lease is over
+        // (its lifetime timer rounds up by at most 0.25 s).
+        let early = LEASE - Duration::from_millis(300);
+        assert!(
+            wait_gone(&handle, &addrs, early).await.is_none(),
+            "a VIP vanished before its lease ran out"
+        );
+        let gone = wait_gone(&handle, &addrs, Duration::from_secs(1))
+            .await
+            .map(|d| d + early)
+            .expect("the VIPs outlived their lease by more than 0.7 s");
+        eprintln!("unrenewed VIPs gone {gone:?} after the last renewal (lease {LEASE:?})");
+        assert!(vips
+            .list()
+            .await
+            .expect("list")
+            .iter()
+            .all(|a| !owned.contains(a)));
+    });
+}
+
+#[test]
+fn refresh_restores_a_vanished_vip_and_leaves_a_foreign_prefix_alone() {
+    in_private_netns(|| async {
+        let handle = raw_netlink();
+        let index = link_index(&handle, "lo").await;
+        let operators = ip("2001:db8::60");
+        handle
+            .address()
+            .add(index, operators, 64)
+            .execute()
+            .await
+            .expect("plain /64");
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        let kept = ip("192.0.2.60");
+        let vanished = ip("192.0.2.61");
+        vips.add(kept).await.expect("add");
+        let done = vips
+            .refresh(&BTreeSet::from([kept, vanished, operators]))
+            .await
+            .expect("refresh");
+        assert_eq!(done.restored, vec![vanished]);
+        let errors: Vec<String> = done.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errors,
+            ["add 2001:db8::60/128 on lo: already configured as /64, not as a host address; left alone"]
+        );
+        for vip in [kept, vanished] {
+            assert_lease(entry_lifetimes(
+                &lo_entry(&handle, vip).await.expect("on lo"),
+            ));
+        }
+        let foreign = lo_entry(&handle, operators).await.expect("still there");
+        assert_eq!(foreign.header.prefix_len, 64);
+        assert!(entry_flags(&foreign).contains(AddressFlags::Permanent));
     });
 }
 
@@ -584,4 +694,109 @@ fn drop_cap_net_admin_on_this_thread() {
         has_net_admin("/proc/self/status"),
         "capset dropped CAP_NET_ADMIN for the whole process"
     );
+}
+
+// ---------------------------------------------------------------------------
+// `srrd cleanup`, run as a process inside the private namespace (a child
+// forked by the unshared thread inherits its namespace).
+
+#[test]
+fn cleanup_command_stops_leftovers_and_removes_vips() {
+    in_private_netns(|| async {
+        let dir = std::env::temp_dir().join(format!("srrd-cleanup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("state")).expect("state dir");
+        let script = dir.join("prim");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n[ \"$1\" = stop ] && echo \"$SRRD_SERVICE\" >> \"$SRRD_STATE_DIR/../../stopped\"\n\
+             [ \"$SRRD_SERVICE\" = bad ] && { echo 'cannot stop' >&2; exit 3; }\nexit 0\n",
+        )
+        .expect("primitives");
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&script, executable).expect("chmod");
+        let service = |name: &str, addr: &str, depends: &str| {
+            format!(
+                "[[service]]\nname = \"{name}\"\naddresses = [\"{addr}\"]\nprimitives = \"{}\"\ndepends = [{depends}]\n",
+                script.display()
+            )
+        };
+        let config = dir.join("srrd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[node]\nname = \"t\"\nstate_dir = \"{}\"\n{}{}{}",
+                dir.join("state").display(),
+                service("data", "192.0.2.70", ""),
+                service("web", "192.0.2.71", "\"data\""),
+                service("bad", "192.0.2.72", ""),
+            ),
+        )
+        .expect("config");
+        let state = dir.join("state/state.json");
+        let set_started = |started: &str| {
+            std::fs::write(
+                &state,
+                format!("{{\"incarnation\": 3, \"intents\": {{}}, \"standby\": [], \"started\": [{started}]}}"),
+            )
+            .expect("state file")
+        };
+        let cleanup = || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_srrd"))
+                .args(["cleanup", "--config"])
+                .arg(&config)
+                .output()
+                .expect("run srrd cleanup");
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code(), text(&out.stdout), text(&out.stderr))
+        };
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        vips.add(ip("192.0.2.71")).await.expect("a leftover VIP");
+
+        set_started("\"data\", \"web\", \"gone\"");
+        let (code, stdout, stderr) = cleanup();
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        assert_eq!(
+            stdout,
+            "srrd cleanup: stopped web (an earlier run had started it)\n\
+             srrd cleanup: stopped data (an earlier run had started it)\n\
+             srrd cleanup: gone was started by an earlier run but is no longer configured; not stopped\n\
+             srrd cleanup: removed VIP 192.0.2.71\n"
+        );
+        let stopped = std::fs::read_to_string(dir.join("state/stopped")).expect("stop ran");
+        assert_eq!(stopped, "web\ndata\n", "dependants first");
+        assert!(!vips.list().await.expect("list").contains(&ip("192.0.2.71")));
+        let (code, stdout, _) = cleanup();
+        assert_eq!(
+            (code, stdout.as_str()),
+            (Some(0), "srrd cleanup: nothing left over\n")
+        );
+
+        set_started("\"bad\"");
+        let (code, _, stderr) = cleanup();
+        assert_eq!(code, Some(1));
+        assert!(
+            stderr.contains("srrd cleanup: stop bad: failed with code 3: cannot stop"),
+            "{stderr}"
+        );
+        assert!(std::fs::read_to_string(&state)
+            .expect("state")
+            .contains("\"bad\""));
+
+        // A running srrd holds the state dir's lock: cleanup refuses.
+        let lock = std::fs::File::create(dir.join("state/srrd.lock")).expect("lock file");
+        // SAFETY: flock on a descriptor this test owns.
+        let held = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        assert_eq!(held, 0);
+        let (code, _, stderr) = cleanup();
+        assert_eq!(code, Some(1));
+        assert!(stderr.contains("is locked: another srrd"), "{stderr}");
+        drop(lock);
+        std::fs::remove_dir_all(&dir).expect("remove the test dir");
+    });
 }

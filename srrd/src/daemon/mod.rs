@@ -1,6 +1,7 @@
 //! `srrd run`: the engine wrapped in its I/O shells — the OSPF API session,
 //! VIPs by netlink, primitives as processes, signals, timers, persistence.
 
+mod cleanup;
 mod notify;
 mod state;
 
@@ -15,15 +16,18 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::config::{self, Config};
-use crate::engine::{Action, Command, Engine, EngineSettings, Event, Level, PrimitiveRun};
+use crate::config::{self, Config, NodeSettings, ServiceConfig};
+use crate::engine::{
+    Action, Command, Engine, EngineSettings, Event, Level, PrimitiveResult, PrimitiveRun,
+};
 use crate::lsa::ClusterKey;
-use crate::model::{RouterId, Scope, Time};
+use crate::model::{Primitive, RouterId, Scope, Time};
 use crate::ospfapi::{ClientError, Session};
 use crate::primitives::{Finished, Invocation, Runner};
 use crate::vip::VipManager;
+pub use cleanup::Cleaned;
 pub use notify::sd_notify;
-use state::{PersistedState, StateFile};
+use state::{PersistedState, StateFile, StateLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -76,6 +80,9 @@ pub fn read_key(path: &Path) -> Result<ClusterKey, DaemonError> {
 
 /// How often the VIP interface is compared with what the engine owns.
 const VIP_RECONCILE_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the owned VIPs' lease (`vip::LEASE`, 2 s) is renewed: three
+/// renewals in a row may be late or lost before a VIP expires.
+const VIP_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 
 type Connecting = Pin<Box<dyn Future<Output = Result<Session, ClientError>> + Send>>;
 
@@ -90,6 +97,7 @@ struct Daemon {
     owned_vips: BTreeSet<IpAddr>,
     runner: Runner,
     state_file: StateFile,
+    _lock: StateLock,
     state: PersistedState,
     scopes: BTreeSet<Scope>,
     timer: Option<Time>,
@@ -110,6 +118,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         None => None,
     };
     let state_file = StateFile::new(&config.node.state_dir)?;
+    let lock = state_file.lock()?;
     let mut state = state_file.load()?;
     // A run that ended without a clean shutdown (crash, kill -9) left a
     // cluster that is running on without us: no need to learn it first.
@@ -124,12 +133,8 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     state_file.save(&state)?;
 
     let vips = VipManager::new(&config.node.vip_interface).await?;
-    let removed = vips
-        .reconcile(&managed_addresses(&config), &BTreeSet::new())
-        .await?;
-    if !removed.is_empty() {
-        warn!(?removed, "removed VIPs left over from an earlier run");
-    }
+    let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips).await?;
+    log_cleaned(&cleaned);
 
     let mut scopes: BTreeSet<Scope> = config.services.iter().map(|s| s.scope).collect();
     scopes.insert(Scope::Area);
@@ -151,6 +156,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         owned_vips: BTreeSet::new(),
         runner: Runner::new(done_tx),
         state_file,
+        _lock: lock,
         state,
         scopes,
         timer: None,
@@ -166,6 +172,38 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     );
     daemon.session_up(session).await;
     daemon.main_loop(done_rx).await
+}
+
+/// `srrd cleanup`: what an earlier run left, cleaned as at the start of
+/// `srrd run` (docs/operating.md). Fails if srrd runs on this state dir.
+pub async fn cleanup(config_path: &Path) -> Result<Cleaned, DaemonError> {
+    let config = config::load(config_path)?;
+    let state_file = StateFile::new(&config.node.state_dir)?;
+    let _lock = state_file.lock()?;
+    let mut state = state_file.load()?;
+    let vips = VipManager::new(&config.node.vip_interface).await?;
+    cleanup::clean(&config, &state_file, &mut state, &vips).await
+}
+
+fn log_cleaned(cleaned: &Cleaned) {
+    for service in &cleaned.stopped {
+        warn!(service, "stopped a service an earlier run left started");
+    }
+    for (service, why) in &cleaned.failed {
+        error!(
+            service,
+            why, "cannot stop a service an earlier run left started"
+        );
+    }
+    for service in &cleaned.unknown {
+        warn!(
+            service,
+            "an earlier run started a service no longer configured; not stopped"
+        );
+    }
+    if !cleaned.vips.is_empty() {
+        warn!(removed = ?cleaned.vips, "removed VIPs left over from an earlier run");
+    }
 }
 
 fn managed_addresses(config: &Config) -> BTreeSet<IpAddr> {
@@ -198,6 +236,8 @@ impl Daemon {
         let mut shutdown_deadline: Option<tokio::time::Instant> = None;
         let mut vip_check = tokio::time::interval(VIP_RECONCILE_INTERVAL);
         vip_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut vip_refresh = tokio::time::interval(VIP_REFRESH_INTERVAL);
+        vip_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         loop {
             if self.shutdown_done {
@@ -258,6 +298,9 @@ impl Daemon {
                     connecting = Some(Box::pin(async move { Session::open(server, &scopes).await }));
                 }
                 Some(done) = done_rx.recv() => {
+                    if done.primitive == Primitive::Stop && done.result == PrimitiveResult::Ok {
+                        self.set_started(&done.service, false);
+                    }
                     self.feed(Event::PrimitiveDone { op: done.op, result: done.result }).await;
                 }
                 _ = async {
@@ -282,6 +325,7 @@ impl Daemon {
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sighup.recv() => self.reload(),
                 _ = vip_check.tick() => self.reconcile_vips().await,
+                _ = vip_refresh.tick() => self.refresh_vips().await,
             }
         }
         self.finish().await;
@@ -327,7 +371,7 @@ impl Daemon {
     }
 
     /// Removes configured VIPs this node does not own (left by a crash or
-    /// added by hand) and restores owned ones someone removed.
+    /// added by hand); `refresh_vips` restores owned ones.
     async fn reconcile_vips(&mut self) {
         let managed = managed_addresses(&self.config);
         match self.vips.reconcile(&managed, &self.owned_vips).await {
@@ -337,14 +381,37 @@ impl Daemon {
             Ok(_) => {}
             Err(e) => warn!(error = %e, "VIP reconcile failed"),
         }
-        let present: BTreeSet<IpAddr> = match self.vips.list().await {
-            Ok(list) => list.into_iter().collect(),
-            Err(e) => return warn!(error = %e, "cannot list VIPs"),
+    }
+
+    /// Renews the lease of the owned VIPs (docs/vip.md) and adds back any
+    /// that vanished (expired while srrd stalled, or removed by hand).
+    async fn refresh_vips(&mut self) {
+        if self.owned_vips.is_empty() {
+            return;
+        }
+        match self.vips.refresh(&self.owned_vips).await {
+            Ok(done) => {
+                for addr in &done.restored {
+                    warn!(%addr, "an owned VIP had vanished from the interface; added it back");
+                }
+                for e in &done.errors {
+                    error!(error = %e, "cannot renew VIP");
+                }
+            }
+            Err(e) => error!(error = %e, "cannot renew VIPs"),
+        }
+    }
+
+    /// Records in the state file that `service` may be running here (its
+    /// `start` ran) or is not (a `stop` succeeded), for `srrd cleanup`.
+    fn set_started(&mut self, service: &str, started: bool) {
+        let changed = match started {
+            true => self.state.started.insert(service.to_string()),
+            false => self.state.started.remove(service),
         };
-        for addr in self.owned_vips.difference(&present) {
-            warn!(%addr, "an owned VIP vanished from the interface; adding it back");
-            if let Err(e) = self.vips.add(*addr).await {
-                error!(%addr, error = %e, "cannot restore VIP");
+        if changed {
+            if let Err(e) = self.state_file.save(&self.state) {
+                error!(service, error = %e, "cannot persist which services are started");
             }
         }
     }
@@ -419,7 +486,15 @@ impl Daemon {
                 }
             }
             Action::RunPrimitive(run) => {
-                let inv = self.invocation(run);
+                if run.primitive == Primitive::Start {
+                    self.set_started(&run.service, true);
+                }
+                let inv = invocation(
+                    &self.config.node,
+                    self.engine.service_config(&run.service),
+                    run,
+                    self.engine.router_id(),
+                );
                 self.runner.start(inv);
             }
             Action::CancelPrimitive { op, .. } => self.runner.cancel(*op),
@@ -459,55 +534,51 @@ impl Daemon {
             Action::ShutdownComplete => self.shutdown_done = true,
         }
     }
+}
 
-    /// The environment a primitive sees (docs/primitives.md).
-    fn invocation(&self, run: &PrimitiveRun) -> Invocation {
-        use crate::primitives::vars;
-        let cfg = self.engine.service_config(&run.service);
-        let service_dir = self
-            .config
-            .node
-            .state_dir
-            .join("services")
-            .join(&run.service);
-        if let Err(e) = std::fs::create_dir_all(&service_dir) {
-            warn!(service = run.service, dir = %service_dir.display(), error = %e, "cannot create the service state dir");
-        }
-        let words = |items: Vec<String>| items.join(" ");
-        let mut env = vec![
-            (vars::SERVICE, run.service.clone()),
-            (vars::PRIMITIVE, run.primitive.target().to_string()),
-            (vars::NODE, self.config.node.name.clone()),
-            (
-                vars::ROUTER_ID,
-                self.engine
-                    .router_id()
-                    .map(|r| r.to_string())
-                    .unwrap_or_default(),
-            ),
-            (
-                vars::PEERS,
-                words(run.peers.iter().map(|p| p.to_string()).collect()),
-            ),
-            (vars::STATE_DIR, service_dir.display().to_string()),
-        ];
-        if let Some(peer) = run.peer {
-            env.push((vars::PEER, peer.to_string()));
-        }
-        if let Some(cfg) = cfg {
-            env.push((
-                vars::ADDRESSES,
-                words(cfg.addresses.iter().map(|a| a.to_string()).collect()),
-            ));
-            env.push((vars::KIND, config::kind_text(cfg.kind).to_string()));
-        }
-        Invocation {
-            op: run.op,
-            service: run.service.clone(),
-            primitive: run.primitive,
-            path: cfg.map(|c| c.primitives.clone()).unwrap_or_default(),
-            timeout: Duration::from_millis(run.timeout_ms),
-            env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        }
+/// The environment a primitive sees (docs/primitives.md).
+fn invocation(
+    node: &NodeSettings,
+    cfg: Option<&ServiceConfig>,
+    run: &PrimitiveRun,
+    router_id: Option<RouterId>,
+) -> Invocation {
+    use crate::primitives::vars;
+    let service_dir = node.state_dir.join("services").join(&run.service);
+    if let Err(e) = std::fs::create_dir_all(&service_dir) {
+        warn!(service = run.service, dir = %service_dir.display(), error = %e, "cannot create the service state dir");
+    }
+    let words = |items: Vec<String>| items.join(" ");
+    let mut env = vec![
+        (vars::SERVICE, run.service.clone()),
+        (vars::PRIMITIVE, run.primitive.target().to_string()),
+        (vars::NODE, node.name.clone()),
+        (
+            vars::ROUTER_ID,
+            router_id.map(|r| r.to_string()).unwrap_or_default(),
+        ),
+        (
+            vars::PEERS,
+            words(run.peers.iter().map(|p| p.to_string()).collect()),
+        ),
+        (vars::STATE_DIR, service_dir.display().to_string()),
+    ];
+    if let Some(peer) = run.peer {
+        env.push((vars::PEER, peer.to_string()));
+    }
+    if let Some(cfg) = cfg {
+        env.push((
+            vars::ADDRESSES,
+            words(cfg.addresses.iter().map(|a| a.to_string()).collect()),
+        ));
+        env.push((vars::KIND, config::kind_text(cfg.kind).to_string()));
+    }
+    Invocation {
+        op: run.op,
+        service: run.service.clone(),
+        primitive: run.primitive,
+        path: cfg.map(|c| c.primitives.clone()).unwrap_or_default(),
+        timeout: Duration::from_millis(run.timeout_ms),
+        env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     }
 }

@@ -1,5 +1,7 @@
-//! What survives a restart: the incarnation counter and the operator's
-//! decisions. Written atomically (temp file, fsync, rename).
+//! What survives a restart: the incarnation counter, the operator's
+//! decisions and the services this node may have left running. Written
+//! atomically (temp file, fsync, rename). The state dir's lock keeps two
+//! srrd processes (a run and a cleanup, or two runs) off one node's state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -22,6 +24,10 @@ pub struct PersistedState {
     /// The last run ended by a graceful shutdown (not a crash or kill -9).
     #[serde(default)]
     pub clean_shutdown: bool,
+    /// Services whose `start` ran and no `stop` has succeeded since: what
+    /// `srrd cleanup` (and the next `srrd run`) must stop.
+    #[serde(default)]
+    pub started: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,10 +47,18 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("{path} is locked: another srrd (run or cleanup) uses this state dir")]
+    Locked { path: PathBuf },
 }
 
 pub struct StateFile {
     path: PathBuf,
+}
+
+/// Held while a process owns the state dir; the kernel releases it when
+/// the process dies, however it dies.
+pub struct StateLock {
+    _file: std::fs::File,
 }
 
 impl StateFile {
@@ -56,6 +70,32 @@ impl StateFile {
         Ok(StateFile {
             path: state_dir.join("state.json"),
         })
+    }
+
+    /// Takes the state dir's lock (`flock` on `srrd.lock`) or fails at
+    /// once if another process holds it.
+    pub fn lock(&self) -> Result<StateLock, StateError> {
+        let path = self.path.with_file_name("srrd.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; std opens it close-on-exec,
+        // so primitives' processes do not inherit the lock.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let source = std::io::Error::last_os_error();
+            return Err(match source.raw_os_error() {
+                Some(libc::EWOULDBLOCK) => StateError::Locked { path },
+                _ => StateError::Io { path, source },
+            });
+        }
+        Ok(StateLock { _file: file })
     }
 
     pub fn load(&self) -> Result<PersistedState, StateError> {
@@ -135,8 +175,22 @@ mod tests {
         s.standby.insert("web".into());
         file.save(&s).expect("save");
         assert_eq!(file.load().expect("load"), s);
+        s.started.insert("web".into());
+        file.save(&s).expect("save");
+        assert_eq!(file.load().expect("load"), s);
         std::fs::write(dir.join("state.json"), b"{not json").expect("write");
         assert!(matches!(file.load(), Err(StateError::Corrupt { .. })));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_released_on_drop() {
+        let dir = std::env::temp_dir().join(format!("srrd-lock-{}", std::process::id()));
+        let file = StateFile::new(&dir).expect("dir");
+        let held = file.lock().expect("first lock");
+        assert!(matches!(file.lock(), Err(StateError::Locked { .. })));
+        drop(held);
+        file.lock().expect("lock again after release");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -2,10 +2,11 @@
 //! interface as a host address (/32, IPv6 /128) so OSPF advertises it as a
 //! host route (SPEC §1 "service routing"), and takes it off again.
 //!
-//! Addresses are added with preferred lifetime 0 and valid lifetime
-//! forever, i.e. present but "deprecated": IPv6 source selection then avoids
-//! them (RFC 6724 rule 3). docs/vip.md explains what that does and does not
-//! buy on IPv4, and the reconcile rule.
+//! Addresses are added with preferred lifetime 0, i.e. "deprecated": IPv6
+//! source selection then avoids them (RFC 6724 rule 3); and with a valid
+//! lifetime of `LEASE` that the daemon keeps renewing (`refresh`), so the
+//! kernel removes the VIPs of a dead srrd by itself. docs/vip.md explains
+//! both, and the reconcile rule.
 
 mod error;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod tests;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::address::{
@@ -23,8 +25,18 @@ use rtnetlink::{AddressMessageBuilder, Handle};
 use error::describe;
 pub use error::{VipError, VipOp};
 
-/// The kernel's "infinite" lifetime (`INFINITY_LIFE_TIME`).
-const LIFETIME_FOREVER: u32 = u32::MAX;
+/// The valid lifetime of a VIP: unless renewed, the kernel deletes it
+/// this long (plus up to 0.25 s of timer rounding) after the last renewal.
+pub const LEASE: Duration = Duration::from_secs(2);
+
+/// What `refresh` did.
+#[derive(Debug, Default)]
+pub struct Refreshed {
+    /// Addresses that were gone from the interface and were added again.
+    pub restored: Vec<IpAddr>,
+    /// One error per address that could not be renewed or restored.
+    pub errors: Vec<VipError>,
+}
 
 /// A netlink connection bound to one interface, resolved once at `new`.
 ///
@@ -64,7 +76,7 @@ impl VipManager {
     }
 
     /// Adds `addr` as /32 (v4) or /128 (v6) with preferred lifetime 0 and
-    /// valid lifetime forever. Idempotent: if the host address is already
+    /// valid lifetime `LEASE`. Idempotent: if the host address is already
     /// there it is Ok, and its lifetimes are reset to ours (so a VIP left
     /// behind by `ip addr add` without `preferred_lft 0` gets deprecated).
     /// An IPv6 address already on the interface with another prefix length
@@ -98,6 +110,36 @@ impl VipManager {
                 (errno, reason) => Err(self.address_error(VipOp::Remove, addr, errno, reason)),
             },
         }
+    }
+
+    /// Renews the lease of every address in `owned` and adds back those
+    /// that are gone (expired, or removed by hand). Goes on past a failing
+    /// address, so one bad address does not let the others expire. One
+    /// dump of the interface, then one request per address.
+    pub async fn refresh(&self, owned: &BTreeSet<IpAddr>) -> Result<Refreshed, VipError> {
+        let present = self.addresses().await?;
+        let mut done = Refreshed::default();
+        for &addr in owned {
+            let other_prefix = present
+                .iter()
+                .find(|&&(a, prefix_len)| a == addr && prefix_len != host_prefix_len(addr))
+                .map(|&(_, prefix_len)| prefix_len);
+            let result = if present.contains(&(addr, host_prefix_len(addr))) {
+                self.send_add(addr, true).await
+            } else if let (true, Some(prefix_len)) = (addr.is_ipv6(), other_prefix) {
+                Err(self.not_a_host_address(addr, prefix_len))
+            } else {
+                let added = self.send_add(addr, false).await;
+                if added.is_ok() {
+                    done.restored.push(addr);
+                }
+                added
+            };
+            if let Err(err) = result {
+                done.errors.push(err);
+            }
+        }
+        Ok(done)
     }
 
     /// Host-prefix (/32, /128) addresses currently on the interface, in the
@@ -156,15 +198,9 @@ impl VipManager {
             .into_iter()
             .find(|&(present, _)| present == addr);
         match existing {
-            Some((_, prefix_len)) if prefix_len != host_prefix_len(addr) => Err(self
-                .address_error(
-                    VipOp::Add,
-                    addr,
-                    Some(libc::EEXIST),
-                    format!(
-                        "already configured as /{prefix_len}, not as a host address; left alone"
-                    ),
-                )),
+            Some((_, prefix_len)) if prefix_len != host_prefix_len(addr) => {
+                Err(self.not_a_host_address(addr, prefix_len))
+            }
             // Absent again (removed meanwhile) or a host address: REPLACE
             // creates it or resets its lifetimes to ours.
             _ => {
@@ -173,6 +209,16 @@ impl VipManager {
                 Ok(())
             }
         }
+    }
+
+    /// An IPv6 address the operator configured with another prefix length.
+    fn not_a_host_address(&self, addr: IpAddr, prefix_len: u8) -> VipError {
+        self.address_error(
+            VipOp::Add,
+            addr,
+            Some(libc::EEXIST),
+            format!("already configured as /{prefix_len}, not as a host address; left alone"),
+        )
     }
 
     /// Every (address, prefix length) on the interface.
@@ -271,7 +317,8 @@ fn stale_vips(
 /// Lifetimes and flags of a VIP on top of what rtnetlink's builder sets.
 ///
 /// Preferred 0 makes the kernel flag the address deprecated (IPv4 and
-/// IPv6); valid forever makes it permanent, so it never expires.
+/// IPv6); the finite valid lifetime makes the kernel delete it unless
+/// `refresh` renews it.
 /// IPv6 gets IFA_F_NODAD: on `lo` the kernel skips duplicate address
 /// detection anyway (IFF_LOOPBACK), but on any other `vip_interface` DAD
 /// would hold the VIP "tentative" (unusable) for about a second after every
@@ -281,7 +328,7 @@ fn stale_vips(
 fn vip_attributes(message: &mut AddressMessage, addr: IpAddr) {
     let mut lifetimes = CacheInfo::default();
     lifetimes.ifa_preferred = 0;
-    lifetimes.ifa_valid = LIFETIME_FOREVER;
+    lifetimes.ifa_valid = LEASE.as_secs() as u32;
     message
         .attributes
         .push(AddressAttribute::CacheInfo(lifetimes));
