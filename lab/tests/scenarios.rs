@@ -32,7 +32,6 @@ fn srrd_dies() {
 }
 
 #[test]
-#[ignore = "needs the engine fix for stale LSAs (issue 7 finding 3)"]
 fn node_return() {
     run_scenarios(|name| name == "node-return");
 }
