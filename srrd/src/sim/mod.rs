@@ -4,12 +4,15 @@
 
 mod checks;
 mod cluster;
+mod oracle;
 mod rng;
 mod workload;
 
-pub use cluster::Cluster;
+pub use cluster::{ActionFilter, Cluster};
 pub use rng::Rng;
 pub use workload::{generate, router_id, UnitSpec, Workload};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -95,6 +98,16 @@ pub struct SimConfig {
     pub bfd: bool,
     /// Quiet time after each fault or repair before invariants are checked.
     pub settle_ms: u64,
+    /// Flood delay across routers (uniform in MIN..=MAX ms, FIFO per pair);
+    /// `None`: 2–5 ms as measured in the lab (docs/frr.md, F1).
+    pub wan_delay_ms: Option<(u64, u64)>,
+    /// Receivers drop an instance of an LSA arriving sooner than this after
+    /// the previous one (MinLSArrival, F3); 0 as docs/frr.md configures.
+    pub min_arrival_ms: u64,
+    /// A restarted srrd stops the previous run's leftover services and
+    /// removes its VIPs this long after it starts, before its engine runs
+    /// (`srrd cleanup`); `None`: it never does, the leftovers stay.
+    pub srrd_cleanup_ms: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -109,6 +122,9 @@ impl Default for SimConfig {
             dead_interval_ms: 1000,
             bfd: false,
             settle_ms: 12_000,
+            wan_delay_ms: None,
+            min_arrival_ms: 0,
+            srrd_cleanup_ms: Some(300),
         }
     }
 }
@@ -126,11 +142,14 @@ pub struct Summary {
     pub dual_active_after_convergence: u64,
     pub max_convergence_ms: u64,
     pub invariant_violations: u64,
+    /// Violations per check (e.g. `dual-start`, `not-running`).
+    pub violations_by_kind: BTreeMap<String, u64>,
     pub simulated_ms: u64,
     /// Engine events per wall-clock second, whole simulator included.
     pub events_per_sec: f64,
     /// Engine events per second of time spent inside `Engine::handle`.
     pub engine_events_per_sec: f64,
+    /// The first violations, as text.
     #[serde(skip)]
     pub violations: Vec<String>,
 }
