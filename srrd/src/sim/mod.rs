@@ -157,3 +157,113 @@ pub struct Summary {
 pub fn run(config: &SimConfig) -> Summary {
     Cluster::new(config.clone()).run()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+    use crate::model::Primitive;
+
+    fn small(faults: &str) -> SimConfig {
+        SimConfig {
+            nodes: 4,
+            services: 12,
+            seed: 3,
+            duration_ms: 60_000,
+            faults: FaultKind::parse_list(faults).expect("fault list"),
+            ..SimConfig::default()
+        }
+    }
+
+    fn drops(primitive: Primitive) -> ActionFilter {
+        Box::new(move |_, a| !matches!(a, Action::RunPrimitive(r) if r.primitive == primitive))
+    }
+
+    #[test]
+    fn an_engine_that_never_starts_fails_the_oracle() {
+        let s = Cluster::new(small("none"))
+            .with_action_filter(drops(Primitive::Start))
+            .run();
+        assert!(s.violations_by_kind.get("not-running").copied().unwrap_or(0) > 0, "{s:?}");
+        assert!(!s.converged);
+    }
+
+    #[test]
+    fn one_node_that_drops_starts_is_caught() {
+        let s = Cluster::new(small("none"))
+            .with_action_filter(Box::new(|n, a| {
+                n != 3 || !matches!(a, Action::RunPrimitive(r) if r.primitive == Primitive::Start)
+            }))
+            .run();
+        assert!(s.invariant_violations > 0, "{s:?}");
+    }
+
+    /// Faults hit random nodes, some of which run nothing: a few seeds.
+    fn over_seeds(config: &SimConfig, filter: impl Fn() -> Option<ActionFilter>) -> Vec<Summary> {
+        (1..5)
+            .map(|seed| {
+                let mut c = Cluster::new(SimConfig {
+                    seed,
+                    services: 24,
+                    duration_ms: 120_000,
+                    ..config.clone()
+                });
+                if let Some(f) = filter() {
+                    c = c.with_action_filter(f);
+                }
+                c.run()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_engine_that_keeps_running_without_a_session_is_caught() {
+        let runs = over_seeds(&small("ospfd-loss"), || Some(drops(Primitive::Stop)));
+        assert!(runs.iter().any(|s| s.violations_by_kind.contains_key("no-api")), "{runs:?}");
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_srrd_are_seen_without_cleanup() {
+        let mut c = small("srrd-restart");
+        c.srrd_cleanup_ms = None;
+        let runs = over_seeds(&c, || None);
+        assert!(runs.iter().any(|s| s.invariant_violations > 0), "{runs:?}");
+        c.srrd_cleanup_ms = Some(300);
+        for s in over_seeds(&c, || None) {
+            assert_eq!(s.invariant_violations, 0, "{:?}", s.violations);
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn same_seed_same_trace() {
+        let mut c = small("all");
+        c.wan_delay_ms = Some((5, 150));
+        let traces: Vec<Vec<u8>> = (0..2)
+            .map(|_| {
+                let out = Shared::default();
+                Cluster::new(c.clone()).with_trace(Box::new(out.clone())).run();
+                let bytes = out.0.borrow().clone();
+                bytes
+            })
+            .collect();
+        assert!(traces[0].len() > 1000);
+        assert!(traces[0] == traces[1], "runs of one seed differ");
+        let first = std::str::from_utf8(&traces[0]).expect("utf-8");
+        for line in first.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            assert!(v["t"].is_u64() && v["ev"].is_string(), "{line}");
+        }
+    }
+}
