@@ -501,9 +501,14 @@ impl Cluster {
 
     fn flood(&mut self, from: usize, lsa: LsaRef, payload: Option<Vec<u8>>) {
         for to in 0..self.nodes.len() {
-            if self.connected(from, to) {
+            if to == from && payload.is_none() {
+                // The originator does not hear its own flush, only the
+                // MaxAge DELETE about 60 s later (F4).
+                self.nodes[from].lsdb.remove(&lsa);
+                self.schedule(self.now.plus_ms(60_000), Ev::LateDelete { to, lsa });
+            } else if self.connected(from, to) {
                 let at = self.flood_delay(from, to);
-                if payload.is_none() && to != from {
+                if payload.is_none() {
                     let late = at.plus_ms(self.rng.range(3_700, 22_000));
                     self.schedule(late, Ev::LateDelete { to, lsa });
                 }
