@@ -33,11 +33,21 @@ fn sweep(seeds: std::ops::Range<u64>, tweak: impl Fn(&mut SimConfig)) {
             failures.push(format!(
                 "seed {seed} {:?}:\n  {}",
                 s.violations_by_kind,
-                s.violations.iter().take(5).cloned().collect::<Vec<_>>().join("\n  ")
+                s.violations
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

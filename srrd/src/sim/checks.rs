@@ -46,7 +46,10 @@ impl Checker {
         let u = facts.unit;
         let now = c.now;
         if t.api_since[n].is_none() {
-            found.push(("no-api".into(), format!("{service} starts on n{n} without an API session")));
+            found.push((
+                "no-api".into(),
+                format!("{service} starts on n{n} without an API session"),
+            ));
         }
         for dep in &facts.depends {
             if !t.running(n, dep) {
@@ -61,7 +64,9 @@ impl Checker {
         // must not start what the other runs.
         let window = c.info_window_ms();
         let stable = |m: usize| {
-            t.connected_for(now, n, m) > window && t.api_for(now, n) > window && t.api_for(now, m) > window
+            t.connected_for(now, n, m) > window
+                && t.api_for(now, n) > window
+                && t.api_for(now, m) > window
         };
         for m in 0..c.nodes.len() {
             if m != n && t.holds(&c.workload, m, u) && stable(m) {
@@ -87,7 +92,10 @@ impl Checker {
                 stable(k)
                     && now.since(t.changed_at.get(&(k, u)).copied().unwrap_or(Time(0))) > window
                     && (!facts.quorum
-                        || spec.nodes.iter().all(|&j| t.pair_stable_for(now, k, j) > window))
+                        || spec
+                            .nodes
+                            .iter()
+                            .all(|&j| t.pair_stable_for(now, k, j) > window))
             };
             let better: Vec<usize> = spec
                 .nodes
@@ -98,7 +106,9 @@ impl Checker {
             if !better.is_empty() {
                 found.push((
                     "cold-start".into(),
-                    format!("{service} cold-starts on n{n} while higher-ranked {better:?} are eligible"),
+                    format!(
+                        "{service} cold-starts on n{n} while higher-ranked {better:?} are eligible"
+                    ),
                 ));
             }
         }
@@ -118,7 +128,10 @@ impl Checker {
             .map(|d| {
                 (
                     "stop-order".to_string(),
-                    format!("{service} stops on n{n} while its dependant {d} is {:?}", t.exec(n, d)),
+                    format!(
+                        "{service} stops on n{n} while its dependant {d} is {:?}",
+                        t.exec(n, d)
+                    ),
                 )
             })
             .collect()
@@ -143,7 +156,10 @@ impl Checker {
         if !c.nodes[n].vips.is_empty() {
             found.push((
                 "no-api".into(),
-                format!("n{n} still holds VIPs {:?} without an API session", c.nodes[n].vips),
+                format!(
+                    "n{n} still holds VIPs {:?} without an API session",
+                    c.nodes[n].vips
+                ),
             ));
         }
         found
@@ -169,7 +185,8 @@ impl Checker {
             let name = &spec.members[0];
             let mut holders_everywhere = BTreeSet::new();
             for comp in &components {
-                let holders: Vec<usize> = comp.iter().copied().filter(|&n| t.holds(w, n, u)).collect();
+                let holders: Vec<usize> =
+                    comp.iter().copied().filter(|&n| t.holds(w, n, u)).collect();
                 holders_everywhere.extend(holders.iter().copied());
                 let eligible: Vec<usize> = spec
                     .nodes
@@ -179,14 +196,23 @@ impl Checker {
                     .collect();
                 if holders.len() > 1 {
                     dual += 1;
-                    found.push(("dual-active".into(), format!("[{label}] {name}: runs on {holders:?} in one partition")));
+                    found.push((
+                        "dual-active".into(),
+                        format!("[{label}] {name}: runs on {holders:?} in one partition"),
+                    ));
                 }
                 if holders.is_empty() && !eligible.is_empty() {
-                    found.push(("not-running".into(), format!("[{label}] {name}: eligible on {eligible:?} but not running")));
+                    found.push((
+                        "not-running".into(),
+                        format!("[{label}] {name}: eligible on {eligible:?} but not running"),
+                    ));
                 }
                 for &h in &holders {
                     if !eligible.contains(&h) {
-                        found.push(("ineligible-holder".into(), format!("[{label}] {name}: runs on n{h}, which is not eligible")));
+                        found.push((
+                            "ineligible-holder".into(),
+                            format!("[{label}] {name}: runs on n{h}, which is not eligible"),
+                        ));
                     }
                     for m in &spec.members {
                         let failed = t.failed.contains(&(h, m.clone()));
@@ -205,8 +231,16 @@ impl Checker {
                         }
                     }
                     if let Some(&(prev, single)) = self.previous_holder.get(&u) {
-                        if single && spec.symmetric() && prev != h && !c.touched.contains(&prev) && eligible.contains(&prev) {
-                            found.push(("sticky".into(), format!("[{label}] {name}: moved from untouched n{prev} to n{h}")));
+                        if single
+                            && spec.symmetric()
+                            && prev != h
+                            && !c.touched.contains(&prev)
+                            && eligible.contains(&prev)
+                        {
+                            found.push((
+                                "sticky".into(),
+                                format!("[{label}] {name}: moved from untouched n{prev} to n{h}"),
+                            ));
                         }
                     }
                 }
@@ -226,7 +260,8 @@ impl Checker {
             }
             match holders_everywhere.iter().next() {
                 Some(&h) => {
-                    self.previous_holder.insert(u, (h, holders_everywhere.len() == 1));
+                    self.previous_holder
+                        .insert(u, (h, holders_everywhere.len() == 1));
                 }
                 None => {
                     self.previous_holder.remove(&u);

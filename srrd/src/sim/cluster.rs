@@ -431,7 +431,8 @@ impl Cluster {
                 }
             }
             Ev::ApiAudit { node, lost_at } => {
-                if self.nodes[node].engine.is_some() && self.truth.api_lost_at[node] == Some(lost_at)
+                if self.nodes[node].engine.is_some()
+                    && self.truth.api_lost_at[node] == Some(lost_at)
                 {
                     let found = self.checker.api_lost_audit(self, node);
                     self.report(found);
@@ -479,7 +480,9 @@ impl Cluster {
     pub(super) fn eligible(&self, node: usize, unit: usize) -> bool {
         let alive = self.nodes[node].engine.is_some();
         self.truth
-            .eligible(&self.workload, node, unit, alive, |a, b| self.connected(a, b))
+            .eligible(&self.workload, node, unit, alive, |a, b| {
+                self.connected(a, b)
+            })
     }
 
     /// Flooding latency (docs/frr.md, F1): 1–2 ms on one LAN, 2–5 ms (or
@@ -603,7 +606,10 @@ impl Cluster {
         match self.nodes[n].originated.get(&lsa) {
             Some(&last) if self.now.since(last) < LSA_HOLD_MS => {
                 if self.nodes[n].held.insert(lsa) {
-                    self.schedule(last.plus_ms(LSA_HOLD_MS), Ev::HeldOriginate { node: n, lsa });
+                    self.schedule(
+                        last.plus_ms(LSA_HOLD_MS),
+                        Ev::HeldOriginate { node: n, lsa },
+                    );
                 }
             }
             _ => self.originate_now(n, lsa, payload),
@@ -620,7 +626,8 @@ impl Cluster {
 
     fn components(&self) -> Vec<Vec<usize>> {
         let mut comps: Vec<Vec<usize>> = Vec::new();
-        for n in (0..self.nodes.len()).filter(|&n| self.nodes[n].ospfd_up && self.nodes[n].link_up) {
+        for n in (0..self.nodes.len()).filter(|&n| self.nodes[n].ospfd_up && self.nodes[n].link_up)
+        {
             match comps.iter_mut().find(|c| self.connected(c[0], n)) {
                 Some(c) => c.push(n),
                 None => comps.push(vec![n]),
@@ -743,8 +750,7 @@ impl Cluster {
     fn refresh_one(&mut self) {
         let now = self.now;
         for node in &mut self.nodes {
-            node.originated
-                .retain(|_, t| now.since(*t) < LSA_HOLD_MS);
+            node.originated.retain(|_, t| now.since(*t) < LSA_HOLD_MS);
             node.arrived.retain(|_, t| now.since(*t) < 60_000);
         }
         let n = self.rng.below(self.nodes.len());
@@ -786,7 +792,11 @@ impl Cluster {
         self.truth.forget_run(self.now, n);
         let engine = self.new_engine(n);
         self.nodes[n].engine = Some(engine);
-        self.emit(Some(n), "srrd_start", json!({ "incarnation": self.nodes[n].incarnation }));
+        self.emit(
+            Some(n),
+            "srrd_start",
+            json!({ "incarnation": self.nodes[n].incarnation }),
+        );
         let at = self.now.plus_ms(self.rng.range(min_ms, max_ms));
         let incarnation = self.nodes[n].incarnation;
         self.schedule(
@@ -852,7 +862,13 @@ impl Cluster {
         self.emit(Some(n), "api_lost", json!({}));
         if self.nodes[n].engine.is_some() {
             self.truth.api_lost_at[n] = Some(self.now);
-            let members = self.workload.units.iter().map(|u| u.members.len()).max().unwrap_or(1);
+            let members = self
+                .workload
+                .units
+                .iter()
+                .map(|u| u.members.len())
+                .max()
+                .unwrap_or(1);
             let bound = START_MS.1 + members as u64 * STOP_MS.1 + 50;
             let lost_at = self.now;
             self.schedule(self.now.plus_ms(bound), Ev::ApiAudit { node: n, lost_at });
@@ -951,13 +967,17 @@ impl Cluster {
                 leftovers.push((u, pos.unwrap_or(0), s.clone()));
             }
         }
-        leftovers.sort_by(|a, b| (a.0, Reverse(a.1)).cmp(&(b.0, Reverse(b.1))));
+        leftovers.sort_by_key(|l| (l.0, Reverse(l.1)));
         for (_, _, s) in leftovers {
             self.truth.exec.remove(&(n, s.clone()));
             self.emit(Some(n), "stop", json!({ "service": s, "by": "cleanup" }));
         }
         for addr in std::mem::take(&mut self.nodes[n].vips) {
-            self.emit(Some(n), "vip_remove", json!({ "addr": addr, "by": "cleanup" }));
+            self.emit(
+                Some(n),
+                "vip_remove",
+                json!({ "addr": addr, "by": "cleanup" }),
+            );
         }
     }
 
@@ -1004,7 +1024,11 @@ impl Cluster {
             }
             self.truth.touch(self.now, n, u);
         }
-        self.emit(Some(n), "command", json!({ "command": command.to_string() }));
+        self.emit(
+            Some(n),
+            "command",
+            json!({ "command": command.to_string() }),
+        );
         self.feed(n, Event::Command(command));
     }
 
@@ -1026,12 +1050,20 @@ impl Cluster {
                 match self.truth.exec.get(&key) {
                     Some(Exec::Starting(o)) if *o == op => {
                         self.truth.exec.remove(&key);
-                        self.emit(Some(n), "cancel", json!({ "service": service, "primitive": "start" }));
+                        self.emit(
+                            Some(n),
+                            "cancel",
+                            json!({ "service": service, "primitive": "start" }),
+                        );
                     }
                     // A killed stop leaves the service running, as far as we know.
                     Some(Exec::Stopping(o)) if *o == op => {
                         self.truth.exec.insert(key, Exec::Running);
-                        self.emit(Some(n), "cancel", json!({ "service": service, "primitive": "stop" }));
+                        self.emit(
+                            Some(n),
+                            "cancel",
+                            json!({ "service": service, "primitive": "stop" }),
+                        );
                     }
                     _ => {}
                 }
@@ -1042,11 +1074,19 @@ impl Cluster {
                     self.report(vec![("no-api".into(), text)]);
                 }
                 self.nodes[n].vips.insert(addr);
-                self.emit(Some(n), "vip_add", json!({ "service": service, "addr": addr }));
+                self.emit(
+                    Some(n),
+                    "vip_add",
+                    json!({ "service": service, "addr": addr }),
+                );
             }
             Action::RemoveVip { service, addr } => {
                 self.nodes[n].vips.remove(&addr);
-                self.emit(Some(n), "vip_remove", json!({ "service": service, "addr": addr }));
+                self.emit(
+                    Some(n),
+                    "vip_remove",
+                    json!({ "service": service, "addr": addr }),
+                );
             }
             Action::SetTimer { at } => {
                 self.nodes[n].timer_at = Some(at);
@@ -1099,7 +1139,10 @@ impl Cluster {
             }
             _ => {}
         }
-        let fault = self.nodes[n].faults.get(&(service.clone(), primitive)).copied();
+        let fault = self.nodes[n]
+            .faults
+            .get(&(service.clone(), primitive))
+            .copied();
         let (lo, hi) = match primitive {
             Primitive::Start => START_MS,
             Primitive::Stop => STOP_MS,
@@ -1114,7 +1157,11 @@ impl Cluster {
                     self.truth.failed.insert((n, service.clone()));
                     self.truth.touch(self.now, n, u);
                 }
-                self.emit(Some(n), "hang", json!({ "service": service, "primitive": primitive.to_string() }));
+                self.emit(
+                    Some(n),
+                    "hang",
+                    json!({ "service": service, "primitive": primitive.to_string() }),
+                );
                 return;
             }
             Some(PrimitiveFault::Fail) => PrimitiveResult::Failed(3),
@@ -1160,7 +1207,11 @@ impl Cluster {
                 } else {
                     self.truth.exec.remove(&key);
                 }
-                self.emit(Some(n), "start_done", json!({ "service": service, "ok": ok }));
+                self.emit(
+                    Some(n),
+                    "start_done",
+                    json!({ "service": service, "ok": ok }),
+                );
             }
             (Primitive::Stop, Some(Exec::Stopping(o))) if o == op => {
                 self.truth.exec.remove(&key);
@@ -1305,7 +1356,12 @@ impl Cluster {
                 .copied()
                 .filter(|&k| k != holder && self.connected(holder, k) && self.eligible(k, u))
                 .max_by_key(|&k| (spec.preference_of(k), self.workload.router_ids[k]));
-            let others: Vec<usize> = spec.nodes.iter().copied().filter(|&k| k != holder).collect();
+            let others: Vec<usize> = spec
+                .nodes
+                .iter()
+                .copied()
+                .filter(|&k| k != holder)
+                .collect();
             next.or_else(|| self.rng.pick(&others).copied())?
         };
         self.touched.extend([holder, target]);
@@ -1340,8 +1396,16 @@ impl Cluster {
     }
 
     fn disarm(&mut self, node: usize, service: String, primitive: Primitive) {
-        if self.nodes[node].faults.remove(&(service.clone(), primitive)).is_some() {
-            self.emit(Some(node), "disarm", json!({ "service": service, "primitive": primitive.to_string() }));
+        if self.nodes[node]
+            .faults
+            .remove(&(service.clone(), primitive))
+            .is_some()
+        {
+            self.emit(
+                Some(node),
+                "disarm",
+                json!({ "service": service, "primitive": primitive.to_string() }),
+            );
         }
     }
 
@@ -1365,7 +1429,11 @@ impl Cluster {
             Repair::SrrdStart(n) => self.start_srrd(n),
             Repair::LinkToggle(n, left) => {
                 self.nodes[n].link_up = !self.nodes[n].link_up;
-                let ev = if self.nodes[n].link_up { "link_up" } else { "link_down" };
+                let ev = if self.nodes[n].link_up {
+                    "link_up"
+                } else {
+                    "link_down"
+                };
                 self.emit(Some(n), ev, json!({}));
                 self.topology_changed();
                 if left > 1 || !self.nodes[n].link_up {
@@ -1423,7 +1491,10 @@ impl Cluster {
             commands.push((*n, Command::Activate(s.clone())));
         }
         for (n, u) in &self.truth.standby {
-            commands.push((*n, Command::Start(self.workload.units[*u].members[0].clone())));
+            commands.push((
+                *n,
+                Command::Start(self.workload.units[*u].members[0].clone()),
+            ));
         }
         for (n, c) in commands {
             if self.nodes[n].engine.is_some() {

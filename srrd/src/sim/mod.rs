@@ -184,7 +184,14 @@ mod tests {
         let s = Cluster::new(small("none"))
             .with_action_filter(drops(Primitive::Start))
             .run();
-        assert!(s.violations_by_kind.get("not-running").copied().unwrap_or(0) > 0, "{s:?}");
+        assert!(
+            s.violations_by_kind
+                .get("not-running")
+                .copied()
+                .unwrap_or(0)
+                > 0,
+            "{s:?}"
+        );
         assert!(!s.converged);
     }
 
@@ -219,7 +226,11 @@ mod tests {
     #[test]
     fn an_engine_that_keeps_running_without_a_session_is_caught() {
         let runs = over_seeds(&small("ospfd-loss"), || Some(drops(Primitive::Stop)));
-        assert!(runs.iter().any(|s| s.violations_by_kind.contains_key("no-api")), "{runs:?}");
+        assert!(
+            runs.iter()
+                .any(|s| s.violations_by_kind.contains_key("no-api")),
+            "{runs:?}"
+        );
     }
 
     #[test]
@@ -253,7 +264,9 @@ mod tests {
         let traces: Vec<Vec<u8>> = (0..2)
             .map(|_| {
                 let out = Shared::default();
-                Cluster::new(c.clone()).with_trace(Box::new(out.clone())).run();
+                Cluster::new(c.clone())
+                    .with_trace(Box::new(out.clone()))
+                    .run();
                 let bytes = out.0.borrow().clone();
                 bytes
             })
