@@ -62,9 +62,34 @@ struct SimArgs {
     /// Detect dead peers by BFD (25–175 ms) instead of a 1 s dead interval.
     #[arg(long)]
     bfd: bool,
+    /// Flood delay across routers in ms, MIN..MAX (e.g. 5..150); default 2..5.
+    #[arg(long, value_name = "MIN..MAX")]
+    wan_delay_ms: Option<String>,
+    /// MinLSArrival in ms at every receiver (docs/frr.md configures 0).
+    #[arg(long, default_value_t = 0)]
+    min_arrival_ms: u64,
+    /// How long a restarted srrd takes to stop the previous run's leftovers
+    /// before its engine starts; `never` leaves them running.
+    #[arg(long, default_value = "300")]
+    cleanup_ms: String,
+    /// Write every topology event, state change, start, stop and VIP change
+    /// as JSON lines to FILE (docs/simulator.md).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Print each invariant violation to stderr.
     #[arg(long)]
     verbose: bool,
+}
+
+/// `MIN..MAX` in ms.
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (lo, hi) = s.split_once("..").ok_or("expected MIN..MAX")?;
+    let lo: u64 = lo.trim().parse().map_err(|e| format!("{lo:?}: {e}"))?;
+    let hi: u64 = hi.trim().parse().map_err(|e| format!("{hi:?}: {e}"))?;
+    if lo > hi {
+        return Err(format!("{lo} > {hi}"));
+    }
+    Ok((lo, hi))
 }
 
 fn main() -> ExitCode {
@@ -210,6 +235,33 @@ fn run_sim(args: SimArgs) -> ExitCode {
         eprintln!("srrd sim: need --nodes >= 2 and --services >= 1");
         return ExitCode::from(2);
     }
+    let wan_delay_ms = match args.wan_delay_ms.as_deref().map(parse_range).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("srrd sim: --wan-delay-ms: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let srrd_cleanup_ms = match args.cleanup_ms.as_str() {
+        "never" => None,
+        ms => match ms.parse() {
+            Ok(ms) => Some(ms),
+            Err(e) => {
+                eprintln!("srrd sim: --cleanup-ms {ms:?}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let trace = match &args.trace {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("srrd sim: --trace {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let config = srrd::sim::SimConfig {
         nodes: args.nodes,
         services: args.services,
@@ -218,9 +270,16 @@ fn run_sim(args: SimArgs) -> ExitCode {
         faults,
         quorum: args.quorum,
         bfd: args.bfd,
+        wan_delay_ms,
+        min_arrival_ms: args.min_arrival_ms,
+        srrd_cleanup_ms,
         ..srrd::sim::SimConfig::default()
     };
-    let summary = srrd::sim::run(&config);
+    let mut cluster = srrd::sim::Cluster::new(config);
+    if let Some(out) = trace {
+        cluster = cluster.with_trace(Box::new(out));
+    }
+    let summary = cluster.run();
     if args.verbose {
         for v in &summary.violations {
             eprintln!("violation: {v}");

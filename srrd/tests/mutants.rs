@@ -5,7 +5,8 @@
 use srrd::engine::mutants::{self, Mutant};
 use srrd::sim::{run, FaultKind, SimConfig};
 
-/// Small runs that between them exercise every fault kind.
+/// Small runs that between them exercise every fault kind: all kinds
+/// mixed, on a LAN and across a WAN, then each kind alone.
 fn configs() -> Vec<SimConfig> {
     let base = SimConfig {
         nodes: 6,
@@ -14,12 +15,21 @@ fn configs() -> Vec<SimConfig> {
         faults: FaultKind::ALL.to_vec(),
         ..SimConfig::default()
     };
-    (0..4)
-        .map(|seed| SimConfig {
-            seed,
-            ..base.clone()
-        })
-        .collect()
+    let lan = (0..4).map(|seed| SimConfig {
+        seed,
+        ..base.clone()
+    });
+    let wan = (100..104).map(|seed| SimConfig {
+        seed,
+        wan_delay_ms: Some((5, 150)),
+        ..base.clone()
+    });
+    let alone = FaultKind::ALL.into_iter().map(|kind| SimConfig {
+        seed: 200,
+        faults: vec![kind],
+        ..base.clone()
+    });
+    lan.chain(wan).chain(alone).collect()
 }
 
 /// The first run that reports something, as (seed, what it reported).

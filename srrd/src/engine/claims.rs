@@ -66,7 +66,8 @@ impl Engine {
         }
         self.sync_claim(u, members);
         let barrier = mutants::on(Mutant::NoStartBarrier)
-            || (nodes[1..].iter().all(|n| n.quiescent) && self.acked_by_all(u, me, peers));
+            || ((mutants::on(Mutant::AckWhileHolding) || nodes[1..].iter().all(|n| n.quiescent))
+                && self.acked_by_all(u, me, peers));
         if barrier {
             for &m in members {
                 let deps_started = self.layout.deps[m]
@@ -210,7 +211,8 @@ impl Engine {
         let target_ok = self.view.is_reachable(target);
         let presence = self.peer_presence(u, target);
         let done = quiescent && target_ok && presence.started;
-        let abandoned = !target_ok || !presence.eligible || self.now >= deadline;
+        let gave_up = !target_ok || !presence.eligible;
+        let abandoned = (gave_up && !mutants::on(Mutant::MoveToAnyTarget)) || self.now >= deadline;
         if done || abandoned {
             self.unit_states[u].handoff = None;
             for m in members.clone() {

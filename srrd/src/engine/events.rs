@@ -433,7 +433,8 @@ impl Engine {
                 if !self.view.is_reachable(target) {
                     return self.reject(command, format!("node {target} is not reachable"));
                 }
-                if !self.peer_presence(u, target).eligible {
+                let any = super::mutants::on(super::mutants::Mutant::MoveToAnyTarget);
+                if !self.peer_presence(u, target).eligible && !any {
                     let reason = format!(
                         "node {target} cannot take it: it is not a candidate (not active there, \
                          stopped by the operator, failed or disabled)"

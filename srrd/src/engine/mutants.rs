@@ -24,12 +24,16 @@ pub enum Mutant {
     LeakVip,
     /// A returning node's records from before its loss count at once.
     TrustStaleRecords,
-    /// Acknowledge other nodes' claims while holding the unit.
+    /// Acknowledge other nodes' claims while claiming or holding the unit,
+    /// and start on acknowledgements alone (without also waiting for the
+    /// acknowledging records to show the unit stopped).
     AckWhileHolding,
+    /// Accept a move to any reachable node and never abandon it early.
+    MoveToAnyTarget,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 10] = [
+    pub const ALL: [Mutant; 11] = [
         Mutant::NoStartBarrier,
         Mutant::NeverStart,
         Mutant::KeepRunningWithoutOspfd,
@@ -40,6 +44,7 @@ impl Mutant {
         Mutant::LeakVip,
         Mutant::TrustStaleRecords,
         Mutant::AckWhileHolding,
+        Mutant::MoveToAnyTarget,
     ];
 }
 

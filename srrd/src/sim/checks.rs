@@ -1,14 +1,15 @@
-//! Invariants the simulator checks: continuously (on every start) and at
-//! checkpoints, after the cluster has had time to settle.
+//! Invariants, checked on the simulator's ground truth (sim/oracle.rs)
+//! only: continuously (on every start, stop and VIP change, and a bound
+//! after a lost API session) and at checkpoints, after the cluster had time
+//! to settle. Each violation has a kind (`Summary::violations_by_kind`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::cluster::Cluster;
-use super::workload::Workload;
-use crate::engine::PrimitiveRun;
-use crate::model::{Primitive, RunState, Time};
+use super::oracle::Exec;
+use crate::model::Time;
 
-/// Checkpoints keep at most this many violation texts.
+/// Keep at most this many violation texts.
 const MAX_REPORTED: usize = 50;
 
 #[derive(Default)]
@@ -18,91 +19,159 @@ pub struct Checker {
     pub dual_active: u64,
     pub max_convergence_ms: u64,
     pub violations: Vec<String>,
-    violation_count: u64,
+    pub violation_count: u64,
+    pub by_kind: BTreeMap<String, u64>,
     /// Unit → (holder, held in one place only) at the previous checkpoint.
-    previous_holder: HashMap<usize, (usize, bool)>,
-    /// Service name → unit index and position.
-    unit_of: HashMap<String, usize>,
-    /// Service → its dependencies (same on every node).
-    deps: HashMap<String, Vec<String>>,
+    previous_holder: BTreeMap<usize, (usize, bool)>,
 }
 
 impl Checker {
-    pub fn new(w: &Workload) -> Checker {
-        let mut c = Checker::default();
-        for (u, spec) in w.units.iter().enumerate() {
-            for m in &spec.members {
-                c.unit_of.insert(m.clone(), u);
-            }
-        }
-        for node in &w.per_node {
-            for s in node {
-                c.deps.insert(s.name.clone(), s.depends.clone());
-            }
-        }
-        c
-    }
-
-    fn violation(&mut self, at: Time, text: String) {
+    pub fn violation(&mut self, at: Time, kind: &str, text: String) -> String {
         self.violation_count += 1;
+        *self.by_kind.entry(kind.to_string()).or_default() += 1;
+        let line = format!("t={}ms [{kind}] {text}", at.0);
         if self.violations.len() < MAX_REPORTED {
-            self.violations.push(format!("t={}ms: {text}", at.0));
+            self.violations.push(line.clone());
         }
+        line
     }
 
-    /// Continuous checks when a node runs a primitive.
-    pub fn on_primitive(&mut self, c: &Cluster, n: usize, run: &PrimitiveRun) {
-        if run.primitive != Primitive::Start {
-            return;
-        }
-        let Some(engine) = c.nodes[n].engine.as_ref() else {
-            return;
+    /// A node is about to run `start` of `service` (ground truth before it).
+    pub fn on_start(&self, c: &Cluster, n: usize, service: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let t = &c.truth;
+        let Some(facts) = t.facts.get(service) else {
+            return found;
         };
-        // Dependencies are started before their dependants.
-        for dep in self.deps.get(&run.service).cloned().unwrap_or_default() {
-            let started = engine
-                .service(&dep)
-                .is_some_and(|s| s.run == RunState::Started);
-            if !started {
-                self.violation(
-                    c.now,
-                    format!(
-                        "{} started on n{n} before its dependency {dep}",
-                        run.service
-                    ),
-                );
+        let u = facts.unit;
+        let now = c.now;
+        if t.api_since[n].is_none() {
+            found.push((
+                "no-api".into(),
+                format!("{service} starts on n{n} without an API session"),
+            ));
+        }
+        for dep in &facts.depends {
+            if !t.running(n, dep) {
+                found.push((
+                    "start-order".into(),
+                    format!("{service} starts on n{n} before its dependency {dep} runs"),
+                ));
             }
         }
-        // Never two copies within a stable connected partition.
-        let stable_for = c.now.since(c.last_topology_change);
-        if stable_for < 4_000 {
-            return;
-        }
+        // No dual start within a stable pair: once both sides had time to
+        // see each other (adjacency, database exchange, a flood), a node
+        // must not start what the other runs.
+        let window = c.info_window_ms();
+        let stable = |m: usize| {
+            t.connected_for(now, n, m) > window
+                && t.api_for(now, n) > window
+                && t.api_for(now, m) > window
+        };
         for m in 0..c.nodes.len() {
-            if m == n || !c.connected(n, m) || !c.nodes[m].api_up {
-                continue;
-            }
-            let Some(other) = c.nodes[m].engine.as_ref() else {
-                continue;
-            };
-            if let Some(s) = other.service(&run.service) {
-                let running = matches!(s.run, RunState::Started | RunState::Stopping)
-                    || s.running_primitive == Some(Primitive::Start);
-                if running {
-                    self.violation(
-                        c.now,
-                        format!("{} starts on n{n} while n{m} has it {}", run.service, s.run),
-                    );
-                }
+            if m != n && t.holds(&c.workload, m, u) && stable(m) {
+                found.push((
+                    "dual-start".into(),
+                    format!(
+                        "{service} starts on n{n} while n{m} runs it (connected for {} ms > {window} ms)",
+                        t.connected_for(now, n, m)
+                    ),
+                ));
             }
         }
+        // Cold start (nobody in reach holds the unit): the highest
+        // (preference, router id) among the nodes that were eligible and in
+        // reach long enough to be known takes it. An operator's move target
+        // is exempt.
+        let spec = &c.workload.units[u];
+        let reach: Vec<usize> = (0..c.nodes.len()).filter(|&k| c.connected(n, k)).collect();
+        let cold = !reach.iter().any(|&k| t.holds(&c.workload, k, u));
+        if cold && t.handoff.get(&u) != Some(&n) {
+            let rank = |k: usize| (spec.preference_of(k), c.workload.router_ids[k]);
+            let known = |k: usize| {
+                stable(k)
+                    && now.since(t.changed_at.get(&(k, u)).copied().unwrap_or(Time(0))) > window
+                    && (!facts.quorum
+                        || spec
+                            .nodes
+                            .iter()
+                            .all(|&j| t.pair_stable_for(now, k, j) > window))
+            };
+            let better: Vec<usize> = spec
+                .nodes
+                .iter()
+                .copied()
+                .filter(|&k| k != n && c.eligible(k, u) && known(k) && rank(k) > rank(n))
+                .collect();
+            if !better.is_empty() {
+                found.push((
+                    "cold-start".into(),
+                    format!(
+                        "{service} cold-starts on n{n} while higher-ranked {better:?} are eligible"
+                    ),
+                ));
+            }
+        }
+        found
     }
 
-    pub fn checkpoint(&mut self, c: &Cluster, since: Time, label: &str) {
+    /// A node is about to run `stop` of `service`: its dependants are down.
+    pub fn on_stop(&self, c: &Cluster, n: usize, service: &str) -> Vec<(String, String)> {
+        let t = &c.truth;
+        let Some(facts) = t.facts.get(service) else {
+            return Vec::new();
+        };
+        facts
+            .dependants
+            .iter()
+            .filter(|d| t.exec(n, d).is_some())
+            .map(|d| {
+                (
+                    "stop-order".to_string(),
+                    format!(
+                        "{service} stops on n{n} while its dependant {d} is {:?}",
+                        t.exec(n, d)
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// A bound after its API session went: the node runs nothing, holds no VIP.
+    pub fn api_lost_audit(&self, c: &Cluster, n: usize) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let running: Vec<&String> = c
+            .truth
+            .exec
+            .keys()
+            .filter(|(k, _)| *k == n)
+            .map(|(_, s)| s)
+            .collect();
+        if !running.is_empty() {
+            found.push((
+                "no-api".into(),
+                format!("n{n} still runs {running:?} without an API session"),
+            ));
+        }
+        if !c.nodes[n].vips.is_empty() {
+            found.push((
+                "no-api".into(),
+                format!(
+                    "n{n} still holds VIPs {:?} without an API session",
+                    c.nodes[n].vips
+                ),
+            ));
+        }
+        found
+    }
+
+    pub fn checkpoint(&mut self, c: &Cluster, since: Time, label: &str) -> Vec<(String, String)> {
         self.checkpoints += 1;
-        let before = self.violation_count;
+        let mut found: Vec<(String, String)> = Vec::new();
+        let t = &c.truth;
+        let w = &c.workload;
         let live: Vec<usize> = (0..c.nodes.len())
-            .filter(|&n| c.nodes[n].engine.is_some() && c.nodes[n].api_up)
+            .filter(|&n| c.nodes[n].engine.is_some() && t.api_since[n].is_some())
             .collect();
         let mut components: Vec<Vec<usize>> = Vec::new();
         for &n in &live {
@@ -111,108 +180,56 @@ impl Checker {
                 None => components.push(vec![n]),
             }
         }
-
-        for (u, spec) in c.workload.units.iter().enumerate() {
+        let mut dual = 0;
+        for (u, spec) in w.units.iter().enumerate() {
+            let name = &spec.members[0];
             let mut holders_everywhere = BTreeSet::new();
             for comp in &components {
-                let in_comp: Vec<usize> = spec
+                let holders: Vec<usize> =
+                    comp.iter().copied().filter(|&n| t.holds(w, n, u)).collect();
+                holders_everywhere.extend(holders.iter().copied());
+                let eligible: Vec<usize> = spec
                     .nodes
                     .iter()
                     .copied()
-                    .filter(|n| comp.contains(n))
+                    .filter(|n| comp.contains(n) && c.eligible(*n, u))
                     .collect();
-                let eligible: Vec<usize> = in_comp
-                    .iter()
-                    .copied()
-                    .filter(|&n| {
-                        c.nodes[n]
-                            .engine
-                            .as_ref()
-                            .is_some_and(|e| e.is_candidate(&spec.members[0]))
-                    })
-                    .collect();
-                // Which node runs which member.
-                let mut by_node: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-                for &n in &in_comp {
-                    let e = c.nodes[n].engine.as_ref().expect("live node");
-                    for m in &spec.members {
-                        if e.service(m).is_some_and(|s| {
-                            s.run != RunState::Stopped && s.run != RunState::Failed
-                        }) {
-                            by_node.entry(n).or_default().push(m);
-                        }
+                if holders.len() > 1 {
+                    dual += 1;
+                    found.push((
+                        "dual-active".into(),
+                        format!("[{label}] {name}: runs on {holders:?} in one partition"),
+                    ));
+                }
+                if holders.is_empty() && !eligible.is_empty() {
+                    found.push((
+                        "not-running".into(),
+                        format!("[{label}] {name}: eligible on {eligible:?} but not running"),
+                    ));
+                }
+                for &h in &holders {
+                    if !eligible.contains(&h) {
+                        found.push((
+                            "ineligible-holder".into(),
+                            format!("[{label}] {name}: runs on n{h}, which is not eligible"),
+                        ));
                     }
-                }
-                holders_everywhere.extend(by_node.keys().copied());
-                let label_u = &spec.members[0];
-                if by_node.len() > 1 {
-                    self.dual_active += 1;
-                    self.violation(
-                        c.now,
-                        format!(
-                            "[{label}] {label_u}: held on {:?} in one partition",
-                            by_node.keys().collect::<Vec<_>>()
-                        ),
-                    );
-                }
-                let majority = !spec_quorum(c, u) || in_comp.len() * 2 > spec.nodes.len();
-                if !eligible.is_empty() && by_node.is_empty() && majority {
-                    self.violation(
-                        c.now,
-                        format!("[{label}] {label_u}: eligible on {eligible:?} but not running"),
-                    );
-                }
-                if !majority && !by_node.is_empty() {
-                    self.violation(c.now, format!("[{label}] {label_u}: runs without quorum"));
-                }
-                if let Some((&h, members)) = by_node.iter().next() {
-                    let e = c.nodes[h].engine.as_ref().expect("live node");
                     for m in &spec.members {
-                        let s = e.service(m).expect("member configured");
-                        let ok = s.run == RunState::Started || s.run == RunState::Failed;
-                        if !ok
-                            || members
-                                .iter()
-                                .any(|x| e.service(x).is_some_and(|s| s.run != RunState::Started))
-                        {
-                            self.violation(
-                                c.now,
-                                format!("[{label}] {m}: {} on holder n{h}, not started", s.run),
-                            );
+                        let failed = t.failed.contains(&(h, m.clone()));
+                        let state = t.exec(h, m);
+                        if (state == Some(Exec::Running)) == failed {
+                            found.push((
+                                "member".into(),
+                                format!("[{label}] {m} on holder n{h}: {state:?} (failed here: {failed})"),
+                            ));
                         }
                     }
                     let best = eligible.iter().filter_map(|&n| spec.preference_of(n)).max();
                     if let (Some(best), Some(mine)) = (best, spec.preference_of(h)) {
                         if mine < best {
-                            self.violation(
-                                c.now,
-                                format!("[{label}] {label_u}: held by n{h} (pref {mine}) while pref {best} is eligible"),
-                            );
+                            found.push(("preference".into(), format!("[{label}] {name}: held by n{h} (pref {mine}) while pref {best} is eligible")));
                         }
                     }
-                    // VIPs follow the holder.
-                    for &other in comp {
-                        let e2 = c.nodes[other].engine.as_ref().expect("live node");
-                        for m in &spec.members {
-                            for addr in e2
-                                .service_config(m)
-                                .map(|s| s.addresses.clone())
-                                .unwrap_or_default()
-                            {
-                                let has = c.nodes[other].vips.contains(&addr);
-                                let should = other == h
-                                    && e.service(m).is_some_and(|s| s.run == RunState::Started);
-                                if has != should {
-                                    self.violation(
-                                        c.now,
-                                        format!("[{label}] VIP {addr} of {m} on n{other}: present={has}, expected={should}"),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                    // Sticky: a symmetric unit stays where it ran unless a
-                    // fault touched that node.
                     if let Some(&(prev, single)) = self.previous_holder.get(&u) {
                         if single
                             && spec.symmetric()
@@ -220,43 +237,44 @@ impl Checker {
                             && !c.touched.contains(&prev)
                             && eligible.contains(&prev)
                         {
-                            self.violation(
-                                c.now,
-                                format!(
-                                    "[{label}] {label_u}: moved from untouched n{prev} to n{h}"
-                                ),
-                            );
+                            found.push((
+                                "sticky".into(),
+                                format!("[{label}] {name}: moved from untouched n{prev} to n{h}"),
+                            ));
+                        }
+                    }
+                }
+                // VIPs exactly at the one holder, for its running members.
+                let holder = (holders.len() == 1).then(|| holders[0]);
+                for &k in comp {
+                    for m in &spec.members {
+                        for addr in w.addresses(m) {
+                            let has = c.nodes[k].vips.contains(&addr);
+                            let should = holder == Some(k) && t.running(k, m);
+                            if holders.len() <= 1 && has != should {
+                                found.push(("vip".into(), format!("[{label}] VIP {addr} of {m} on n{k}: present={has}, expected={should}")));
+                            }
                         }
                     }
                 }
             }
-            let single = holders_everywhere.len() == 1;
             match holders_everywhere.iter().next() {
                 Some(&h) => {
-                    self.previous_holder.insert(u, (h, single));
+                    self.previous_holder
+                        .insert(u, (h, holders_everywhere.len() == 1));
                 }
                 None => {
                     self.previous_holder.remove(&u);
                 }
             }
         }
-
-        if self.violation_count > before {
-            self.unconverged += 1;
-        } else {
+        self.dual_active += dual;
+        if found.is_empty() {
             let took = c.last_state_change.since(since);
             self.max_convergence_ms = self.max_convergence_ms.max(took);
+        } else {
+            self.unconverged += 1;
         }
+        found
     }
-}
-
-fn spec_quorum(c: &Cluster, u: usize) -> bool {
-    let spec = &c.workload.units[u];
-    spec.nodes.iter().any(|&n| {
-        c.nodes[n]
-            .engine
-            .as_ref()
-            .and_then(|e| e.service_config(&spec.members[0]))
-            .is_some_and(|s| s.quorum)
-    })
 }

@@ -4,13 +4,16 @@
 
 mod checks;
 mod cluster;
+mod oracle;
 mod rng;
 pub mod story;
 mod workload;
 
-pub use cluster::Cluster;
+pub use cluster::{ActionFilter, Cluster};
 pub use rng::Rng;
 pub use workload::{generate, router_id, UnitSpec, Workload};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -96,8 +99,16 @@ pub struct SimConfig {
     pub bfd: bool,
     /// Quiet time after each fault or repair before invariants are checked.
     pub settle_ms: u64,
-    /// Flooding delay across a router, `(min, max)` ms (default 2–5 ms).
+    /// Flood delay across routers (uniform in MIN..=MAX ms, FIFO per pair);
+    /// `None`: 2–5 ms as measured in the lab (docs/frr.md, F1).
     pub wan_delay_ms: Option<(u64, u64)>,
+    /// Receivers drop an instance of an LSA arriving sooner than this after
+    /// the previous one (MinLSArrival, F3); 0 as docs/frr.md configures.
+    pub min_arrival_ms: u64,
+    /// A restarted srrd stops the previous run's leftover services and
+    /// removes its VIPs this long after it starts, before its engine runs
+    /// (`srrd cleanup`); `None`: it never does, the leftovers stay.
+    pub srrd_cleanup_ms: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -113,6 +124,8 @@ impl Default for SimConfig {
             bfd: false,
             settle_ms: 12_000,
             wan_delay_ms: None,
+            min_arrival_ms: 0,
+            srrd_cleanup_ms: Some(300),
         }
     }
 }
@@ -130,15 +143,141 @@ pub struct Summary {
     pub dual_active_after_convergence: u64,
     pub max_convergence_ms: u64,
     pub invariant_violations: u64,
+    /// Violations per check (e.g. `dual-start`, `not-running`).
+    pub violations_by_kind: BTreeMap<String, u64>,
     pub simulated_ms: u64,
     /// Engine events per wall-clock second, whole simulator included.
     pub events_per_sec: f64,
     /// Engine events per second of time spent inside `Engine::handle`.
     pub engine_events_per_sec: f64,
+    /// The first violations, as text.
     #[serde(skip)]
     pub violations: Vec<String>,
 }
 
 pub fn run(config: &SimConfig) -> Summary {
     Cluster::new(config.clone()).run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+    use crate::model::Primitive;
+
+    fn small(faults: &str) -> SimConfig {
+        SimConfig {
+            nodes: 4,
+            services: 12,
+            seed: 3,
+            duration_ms: 60_000,
+            faults: FaultKind::parse_list(faults).expect("fault list"),
+            ..SimConfig::default()
+        }
+    }
+
+    fn drops(primitive: Primitive) -> ActionFilter {
+        Box::new(move |_, a| !matches!(a, Action::RunPrimitive(r) if r.primitive == primitive))
+    }
+
+    #[test]
+    fn an_engine_that_never_starts_fails_the_oracle() {
+        let s = Cluster::new(small("none"))
+            .with_action_filter(drops(Primitive::Start))
+            .run();
+        assert!(
+            s.violations_by_kind
+                .get("not-running")
+                .copied()
+                .unwrap_or(0)
+                > 0,
+            "{s:?}"
+        );
+        assert!(!s.converged);
+    }
+
+    #[test]
+    fn one_node_that_drops_starts_is_caught() {
+        let s = Cluster::new(small("none"))
+            .with_action_filter(Box::new(|n, a| {
+                n != 3 || !matches!(a, Action::RunPrimitive(r) if r.primitive == Primitive::Start)
+            }))
+            .run();
+        assert!(s.invariant_violations > 0, "{s:?}");
+    }
+
+    /// Faults hit random nodes, some of which run nothing: a few seeds.
+    fn over_seeds(config: &SimConfig, filter: impl Fn() -> Option<ActionFilter>) -> Vec<Summary> {
+        (1..5)
+            .map(|seed| {
+                let mut c = Cluster::new(SimConfig {
+                    seed,
+                    services: 24,
+                    duration_ms: 120_000,
+                    ..config.clone()
+                });
+                if let Some(f) = filter() {
+                    c = c.with_action_filter(f);
+                }
+                c.run()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_engine_that_keeps_running_without_a_session_is_caught() {
+        let runs = over_seeds(&small("ospfd-loss"), || Some(drops(Primitive::Stop)));
+        assert!(
+            runs.iter()
+                .any(|s| s.violations_by_kind.contains_key("no-api")),
+            "{runs:?}"
+        );
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_srrd_are_seen_without_cleanup() {
+        let mut c = small("srrd-restart");
+        c.srrd_cleanup_ms = None;
+        let runs = over_seeds(&c, || None);
+        assert!(runs.iter().any(|s| s.invariant_violations > 0), "{runs:?}");
+        c.srrd_cleanup_ms = Some(300);
+        for s in over_seeds(&c, || None) {
+            assert_eq!(s.invariant_violations, 0, "{:?}", s.violations);
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn same_seed_same_trace() {
+        let mut c = small("all");
+        c.wan_delay_ms = Some((5, 150));
+        let traces: Vec<Vec<u8>> = (0..2)
+            .map(|_| {
+                let out = Shared::default();
+                Cluster::new(c.clone())
+                    .with_trace(Box::new(out.clone()))
+                    .run();
+                let bytes = out.0.borrow().clone();
+                bytes
+            })
+            .collect();
+        assert!(traces[0].len() > 1000);
+        assert!(traces[0] == traces[1], "runs of one seed differ");
+        let first = std::str::from_utf8(&traces[0]).expect("utf-8");
+        for line in first.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            assert!(v["t"].is_u64() && v["ev"].is_string(), "{line}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use super::workload::{UnitSpec, Workload};
 use super::SimConfig;
 use crate::config::{parse_duration, ServiceConfig};
 use crate::engine::Command;
-use crate::model::{RouterId, RunState, ServiceKind};
+use crate::model::{RouterId, ServiceKind};
 
 /// Runs a story; the error names the line and what differed.
 pub fn run(file: &str, text: &str) -> Result<(), String> {
@@ -184,6 +184,11 @@ impl Story {
             per_node,
             units,
             service_count: self.services.len(),
+            vips: self
+                .services
+                .iter()
+                .map(|(s, _, _)| (s.name.clone(), s.addresses.clone()))
+                .collect(),
         })
     }
 
@@ -228,7 +233,7 @@ impl Story {
                     }
                     other => return Err(format!("unknown command {other:?}")),
                 };
-                c.command(n, command);
+                c.operator(n, command);
             }
             "expect-rejected" => {
                 let got = c.last_rejection(node(0)?);
@@ -253,7 +258,7 @@ impl Story {
             _ => return Err("expect SERVICE on NODE | nowhere".into()),
         };
         let running: Vec<usize> = (0..self.names.len())
-            .filter(|&n| c.run_state(n, service) == Some(RunState::Started))
+            .filter(|&n| c.runs(n, service))
             .collect();
         let addrs = self
             .services

@@ -1,6 +1,7 @@
 //! The simulated cluster's services: which nodes run which, with groups,
 //! dependencies, checks and symmetric/asymmetric preferences.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -35,6 +36,14 @@ pub struct Workload {
     pub per_node: Vec<Vec<ServiceConfig>>,
     pub units: Vec<UnitSpec>,
     pub service_count: usize,
+    /// Service → its VIPs (the same on every node).
+    pub vips: BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl Workload {
+    pub fn addresses(&self, service: &str) -> Vec<IpAddr> {
+        self.vips.get(service).cloned().unwrap_or_default()
+    }
 }
 
 pub fn router_id(node: usize) -> RouterId {
@@ -62,6 +71,7 @@ pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> W
     let mut per_node: Vec<Vec<ServiceConfig>> = vec![Vec::new(); nodes];
     let mut units = Vec::new();
     let mut made = 0;
+    let mut vips = BTreeMap::new();
     let timeouts = Timeouts {
         activate: Duration::from_secs(2),
         deactivate: Duration::from_secs(2),
@@ -124,6 +134,9 @@ pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> W
             members.push(s);
         }
         made += members.len();
+        for m in &members {
+            vips.insert(m.name.clone(), m.addresses.clone());
+        }
         for m in &mut members {
             m.timeouts = timeouts.clone();
             m.preempt_delay = preempt_delay;
@@ -148,5 +161,6 @@ pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> W
         per_node,
         units,
         service_count: made,
+        vips,
     }
 }
