@@ -36,6 +36,12 @@ pub enum Content {
         addresses: Vec<String>,
         check_stamp_ms: u64,
         started_at_ms: u64,
+        /// The claim id while the originator claims the unit.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        claim: Option<u64>,
+        /// The claim the originator acknowledges: `ROUTER-ID/CLAIM`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ack: Option<String>,
     },
     Daemon {
         generation: u64,
@@ -60,6 +66,8 @@ fn content(payload: &[u8], scope: Scope, key: Option<&ClusterKey>) -> Content {
             addresses: s.addresses.iter().map(|a| a.to_string()).collect(),
             check_stamp_ms: s.check_stamp_ms,
             started_at_ms: s.started_at_ms,
+            claim: s.claim,
+            ack: s.ack.map(|(r, c)| format!("{r}/{c}")),
         },
         Ok(Payload::Daemon(d)) => Content::Daemon {
             generation: d.generation,
