@@ -58,7 +58,10 @@ fn every_mutant_is_caught() {
             None => missed.push(m),
         }
     }
-    assert!(missed.is_empty(), "no check trips these mutants: {missed:?}");
+    assert!(
+        missed.is_empty(),
+        "no check trips these mutants: {missed:?}"
+    );
 }
 
 /// The stories are checks too: report which mutants they catch (the sweep
@@ -66,21 +69,12 @@ fn every_mutant_is_caught() {
 #[test]
 fn stories_against_mutants() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/cluster exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
-        .collect();
-    files.sort();
     for m in Mutant::ALL {
         mutants::set(Some(m));
-        let failing: Vec<String> = files
-            .iter()
-            .filter(|f| {
-                let text = std::fs::read_to_string(f).expect("readable story");
-                srrd::sim::story::run(&f.display().to_string(), &text).is_err()
-            })
-            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        let failing: Vec<String> = srrd::sim::story::run_all(&dir)
+            .into_iter()
+            .filter(|(_, outcome)| outcome.is_err())
+            .map(|(name, _)| name)
             .collect();
         mutants::set(None);
         eprintln!("{m:?}: stories failing: {failing:?}");

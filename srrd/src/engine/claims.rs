@@ -10,6 +10,15 @@ use super::view::UnitPresence;
 use super::Engine;
 use crate::model::{ConfigState, Primitive, RouterId, ServiceKind};
 
+/// One evaluation of a unit: every reachable node's presence (ours first)
+/// and who placement says should hold it.
+struct Evaluation {
+    me: RouterId,
+    nodes: Vec<UnitPresence>,
+    peers: Vec<RouterId>,
+    holder: Option<RouterId>,
+}
+
 impl Engine {
     pub(super) fn drive_unit(&mut self, u: usize) {
         let Some(me) = self.router_id else { return };
@@ -29,15 +38,21 @@ impl Engine {
         nodes.push(local);
         nodes.extend(peers.iter().map(|&p| self.peer_presence(u, p)));
         let holder = placement::holder(&nodes);
+        let e = Evaluation {
+            me,
+            nodes,
+            peers,
+            holder,
+        };
 
         if holder == Some(me) && local.eligible && self.unit_states[u].handoff.is_none() {
-            self.hold(u, &members, &nodes, &peers, me);
+            self.hold(u, &members, &e);
         } else {
-            self.yield_unit(u, &members, &nodes, holder, me);
+            self.yield_unit(u, &members, &e);
         }
         self.sync_claim(u, &members);
-        let local = self.local_presence(u, me);
-        self.acknowledge(u, &members, &nodes, holder, me, local.quiescent);
+        let quiescent = self.local_presence(u, me).quiescent;
+        self.acknowledge(u, &members, &e, quiescent);
         for &m in &members {
             self.run_next_hook(m);
         }
@@ -45,14 +60,8 @@ impl Engine {
 
     /// This node should hold the unit: claim it, start it once the barrier
     /// is passed, and keep failing members off it.
-    fn hold(
-        &mut self,
-        u: usize,
-        members: &[usize],
-        nodes: &[UnitPresence],
-        peers: &[RouterId],
-        me: RouterId,
-    ) {
+    fn hold(&mut self, u: usize, members: &[usize], e: &Evaluation) {
+        let nodes = &e.nodes;
         let others_hold = nodes[1..].iter().any(|n| n.holding);
         if others_hold && !self.preempt_delay_over(u) {
             return;
@@ -67,13 +76,15 @@ impl Engine {
         self.sync_claim(u, members);
         let barrier = mutants::on(Mutant::NoStartBarrier)
             || ((mutants::on(Mutant::AckWhileHolding) || nodes[1..].iter().all(|n| n.quiescent))
-                && self.acked_by_all(u, me, peers));
+                && self.acked_by_all(u, e.me, &e.peers));
         if barrier {
             for &m in members {
                 let deps_started = self.layout.deps[m]
                     .iter()
                     .all(|&d| self.locals[d].run == Run::Started);
-                if self.locals[m].run == Run::Claiming && deps_started && self.locals[m].op.is_none()
+                if self.locals[m].run == Run::Claiming
+                    && deps_started
+                    && self.locals[m].op.is_none()
                 {
                     self.begin_start(m);
                 }
@@ -84,14 +95,8 @@ impl Engine {
 
     /// Another node should hold the unit (or nobody): withdraw our claim
     /// and stop what runs here if the rules say so.
-    fn yield_unit(
-        &mut self,
-        u: usize,
-        members: &[usize],
-        nodes: &[UnitPresence],
-        holder: Option<RouterId>,
-        me: RouterId,
-    ) {
+    fn yield_unit(&mut self, u: usize, members: &[usize], e: &Evaluation) {
+        let (nodes, me) = (&e.nodes, e.me);
         self.unit_states[u].preempt_since = None;
         if mutants::on(Mutant::KeepRunningWithoutOspfd) && !self.api_up {
             return;
@@ -102,7 +107,8 @@ impl Engine {
                 self.commit(m);
             }
         }
-        let holder_claims = holder
+        let holder_claims = e
+            .holder
             .filter(|&h| h != me)
             .and_then(|h| nodes.iter().find(|n| n.router == h))
             .is_some_and(|n| n.holding);
@@ -137,15 +143,8 @@ impl Engine {
     /// While nothing of the unit runs here, acknowledge the claim of the
     /// node that should hold it (or, if that node does not claim, the best
     /// claimant): that node may then start as far as we are concerned.
-    fn acknowledge(
-        &mut self,
-        u: usize,
-        members: &[usize],
-        nodes: &[UnitPresence],
-        holder: Option<RouterId>,
-        me: RouterId,
-        quiescent: bool,
-    ) {
+    fn acknowledge(&mut self, u: usize, members: &[usize], e: &Evaluation, quiescent: bool) {
+        let (nodes, holder, me) = (&e.nodes, e.holder, e.me);
         let current = self.unit_states[u].ack;
         let ack = if (!quiescent && !mutants::on(Mutant::AckWhileHolding)) || holder == Some(me) {
             None

@@ -158,7 +158,11 @@ impl Engine {
         let old = self.daemon_lsa;
         match self.originate(Payload::Daemon(d), crate::model::Scope::Area, old) {
             Ok(lsa) => self.daemon_lsa = Some(lsa),
-            Err(f) => self.log(Level::Warn, None, format!("cannot flood daemon LSA: {}", f.text)),
+            Err(f) => self.log(
+                Level::Warn,
+                None,
+                format!("cannot flood daemon LSA: {}", f.text),
+            ),
         }
     }
 

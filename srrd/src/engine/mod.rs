@@ -29,8 +29,8 @@ use crate::config::{NodeSettings, ServiceConfig};
 use crate::lsa::ClusterKey;
 use crate::model::{RouterId, Time};
 use local::{Local, UnitState};
-use units::UnitLayout;
 use timers::Timers;
+use units::UnitLayout;
 
 /// Engine parameters that are not per service.
 #[derive(Clone, Debug)]

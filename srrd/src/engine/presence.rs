@@ -111,7 +111,10 @@ impl Engine {
         let mut peers: Vec<RouterId> = Vec::new();
         for &m in &self.layout.units[u].start_order {
             for (r, _) in self.view.records(&self.locals[m].cfg.name) {
-                if self.view.live_record(&self.locals[m].cfg.name, *r).is_some()
+                if self
+                    .view
+                    .live_record(&self.locals[m].cfg.name, *r)
+                    .is_some()
                     && !peers.contains(r)
                 {
                     peers.push(*r);

@@ -218,5 +218,4 @@ impl Engine {
         l.failure = Some(f);
         l.hooks.push_back((Primitive::Failed, None));
     }
-
 }

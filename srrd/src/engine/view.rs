@@ -87,7 +87,8 @@ impl View {
 
     /// A record that counts: its router is reachable.
     pub fn live_record(&self, service: &str, peer: RouterId) -> Option<&PeerRecord> {
-        if self.is_reachable(peer) || super::mutants::on(super::mutants::Mutant::IgnoreReachability) {
+        if self.is_reachable(peer) || super::mutants::on(super::mutants::Mutant::IgnoreReachability)
+        {
             self.record(service, peer)
         } else {
             None

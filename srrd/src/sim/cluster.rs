@@ -178,6 +178,9 @@ pub struct Cluster {
     last_flood: HashMap<(usize, usize), Time>,
     pub(super) last_state_change: Time,
     engine_events: u64,
+    /// Service and daemon LSAs the engines originated (each with a flush of
+    /// the previous id): the flooding cost.
+    lsa_updates: u64,
     engine_nanos: u128,
     faults_injected: u64,
     pub(super) checker: Checker,
@@ -242,6 +245,7 @@ impl Cluster {
             last_flood: HashMap::new(),
             last_state_change: Time(0),
             engine_events: 0,
+            lsa_updates: 0,
             engine_nanos: 0,
             faults_injected: 0,
             touched: BTreeSet::new(),
@@ -336,6 +340,7 @@ impl Cluster {
             services: self.workload.service_count,
             seed: self.config.seed,
             events: self.engine_events,
+            lsa_updates: self.lsa_updates,
             faults_injected: self.faults_injected,
             checkpoints: c.checkpoints,
             converged: c.unconverged == 0,
@@ -1050,6 +1055,7 @@ impl Cluster {
     fn apply(&mut self, n: usize, action: Action) {
         match action {
             Action::Originate { lsa, payload } => {
+                self.lsa_updates += 1;
                 if self.nodes[n].api_up {
                     self.originate(n, lsa, payload);
                 }
@@ -1597,9 +1603,10 @@ impl Cluster {
     }
 
     pub(super) fn fail_next_start(&mut self, n: usize, service: &str) {
-        self.nodes[n]
-            .faults
-            .insert((service.to_string(), Primitive::Start), PrimitiveFault::Fail);
+        self.nodes[n].faults.insert(
+            (service.to_string(), Primitive::Start),
+            PrimitiveFault::Fail,
+        );
     }
 
     pub(super) fn operator(&mut self, n: usize, command: Command) {

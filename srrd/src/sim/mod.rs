@@ -137,6 +137,8 @@ pub struct Summary {
     pub services: usize,
     pub seed: u64,
     pub events: u64,
+    /// LSAs the engines originated (each one flushes the id it replaces).
+    pub lsa_updates: u64,
     pub faults_injected: u64,
     pub checkpoints: u64,
     pub converged: bool,

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::cluster::Cluster;
@@ -14,6 +15,35 @@ use super::SimConfig;
 use crate::config::{parse_duration, ServiceConfig};
 use crate::engine::Command;
 use crate::model::{RouterId, ServiceKind};
+
+/// The `*.scn` files of a folder, in name order (stories, single-node
+/// scenarios alike).
+pub fn scn_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .scn files in {}", dir.display());
+    files
+}
+
+/// Runs every story in `dir`: (file name, outcome) for each.
+pub fn run_all(dir: &Path) -> Vec<(String, Result<(), String>)> {
+    scn_files(dir)
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let outcome = std::fs::read_to_string(f)
+                .map_err(|e| format!("{}: {e}", f.display()))
+                .and_then(|text| run(&f.display().to_string(), &text));
+            (name, outcome)
+        })
+        .collect()
+}
 
 /// Runs a story; the error names the line and what differed.
 pub fn run(file: &str, text: &str) -> Result<(), String> {
@@ -69,7 +99,9 @@ impl Story {
         let [name, rid, lan] = args else {
             return Err("node NAME ROUTER-ID lan=LAN".into());
         };
-        let lan = lan.strip_prefix("lan=").ok_or("node NAME ROUTER-ID lan=LAN")?;
+        let lan = lan
+            .strip_prefix("lan=")
+            .ok_or("node NAME ROUTER-ID lan=LAN")?;
         let l = match self.lan_names.iter().position(|x| x == lan) {
             Some(l) => l,
             None => {
@@ -112,10 +144,9 @@ impl Story {
                         on.push(self.node_index(n)?);
                     }
                 }
-                "addr" => s.addresses.push(
-                    v.parse::<IpAddr>()
-                        .map_err(|e| format!("addr {v}: {e}"))?,
-                ),
+                "addr" => s
+                    .addresses
+                    .push(v.parse::<IpAddr>().map_err(|e| format!("addr {v}: {e}"))?),
                 "pref" => {
                     for p in v.split(',') {
                         let (n, p) = p.split_once(':').ok_or("pref=NODE:N,...")?;
@@ -218,10 +249,16 @@ impl Story {
                 c.partition(&side);
             }
             "heal" => c.heal(),
-            "fail-start" => c.fail_next_start(node(0)?, args.get(1).ok_or("fail-start NODE SERVICE")?),
+            "fail-start" => {
+                c.fail_next_start(node(0)?, args.get(1).ok_or("fail-start NODE SERVICE")?)
+            }
             "cmd" => {
                 let n = node(0)?;
-                let service = || args.get(2).map(|s| s.to_string()).ok_or("cmd NODE VERB SERVICE");
+                let service = || {
+                    args.get(2)
+                        .map(|s| s.to_string())
+                        .ok_or("cmd NODE VERB SERVICE")
+                };
                 let command = match args.get(1).copied() {
                     Some("stop") => Command::Stop(service()?),
                     Some("start") => Command::Start(service()?),
@@ -239,7 +276,9 @@ impl Story {
                 let got = c.last_rejection(node(0)?);
                 let want = args[1..].join(" ");
                 if !got.as_deref().is_some_and(|g| g.contains(&want)) {
-                    return Err(format!("expected a rejection containing {want:?}, got {got:?}"));
+                    return Err(format!(
+                        "expected a rejection containing {want:?}, got {got:?}"
+                    ));
                 }
             }
             "expect" => self.expect(c, args)?,

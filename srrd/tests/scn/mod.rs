@@ -94,9 +94,7 @@ impl Runner {
                 "check" => s.check_interval = Some(dur(v)?),
                 "preempt" => s.preempt_delay = dur(v)?,
                 "quorum" => s.quorum = true,
-                "expected" => {
-                    s.expected_nodes = v.parse().map_err(|e| format!("expected: {e}"))?
-                }
+                "expected" => s.expected_nodes = v.parse().map_err(|e| format!("expected: {e}"))?,
                 "disabled" => s.disabled = true,
                 "scope" if v == "as" => s.scope = Scope::As,
                 "timeout" => {
@@ -516,4 +514,3 @@ pub fn run_file(path: &Path, update: bool) -> String {
     }
     out
 }
-
