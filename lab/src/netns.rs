@@ -3,7 +3,7 @@
 //! process a test starts, and the cleanup of all of it.
 //!
 //! The recipe and its pitfalls were measured in
-//! `shared/notes/frr-ospf-api-netns.md`; the configs follow `docs/frr.md`.
+//! docs/frr.md; the configs follow `docs/frr.md`.
 //! Nothing is ever added to the root namespace: veths are created inside
 //! the namespaces, and the LANs are bridges in a switch namespace `sw`, so a
 //! dead node gives its neighbours no carrier loss (they must notice by

@@ -7,7 +7,7 @@
 //! Attempts start on a fixed 10 ms schedule whatever the previous ones do:
 //! a pool of worker threads takes the slots in turn, so a connect that hangs
 //! in an outage (its SYN is lost and the kernel would retransmit only after
-//! 1 s, `shared/notes/frr-ospf-api-netns.md`) does not stretch the spacing.
+//! 1 s, docs/frr.md) does not stretch the spacing.
 //! Each connect gives up after 50 ms (the lab's round trip is well below
 //! 1 ms), each read or write after 100 ms.
 

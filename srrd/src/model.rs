@@ -95,7 +95,7 @@ pub enum ServiceKind {
     Resource,
 }
 
-/// Configuration state (thesis 5.4.3). Only `Active` is flooded as such;
+/// Configuration state (docs/architecture.md). Only `Active` is flooded as such;
 /// the LSA of a node in any other state is flushed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,7 +108,7 @@ pub enum ConfigState {
     Failed,
 }
 
-/// Run state (thesis 5.4.3).
+/// Run state (docs/architecture.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunState {
@@ -144,7 +144,7 @@ impl fmt::Display for RunState {
     }
 }
 
-/// The service primitives (thesis 6.6): targets of the service's Makefile.
+/// The service primitives (docs/primitives.md): targets of the service's Makefile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Primitive {

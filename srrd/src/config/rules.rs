@@ -1,6 +1,6 @@
 //! Rules that relate services to each other: unique names, dependencies
 //! that exist and do not loop, addresses owned by one service, groups that
-//! can move as one (SPEC §2).
+//! can move as one (docs/configuration.md).
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;

@@ -19,7 +19,7 @@ const SUSPECT_GRACE_MS: u64 = 3_000;
 impl Engine {
     pub(super) fn on_api_connected(&mut self, router_id: RouterId) {
         if self.api_up && self.router_id != Some(router_id) {
-            // A new router id is a new identity: start over (thesis 7.4).
+            // A new router id is a new identity: start over (docs/architecture.md).
             self.on_api_lost();
         }
         self.api_up = true;
@@ -120,7 +120,7 @@ impl Engine {
         }
     }
 
-    /// Our own LSA came back: only now may we assume the others know (SPEC 1).
+    /// Our own LSA came back: only now may we assume the others know (docs/architecture.md).
     fn on_own_echo(&mut self, lsa: LsaRef, payload: Payload) {
         self.own_deleted.remove(&lsa);
         let generation = match &payload {

@@ -15,7 +15,7 @@ pub struct OpId(pub u64);
 pub enum PrimitiveResult {
     Ok,
     Failed(u32),
-    /// Not finished: ask again after the recall interval (thesis 6.6).
+    /// Not finished: ask again after the recall interval (docs/primitives.md).
     Recall,
 }
 

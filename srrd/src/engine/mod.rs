@@ -1,4 +1,4 @@
-//! The sans-IO protocol core (SPEC 3): one node's service state machine.
+//! The sans-IO protocol core (docs/architecture.md): one node's service state machine.
 //!
 //! The engine owns no socket, clock or thread. The caller feeds it
 //! [`Event`]s with the current time and carries out the [`Action`]s it

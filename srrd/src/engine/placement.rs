@@ -1,5 +1,5 @@
 //! Which node should hold a unit — a pure function of the global view, so
-//! every node computes the same answer from the same LSDB (thesis 5.4.3).
+//! every node computes the same answer from the same LSDB (docs/architecture.md).
 
 use std::cmp::Reverse;
 

@@ -8,7 +8,7 @@ use super::Engine;
 use crate::model::{ConfigState, Failure, Primitive, RouterId};
 
 impl Engine {
-    /// join/leave as peers with the service active come and go (thesis 6.6).
+    /// join/leave as peers with the service active come and go (docs/primitives.md).
     pub(super) fn update_membership(&mut self, m: usize) {
         let active = self.locals[m].config == ConfigState::Active;
         let name = &self.locals[m].cfg.name;

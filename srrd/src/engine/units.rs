@@ -1,8 +1,9 @@
 //! Placement units: services that must run on the same node.
 //!
 //! An explicit group and every dependency edge join services into one unit
-//! (SPEC 2: "services of one group move together"; "B is started before A
-//! ... on the same node"). The engine places units, not single services.
+//! (docs/configuration.md: services of one group move together; a service
+//! starts after its dependencies, on the same node). The engine places
+//! units, not single services.
 
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@
 //! Records are keyed by (advertising router, service name). A node sends
 //! each state change under a fresh opaque id and flushes the old one, so the
 //! record follows the highest generation, and a DELETE matters only for the
-//! id the record currently lives under (SPEC 5).
+//! id the record currently lives under (docs/protocol.md).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;

@@ -14,7 +14,7 @@ pub use codec::{
     MAX_SOFTWARE,
 };
 
-/// Opaque type of every srrd LSA (SPEC 1, thesis 6.5.4).
+/// Opaque type of every srrd LSA (docs/protocol.md).
 pub const OPAQUE_TYPE: u8 = 222;
 /// Largest opaque payload whose LSA ospfd 8.4 still notifies to API clients
 /// (1488-byte LSA minus the 20-byte header).

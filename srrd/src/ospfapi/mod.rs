@@ -2,7 +2,7 @@
 //! the sans-IO message codec. No sockets here: the caller moves bytes,
 //! `FrameDecoder` cuts them into frames and `encode` builds requests.
 //!
-//! Wire facts (measured against real ospfd in `notes/frr-ospf-api-netns.md`
+//! Wire facts (measured against real ospfd in docs/ospf-api.md and docs/frr.md
 //! and in the transcripts under `srrd/tests/transcripts/`) are summarised
 //! in `docs/ospf-api.md`.
 

@@ -1,4 +1,4 @@
-//! Byte-vector tests: the captures in notes/frr-ospf-api-netns.md
+//! Byte-vector tests: the captures documented in docs/ospf-api.md
 //! ("Captured bytes", real FRR 8.4.4 ospfd) pin every format both ways.
 
 use std::net::Ipv4Addr;

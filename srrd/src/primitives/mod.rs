@@ -1,6 +1,5 @@
-//! Southbound: runs service primitives (SPEC §4, thesis 6.6) as child
-//! processes, asynchronously — the 2002 daemon blocked on each `make`; the
-//! thesis asks for this fix. `Runner::start` returns at once; each run ends
+//! Southbound: runs service primitives (docs/primitives.md) as child
+//! processes, asynchronously (the 2002 daemon blocked on each `make`). `Runner::start` returns at once; each run ends
 //! in one `Finished` on the channel given to `Runner::new`.
 //!
 //! The rules a primitives file sees (how it is run, exit codes, environment,

@@ -1,6 +1,6 @@
 //! Deterministic multi-node simulator: N engines joined by a simulated
 //! flooding network that behaves like FRR 8.4 ospfd as measured in
-//! shared/notes/frr-ospf-api-netns.md, with faults, and invariant checks.
+//! docs/frr.md, with faults, and invariant checks.
 
 mod checks;
 mod cluster;

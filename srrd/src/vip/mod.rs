@@ -1,6 +1,6 @@
 //! The VIP manager (southbound): puts a service's virtual IP on a local
 //! interface as a host address (/32, IPv6 /128) so OSPF advertises it as a
-//! host route (SPEC §1 "service routing"), and takes it off again.
+//! host route (docs/vip.md), and takes it off again.
 //!
 //! Addresses are added with preferred lifetime 0, i.e. "deprecated": IPv6
 //! source selection then avoids them (RFC 6724 rule 3); and with a valid
