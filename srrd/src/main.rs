@@ -105,6 +105,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Colour only on a terminal, and not when NO_COLOR is set (no-color.org).
+fn colour(out: &impl std::io::IsTerminal) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    out.is_terminal() && !no_color
+}
+
 /// Prints what it cleaned on stdout, problems on stderr; exit 1 if a stop
 /// failed or nothing could be cleaned. Primitive output and warnings go to
 /// stderr as log lines.
@@ -112,7 +118,7 @@ fn cleanup(config: &std::path::Path) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour(&std::io::stderr()))
         .init();
     let Some(runtime) = runtime("cleanup") else {
         return ExitCode::FAILURE;
@@ -203,7 +209,10 @@ fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour(&std::io::stdout()))
+        .init();
     let Some(runtime) = runtime("run") else {
         return ExitCode::FAILURE;
     };

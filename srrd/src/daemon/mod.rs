@@ -187,17 +187,17 @@ pub async fn cleanup(config_path: &Path) -> Result<Cleaned, DaemonError> {
 
 fn log_cleaned(cleaned: &Cleaned) {
     for service in &cleaned.stopped {
-        warn!(service, "stopped a service an earlier run left started");
+        warn!(%service, "stopped a service an earlier run left started");
     }
     for (service, why) in &cleaned.failed {
         error!(
-            service,
+            %service,
             why, "cannot stop a service an earlier run left started"
         );
     }
     for service in &cleaned.unknown {
         warn!(
-            service,
+            %service,
             "an earlier run started a service no longer configured; not stopped"
         );
     }
@@ -411,7 +411,7 @@ impl Daemon {
         };
         if changed {
             if let Err(e) = self.state_file.save(&self.state) {
-                error!(service, error = %e, "cannot persist which services are started");
+                error!(%service, error = %e, "cannot persist which services are started");
             }
         }
     }
@@ -501,13 +501,13 @@ impl Daemon {
             Action::AddVip { service, addr } => {
                 self.owned_vips.insert(*addr);
                 if let Err(e) = self.vips.add(*addr).await {
-                    error!(service, error = %e, "cannot add VIP");
+                    error!(%service, error = %e, "cannot add VIP");
                 }
             }
             Action::RemoveVip { service, addr } => {
                 self.owned_vips.remove(addr);
                 if let Err(e) = self.vips.remove(*addr).await {
-                    error!(service, error = %e, "cannot remove VIP");
+                    error!(%service, error = %e, "cannot remove VIP");
                 }
             }
             Action::SetTimer { at } => self.timer = Some(*at),
@@ -517,16 +517,19 @@ impl Daemon {
                 run,
                 failure,
             } => match failure {
-                Some(f) => warn!(service, %config, %run, failure = %f, "state"),
-                None => info!(service, %config, %run, "state"),
+                Some(f) => warn!(%service, %config, %run, failure = %f, "state"),
+                None => info!(%service, %config, %run, "state"),
             },
             Action::Log {
                 level,
                 service,
                 message,
-            } => match level {
-                Level::Warn => warn!(service = service.as_deref().unwrap_or("-"), "{message}"),
-                Level::Info => info!(service = service.as_deref().unwrap_or("-"), "{message}"),
+            } => match (level, service) {
+                (Level::Warn, Some(service)) => warn!(%service, "{message}"),
+                (Level::Info, Some(service)) => info!(%service, "{message}"),
+                // Node-level lines carry no service field.
+                (Level::Warn, None) => warn!("{message}"),
+                (Level::Info, None) => info!("{message}"),
             },
             Action::CommandRejected { command, reason } => {
                 warn!(%command, reason, "command rejected")
@@ -546,7 +549,7 @@ fn invocation(
     use crate::primitives::vars;
     let service_dir = node.state_dir.join("services").join(&run.service);
     if let Err(e) = std::fs::create_dir_all(&service_dir) {
-        warn!(service = run.service, dir = %service_dir.display(), error = %e, "cannot create the service state dir");
+        warn!(service = %run.service, dir = %service_dir.display(), error = %e, "cannot create the service state dir");
     }
     let words = |items: Vec<String>| items.join(" ");
     let mut env = vec![
