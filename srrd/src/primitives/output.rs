@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::OUTPUT_TAIL;
+use super::{EX_TEMPFAIL, OUTPUT_TAIL};
 use crate::engine::OpId;
 use crate::model::Primitive;
 
@@ -85,11 +85,15 @@ fn emit(line: Line<'_>, stream: Stream, shared: &SharedCapture, ctx: &LogContext
             tracing::info!(service = %ctx.service, primitive = %ctx.primitive, op = ctx.op.0, "{text}{cut}")
         }
         Stream::Stderr => {
-            tracing::warn!(service = %ctx.service, primitive = %ctx.primitive, op = ctx.op.0, "{text}{cut}");
-            if ctx.make {
-                if let Some(code) = make_error_code(&text) {
-                    lock(shared).make_error.get_or_insert(code);
-                }
+            let make_error = ctx.make.then(|| make_error_code(&text)).flatten();
+            if let Some(code) = make_error {
+                lock(shared).make_error.get_or_insert(code);
+            }
+            // make's report of a recall is no trouble: "primitive ended" says it.
+            if make_error == Some(EX_TEMPFAIL as u32) {
+                tracing::debug!(service = %ctx.service, primitive = %ctx.primitive, op = ctx.op.0, "{text}{cut}");
+            } else {
+                tracing::warn!(service = %ctx.service, primitive = %ctx.primitive, op = ctx.op.0, "{text}{cut}");
             }
         }
     }
