@@ -69,10 +69,7 @@ impl Engine {
                 self.log(
                     Level::Warn,
                     None,
-                    format!(
-                        "ignoring LSA id {} from {}: {e}",
-                        lsa.opaque_id, lsa.adv_router
-                    ),
+                    format!("ignoring LSA {lsa}: {e}"),
                 );
                 return;
             }
@@ -89,9 +86,7 @@ impl Engine {
                 Level::Warn,
                 None,
                 format!(
-                    "ignoring LSA id {} from {}: it names {} as its originator",
-                    lsa.opaque_id,
-                    lsa.adv_router,
+                    "ignoring LSA {lsa}: it names {} as its originator",
                     originator.map_or("no router".to_string(), |o| o.to_string())
                 ),
             );

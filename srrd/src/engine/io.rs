@@ -169,21 +169,10 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Originate { lsa, payload } => write!(
-                f,
-                "originate type {} id {} ({} bytes)",
-                lsa.scope.lsa_type(),
-                lsa.opaque_id,
-                payload.len()
-            ),
-            Action::Flush { lsa } => {
-                write!(
-                    f,
-                    "flush type {} id {}",
-                    lsa.scope.lsa_type(),
-                    lsa.opaque_id
-                )
+            Action::Originate { lsa, payload } => {
+                write!(f, "originate {lsa} ({} bytes)", payload.len())
             }
+            Action::Flush { lsa } => write!(f, "flush {lsa}"),
             Action::RunPrimitive(r) => match r.peer {
                 Some(p) => write!(f, "run {} {} {p}", r.service, r.primitive),
                 None => write!(f, "run {} {}", r.service, r.primitive),

@@ -19,6 +19,21 @@ pub struct LsaRef {
     pub opaque_id: u32,
 }
 
+/// As vtysh shows it: `type-10 222.171.1.1 adv 10.0.0.3` (the LSA id is
+/// the opaque type in the first byte, the opaque id below).
+impl std::fmt::Display for LsaRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ls_id = (u32::from(crate::lsa::OPAQUE_TYPE) << 24) | (self.opaque_id & 0x00ff_ffff);
+        write!(
+            f,
+            "type-{} {} adv {}",
+            self.scope.lsa_type(),
+            std::net::Ipv4Addr::from(ls_id),
+            self.adv_router
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PeerRecord {
     pub lsa: LsaRef,

@@ -478,11 +478,7 @@ impl Session {
                 reason: format!("{errcode:?}"),
             }),
             Pending::Delete(lsa) => {
-                debug!(
-                    opaque_id = lsa.opaque_id,
-                    ?errcode,
-                    "delete request refused"
-                );
+                debug!(%lsa, ?errcode, "delete request refused");
                 None
             }
             Pending::Other(request) => {
