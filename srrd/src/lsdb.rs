@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::engine::{Event, LsaRef};
 use crate::lsa::{self, ClusterKey, Payload};
-use crate::model::{RouterId, Scope};
+use crate::model::RouterId;
 use crate::ospfapi::{ClientError, Session};
 
 /// One srrd LSA in the local LSDB.
@@ -19,6 +19,10 @@ pub struct Entry {
     pub lsa_type: u8,
     pub opaque_id: u32,
     pub reachable: bool,
+    /// Why the daemon ignores it (`bad tag`, `foreign originator 10.0.0.9`,
+    /// ...); absent when it counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
     #[serde(flatten)]
     pub content: Content,
 }
@@ -54,9 +58,27 @@ pub enum Content {
     },
 }
 
-fn content(payload: &[u8], scope: Scope, key: Option<&ClusterKey>) -> Content {
-    match lsa::decode(payload, scope, key) {
-        Ok(Payload::Service(s)) => Content::Service {
+/// The payload decoded, and why the daemon ignores it, by the engine's rule
+/// ([`lsa::receive`]). An ignored payload is shown as far as it decodes
+/// without the key.
+fn content(lsa: LsaRef, payload: &[u8], key: Option<&ClusterKey>) -> (Content, Option<String>) {
+    match lsa::receive(payload, lsa.scope, lsa.adv_router, key) {
+        Ok(p) => (decoded(p), None),
+        Err(refused) => {
+            let shown = match lsa::decode(payload, lsa.scope, None) {
+                Ok(p) => decoded(p),
+                Err(_) => Content::Undecodable {
+                    error: refused.to_string(),
+                },
+            };
+            (shown, Some(refused.label()))
+        }
+    }
+}
+
+fn decoded(payload: Payload) -> Content {
+    match payload {
+        Payload::Service(s) => Content::Service {
             state: format!("{}/{}", s.config_state, s.run_state),
             name: s.name,
             generation: s.generation,
@@ -69,14 +91,11 @@ fn content(payload: &[u8], scope: Scope, key: Option<&ClusterKey>) -> Content {
             claim: s.claim,
             ack: s.ack.map(|(r, c)| format!("{r}/{c}")),
         },
-        Ok(Payload::Daemon(d)) => Content::Daemon {
+        Payload::Daemon(d) => Content::Daemon {
             generation: d.generation,
             node_name: d.node_name,
             web: d.web,
             software: d.software,
-        },
-        Err(e) => Content::Undecodable {
-            error: e.to_string(),
         },
     }
 }
@@ -112,12 +131,24 @@ pub async fn dump(
     }
     Ok(lsas
         .into_iter()
-        .map(|(lsa, payload)| Entry {
-            adv_router: lsa.adv_router,
-            lsa_type: lsa.scope.lsa_type(),
-            opaque_id: lsa.opaque_id,
-            reachable: reachable.contains(&lsa.adv_router),
-            content: content(&payload, lsa.scope, key),
-        })
+        .map(|(lsa, payload)| entry(lsa, &payload, key, &reachable))
         .collect())
+}
+
+/// One LSA of the dump, as printed.
+pub fn entry(
+    lsa: LsaRef,
+    payload: &[u8],
+    key: Option<&ClusterKey>,
+    reachable: &[RouterId],
+) -> Entry {
+    let (content, ignored) = content(lsa, payload, key);
+    Entry {
+        adv_router: lsa.adv_router,
+        lsa_type: lsa.scope.lsa_type(),
+        opaque_id: lsa.opaque_id,
+        reachable: reachable.contains(&lsa.adv_router),
+        ignored,
+        content,
+    }
 }

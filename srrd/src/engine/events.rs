@@ -63,35 +63,14 @@ impl Engine {
         if !self.api_up {
             return;
         }
-        let decoded = match lsa::decode(payload, lsa.scope, self.settings.cluster_key.as_ref()) {
+        let key = self.settings.cluster_key.as_ref();
+        let decoded = match lsa::receive(payload, lsa.scope, lsa.adv_router, key) {
             Ok(p) => p,
             Err(e) => {
-                self.log(
-                    Level::Warn,
-                    None,
-                    format!("ignoring LSA {lsa}: {e}"),
-                );
+                self.log(Level::Warn, None, format!("ignoring LSA {lsa}: {e}"));
                 return;
             }
         };
-        let originator = match &decoded {
-            Payload::Service(s) => s.originator,
-            Payload::Daemon(d) => d.originator,
-        };
-        // The tag covers the originator: a payload replayed under another
-        // router id is refused (and without a key, at least noticed).
-        let keyed = self.settings.cluster_key.is_some();
-        if originator.map_or(keyed, |o| o != lsa.adv_router) {
-            self.log(
-                Level::Warn,
-                None,
-                format!(
-                    "ignoring LSA {lsa}: it names {} as its originator",
-                    originator.map_or("no router".to_string(), |o| o.to_string())
-                ),
-            );
-            return;
-        }
         if Some(lsa.adv_router) == self.router_id {
             self.on_own_echo(lsa, decoded);
             return;

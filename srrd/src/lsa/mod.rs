@@ -110,3 +110,57 @@ pub enum Payload {
     Service(ServiceLsa),
     Daemon(DaemonLsa),
 }
+
+impl Payload {
+    /// The router the payload says it was originated by.
+    pub fn originator(&self) -> Option<RouterId> {
+        match self {
+            Payload::Service(s) => s.originator,
+            Payload::Daemon(d) => d.originator,
+        }
+    }
+}
+
+/// Why a receiver ignores an LSA.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Undecodable(DecodeError),
+    /// The ORIGINATOR TLV names another router than the advertising one,
+    /// or is missing while a key is configured.
+    #[error("it names {} as its originator", .named.map_or("no router".to_string(), |o| o.to_string()))]
+    ForeignOriginator { named: Option<RouterId> },
+}
+
+impl Refused {
+    /// A short label, as `srrd lsdb` shows it.
+    pub fn label(&self) -> String {
+        match self {
+            Refused::Undecodable(DecodeError::BadTag { .. }) => "bad tag".into(),
+            Refused::Undecodable(
+                DecodeError::MissingTag { .. } | DecodeError::TagNotLast { .. },
+            ) => "no tag".into(),
+            Refused::Undecodable(_) => "undecodable".into(),
+            Refused::ForeignOriginator { named: Some(o) } => format!("foreign originator {o}"),
+            Refused::ForeignOriginator { named: None } => "no originator".into(),
+        }
+    }
+}
+
+/// Decodes an LSA as the engine accepts it: the tag must verify when a key
+/// is set, and the originator must be the advertising router. The tag
+/// covers the originator, so a payload replayed under another router id is
+/// refused (and without a key, at least noticed).
+pub fn receive(
+    payload: &[u8],
+    scope: crate::model::Scope,
+    adv_router: RouterId,
+    key: Option<&ClusterKey>,
+) -> Result<Payload, Refused> {
+    let decoded = decode(payload, scope, key).map_err(Refused::Undecodable)?;
+    let named = decoded.originator();
+    if named.map_or(key.is_some(), |o| o != adv_router) {
+        return Err(Refused::ForeignOriginator { named });
+    }
+    Ok(decoded)
+}
