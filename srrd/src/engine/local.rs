@@ -1,9 +1,10 @@
 //! This node's own services.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::fasthash::FastSet;
 use super::io::OpId;
 use super::view::LsaRef;
 use crate::config::ServiceConfig;
@@ -182,9 +183,9 @@ pub struct IdAllocator {
     /// Ids are `1..=mask`.
     mask: u32,
     next: u32,
-    in_use: HashSet<u32>,
+    in_use: FastSet<u32>,
     flushed: VecDeque<(Time, u32)>,
-    flushed_set: HashSet<u32>,
+    flushed_set: FastSet<u32>,
 }
 
 const OPAQUE_ID_MASK: u32 = 0x00ff_ffff;
@@ -198,9 +199,9 @@ impl IdAllocator {
         IdAllocator {
             mask: OPAQUE_ID_MASK,
             next: start.max(1),
-            in_use: HashSet::new(),
+            in_use: FastSet::default(),
             flushed: VecDeque::new(),
-            flushed_set: HashSet::new(),
+            flushed_set: FastSet::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 mod activation;
 mod claims;
 mod events;
+mod fasthash;
 mod flooding;
 mod io;
 mod local;
@@ -28,6 +29,7 @@ use std::net::SocketAddr;
 use crate::config::{NodeSettings, ServiceConfig};
 use crate::lsa::ClusterKey;
 use crate::model::{RouterId, Time};
+use fasthash::FastMap;
 use local::{Local, UnitState};
 use timers::Timers;
 use units::UnitLayout;
@@ -98,10 +100,10 @@ pub struct Engine {
     layout: UnitLayout,
     locals: Vec<Local>,
     unit_states: Vec<UnitState>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     view: View,
     timers: Timers,
-    ops: HashMap<OpId, usize>,
+    ops: FastMap<OpId, usize>,
     next_op: u64,
     ids: local::IdAllocator,
     daemon_lsa: Option<LsaRef>,
@@ -166,7 +168,7 @@ impl Engine {
             index,
             view: View::default(),
             timers: Timers::default(),
-            ops: HashMap::new(),
+            ops: FastMap::default(),
             next_op: 1,
             ids,
             daemon_lsa: None,

@@ -5,7 +5,9 @@
 //! record follows the highest generation, and a DELETE matters only for the
 //! id the record currently lives under (docs/protocol.md).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fasthash::FastMap;
 use std::net::SocketAddr;
 
 use crate::lsa::ServiceLsa;
@@ -58,17 +60,18 @@ pub struct PeerDaemon {
 #[derive(Default, Debug)]
 pub struct View {
     /// service name → advertising router → record
-    records: HashMap<String, BTreeMap<RouterId, PeerRecord>>,
-    by_lsa: HashMap<LsaRef, String>,
+    /// Boxed: a BTreeMap moves its values around on insert.
+    records: FastMap<String, BTreeMap<RouterId, Box<PeerRecord>>>,
+    by_lsa: FastMap<LsaRef, String>,
     pub daemons: BTreeMap<RouterId, PeerDaemon>,
     reachable: BTreeSet<RouterId>,
     /// When each router was last reported unreachable.
-    lost_at: HashMap<RouterId, Time>,
+    lost_at: FastMap<RouterId, Time>,
     /// Newest incarnation seen from each router (high 32 bits of generations).
-    incarnations: HashMap<RouterId, u32>,
+    incarnations: FastMap<RouterId, u32>,
     /// Generation of a record whose delete took effect: replays at or below
     /// it are refused.
-    floors: HashMap<String, BTreeMap<RouterId, u64>>,
+    floors: FastMap<String, BTreeMap<RouterId, u64>>,
 }
 
 pub enum Applied {
@@ -89,11 +92,14 @@ impl View {
     }
 
     pub fn records(&self, service: &str) -> impl Iterator<Item = (&RouterId, &PeerRecord)> {
-        self.records.get(service).into_iter().flat_map(|m| m.iter())
+        self.records
+            .get(service)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(r, rec)| (r, &**rec)))
     }
 
     pub fn record(&self, service: &str, peer: RouterId) -> Option<&PeerRecord> {
-        self.records.get(service)?.get(&peer)
+        self.records.get(service)?.get(&peer).map(|rec| &**rec)
     }
 
     pub fn is_reachable(&self, peer: RouterId) -> bool {
@@ -219,13 +225,13 @@ impl View {
         self.by_lsa.insert(lsa, state.name.clone());
         peers.insert(
             lsa.adv_router,
-            PeerRecord {
+            Box::new(PeerRecord {
                 lsa,
                 state,
                 deleted_at: None,
                 received_at: now,
                 suspect: false,
-            },
+            }),
         );
         Applied::Changed
     }
