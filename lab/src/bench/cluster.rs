@@ -32,6 +32,9 @@ pub struct Tools {
     pub bench: PathBuf,
     /// `srrd run --log`.
     pub srrd_log: String,
+    /// Run `srrd-bench tap` beside every srrd (its LSA events with times,
+    /// in the node's `srrd-bench.out`), for timelines.
+    pub tap: bool,
 }
 
 /// Which services the nodes configure.
@@ -117,6 +120,8 @@ pub struct Cluster {
     pub set: ServiceSet,
     /// srrd per node, with its start time.
     srrd: BTreeMap<&'static str, (ProcHandle, Instant)>,
+    /// `srrd-bench tap` per node (`Tools::tap`).
+    taps: BTreeMap<&'static str, ProcHandle>,
 }
 
 impl Cluster {
@@ -136,6 +141,7 @@ impl Cluster {
             tools,
             set: ServiceSet::Single,
             srrd: BTreeMap::new(),
+            taps: BTreeMap::new(),
         }
     }
 
@@ -174,6 +180,13 @@ impl Cluster {
 
     pub fn adopt_srrd(&mut self, node: &'static str, handle: ProcHandle) {
         self.srrd.insert(node, (handle, Instant::now()));
+        let tapped = self.taps.get(node).is_some_and(|h| self.lab.is_running(h));
+        if self.tools.tap && !tapped {
+            let mut cmd = Command::new(&self.tools.bench);
+            cmd.arg("tap");
+            let tap = self.lab.spawn(node, cmd);
+            self.taps.insert(node, tap);
+        }
     }
 
     pub fn srrd(&self, node: &str) -> Option<&ProcHandle> {

@@ -6,12 +6,14 @@
 
 pub mod cluster;
 pub mod faults;
+pub mod flooding;
 pub mod keepalived;
 pub mod measure;
 pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
+pub mod tap;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
