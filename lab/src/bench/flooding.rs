@@ -64,7 +64,11 @@ pub fn run(options: &FloodOptions) -> Result<Vec<FloodRow>, String> {
         .binaries
         .iter()
         .map(|(label, srrd)| {
-            eprintln!("== {label}: {} with {} services", srrd.display(), options.services);
+            eprintln!(
+                "== {label}: {} with {} services",
+                srrd.display(),
+                options.services
+            );
             measure_one(options, label, srrd)
         })
         .collect()
@@ -155,7 +159,11 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         let dest = logs.join(format!("flooding-{label}"));
         let _ = std::fs::remove_dir_all(&dest);
         let _ = std::fs::create_dir_all(logs);
-        let _ = Command::new("cp").arg("-a").arg(lab.dir()).arg(&dest).status();
+        let _ = Command::new("cp")
+            .arg("-a")
+            .arg(lab.dir())
+            .arg(&dest)
+            .status();
         eprintln!("   logs of this lab copied to {}", dest.display());
     }
     result
@@ -181,10 +189,17 @@ fn config_text(node: &str, index: usize, dir: &std::path::Path, o: &FloodOptions
 
 /// Services per holder once every node has every service active and each
 /// runs on exactly one node (from `srrd lsdb` at n1).
-fn placement(lab: &Lab, srrd: &PathBuf, services: usize) -> Result<BTreeMap<String, usize>, String> {
+fn placement(
+    lab: &Lab,
+    srrd: &PathBuf,
+    services: usize,
+) -> Result<BTreeMap<String, usize>, String> {
     let out = lab.exec("n1", &[&srrd.display().to_string(), "lsdb"]);
     if !out.status.success() {
-        return Err(format!("srrd lsdb: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "srrd lsdb: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     let mut newest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -202,12 +217,19 @@ fn placement(lab: &Lab, srrd: &PathBuf, services: usize) -> Result<BTreeMap<Stri
         }
     }
     if newest.len() < services * NODES.len() {
-        return Err(format!("{} of {} records", newest.len(), services * NODES.len()));
+        return Err(format!(
+            "{} of {} records",
+            newest.len(),
+            services * NODES.len()
+        ));
     }
     let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((router, name), (_, state)) in &newest {
         match state.as_str() {
-            "active/started" => holders.entry(name.clone()).or_default().push(router.clone()),
+            "active/started" => holders
+                .entry(name.clone())
+                .or_default()
+                .push(router.clone()),
             "active/stopped" => {}
             other => return Err(format!("{name} at {router} is {other}")),
         }
@@ -226,10 +248,17 @@ fn placement(lab: &Lab, srrd: &PathBuf, services: usize) -> Result<BTreeMap<Stri
     Ok(per_node)
 }
 
-fn cpu_ticks_of(procs: &BTreeMap<&'static str, ProcHandle>) -> Result<BTreeMap<&'static str, u64>, String> {
+fn cpu_ticks_of(
+    procs: &BTreeMap<&'static str, ProcHandle>,
+) -> Result<BTreeMap<&'static str, u64>, String> {
     procs
         .iter()
-        .map(|(node, h)| Ok((*node, cpu_ticks(h.pid).ok_or(format!("{} on {node} is gone", h.name))?)))
+        .map(|(node, h)| {
+            Ok((
+                *node,
+                cpu_ticks(h.pid).ok_or(format!("{} on {node} is gone", h.name))?,
+            ))
+        })
         .collect()
 }
 

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use srrd_lab::bench::cluster::Tools;
 use srrd_lab::bench::flooding::{self, FloodOptions};
-use srrd_lab::bench::tap;
 use srrd_lab::bench::measure::MeasureSettings;
 use srrd_lab::bench::server::{serve, ServerConfig};
+use srrd_lab::bench::tap;
 use srrd_lab::bench::{self, Options, Scenario};
 use srrd_lab::probe::{get_once, ProbeConfig};
 
@@ -215,7 +215,8 @@ fn flooding_command(args: &[String]) -> Result<ExitCode, String> {
             "--check-interval" => {
                 let v = value(args, &mut i, "--check-interval")?;
                 check_interval = Duration::from_millis(
-                    v.parse().map_err(|e| format!("--check-interval (ms): {e}"))?,
+                    v.parse()
+                        .map_err(|e| format!("--check-interval (ms): {e}"))?,
                 );
             }
             "--settle" => settle = secs(value(args, &mut i, "--settle")?, "--settle")?,
