@@ -354,35 +354,10 @@ impl Cluster {
     /// (node, service) → state of its newest service LSA in `at`'s LSDB,
     /// for routers that are reachable from `at`.
     fn service_states(&self, at: &str) -> Result<BTreeMap<(&'static str, String), String>, String> {
-        let srrd = self.tools.srrd.display().to_string();
-        let out = self.lab.exec(at, &[&srrd, "lsdb"]);
-        if !out.status.success() {
-            return Err(format!(
-                "srrd lsdb at {at}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let mut newest: BTreeMap<(&'static str, String), (u64, String)> = BTreeMap::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
-            if text("kind") != "service"
-                || v.get("reachable") != Some(&serde_json::Value::Bool(true))
-            {
-                continue;
-            }
-            let Some(node) = node_of_router(text("adv_router")) else {
-                continue;
-            };
-            let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-            let key = (node, text("name").to_string());
-            if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
-                newest.insert(key, (generation, text("state").to_string()));
-            }
-        }
-        Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
+        Ok(lsdb_states(&self.lab, &self.tools.srrd, at)?
+            .into_iter()
+            .filter_map(|((router, name), state)| Some(((node_of_router(&router)?, name), state)))
+            .collect())
     }
 
     /// The last lines of each srrd's log, for error reports.
@@ -403,6 +378,39 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// (router id, service) → state of the newest service LSA of each
+/// reachable router in `at`'s LSDB (`srrd lsdb` there).
+pub fn lsdb_states(
+    lab: &Lab,
+    srrd: &std::path::Path,
+    at: &str,
+) -> Result<BTreeMap<(String, String), String>, String> {
+    let out = lab.exec(at, &[&srrd.display().to_string(), "lsdb"]);
+    if !out.status.success() {
+        return Err(format!(
+            "srrd lsdb at {at}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let mut newest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
+        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true))
+        {
+            continue;
+        }
+        let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
+        let key = (text("adv_router").to_string(), text("name").to_string());
+        if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
+            newest.insert(key, (generation, text("state").to_string()));
+        }
+    }
+    Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
 }
 
 /// n1..n3 by router id (netns.rs gives them 10.255.0.11..13).

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::cluster::NODES;
+use super::cluster::{lsdb_states, NODES};
 use super::measure::unix_ms;
 use super::report::{command_line, loadavg, machine};
 use crate::netns::{retry, Lab, ProcHandle, Profile};
@@ -155,17 +155,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         }
     }
     lab.kill(&tap);
-    if let Some(logs) = &options.logs {
-        let dest = logs.join(format!("flooding-{label}"));
-        let _ = std::fs::remove_dir_all(&dest);
-        let _ = std::fs::create_dir_all(logs);
-        let _ = Command::new("cp")
-            .arg("-a")
-            .arg(lab.dir())
-            .arg(&dest)
-            .status();
-        eprintln!("   logs of this lab copied to {}", dest.display());
-    }
+    super::keep_logs(options.logs.as_deref(), &lab, &format!("flooding-{label}"));
     result
 }
 
@@ -194,28 +184,7 @@ fn placement(
     srrd: &PathBuf,
     services: usize,
 ) -> Result<BTreeMap<String, usize>, String> {
-    let out = lab.exec("n1", &[&srrd.display().to_string(), "lsdb"]);
-    if !out.status.success() {
-        return Err(format!(
-            "srrd lsdb: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let mut newest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true)) {
-            continue;
-        }
-        let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-        let key = (text("adv_router"), text("name"));
-        if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
-            newest.insert(key, (generation, text("state")));
-        }
-    }
+    let newest = lsdb_states(lab, srrd, "n1")?;
     if newest.len() < services * NODES.len() {
         return Err(format!(
             "{} of {} records",
@@ -224,7 +193,7 @@ fn placement(
         ));
     }
     let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for ((router, name), (_, state)) in &newest {
+    for ((router, name), state) in &newest {
         match state.as_str() {
             "active/started" => holders
                 .entry(name.clone())
