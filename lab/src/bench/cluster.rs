@@ -400,8 +400,7 @@ pub fn lsdb_states(
             continue;
         };
         let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
-        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true))
-        {
+        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true)) {
             continue;
         }
         let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);

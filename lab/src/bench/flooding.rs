@@ -181,7 +181,7 @@ fn config_text(node: &str, index: usize, dir: &std::path::Path, o: &FloodOptions
 /// runs on exactly one node (from `srrd lsdb` at n1).
 fn placement(
     lab: &Lab,
-    srrd: &PathBuf,
+    srrd: &std::path::Path,
     services: usize,
 ) -> Result<BTreeMap<String, usize>, String> {
     let newest = lsdb_states(lab, srrd, "n1")?;

@@ -107,7 +107,11 @@ pub fn run(options: &Options) -> Report {
                 }
             }
             let _ = cluster.stop_all();
-            keep_logs(options.logs.as_deref(), &cluster.lab, &format!("srrd-{profile:?}"));
+            keep_logs(
+                options.logs.as_deref(),
+                &cluster.lab,
+                &format!("srrd-{profile:?}"),
+            );
         }
     }
 
