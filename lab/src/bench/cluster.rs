@@ -32,6 +32,9 @@ pub struct Tools {
     pub bench: PathBuf,
     /// `srrd run --log`.
     pub srrd_log: String,
+    /// Run `srrd-bench tap` beside every srrd (its LSA events with times,
+    /// in the node's `srrd-bench.out`), for timelines.
+    pub tap: bool,
 }
 
 /// Which services the nodes configure.
@@ -117,6 +120,8 @@ pub struct Cluster {
     pub set: ServiceSet,
     /// srrd per node, with its start time.
     srrd: BTreeMap<&'static str, (ProcHandle, Instant)>,
+    /// `srrd-bench tap` per node (`Tools::tap`).
+    taps: BTreeMap<&'static str, ProcHandle>,
 }
 
 impl Cluster {
@@ -136,6 +141,7 @@ impl Cluster {
             tools,
             set: ServiceSet::Single,
             srrd: BTreeMap::new(),
+            taps: BTreeMap::new(),
         }
     }
 
@@ -174,6 +180,13 @@ impl Cluster {
 
     pub fn adopt_srrd(&mut self, node: &'static str, handle: ProcHandle) {
         self.srrd.insert(node, (handle, Instant::now()));
+        let tapped = self.taps.get(node).is_some_and(|h| self.lab.is_running(h));
+        if self.tools.tap && !tapped {
+            let mut cmd = Command::new(&self.tools.bench);
+            cmd.arg("tap");
+            let tap = self.lab.spawn(node, cmd);
+            self.taps.insert(node, tap);
+        }
     }
 
     pub fn srrd(&self, node: &str) -> Option<&ProcHandle> {
@@ -341,35 +354,10 @@ impl Cluster {
     /// (node, service) → state of its newest service LSA in `at`'s LSDB,
     /// for routers that are reachable from `at`.
     fn service_states(&self, at: &str) -> Result<BTreeMap<(&'static str, String), String>, String> {
-        let srrd = self.tools.srrd.display().to_string();
-        let out = self.lab.exec(at, &[&srrd, "lsdb"]);
-        if !out.status.success() {
-            return Err(format!(
-                "srrd lsdb at {at}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let mut newest: BTreeMap<(&'static str, String), (u64, String)> = BTreeMap::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
-            if text("kind") != "service"
-                || v.get("reachable") != Some(&serde_json::Value::Bool(true))
-            {
-                continue;
-            }
-            let Some(node) = node_of_router(text("adv_router")) else {
-                continue;
-            };
-            let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-            let key = (node, text("name").to_string());
-            if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
-                newest.insert(key, (generation, text("state").to_string()));
-            }
-        }
-        Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
+        Ok(lsdb_states(&self.lab, &self.tools.srrd, at)?
+            .into_iter()
+            .filter_map(|((router, name), state)| Some(((node_of_router(&router)?, name), state)))
+            .collect())
     }
 
     /// The last lines of each srrd's log, for error reports.
@@ -390,6 +378,38 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// (router id, service) → state of the newest service LSA of each
+/// reachable router in `at`'s LSDB (`srrd lsdb` there).
+pub fn lsdb_states(
+    lab: &Lab,
+    srrd: &std::path::Path,
+    at: &str,
+) -> Result<BTreeMap<(String, String), String>, String> {
+    let out = lab.exec(at, &[&srrd.display().to_string(), "lsdb"]);
+    if !out.status.success() {
+        return Err(format!(
+            "srrd lsdb at {at}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let mut newest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
+        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true)) {
+            continue;
+        }
+        let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
+        let key = (text("adv_router").to_string(), text("name").to_string());
+        if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
+            newest.insert(key, (generation, text("state").to_string()));
+        }
+    }
+    Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
 }
 
 /// n1..n3 by router id (netns.rs gives them 10.255.0.11..13).

@@ -6,12 +6,14 @@
 
 pub mod cluster;
 pub mod faults;
+pub mod flooding;
 pub mod keepalived;
 pub mod measure;
 pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
+pub mod tap;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -105,7 +107,11 @@ pub fn run(options: &Options) -> Report {
                 }
             }
             let _ = cluster.stop_all();
-            keep_logs(options, &cluster.lab, &format!("srrd-{profile:?}"));
+            keep_logs(
+                options.logs.as_deref(),
+                &cluster.lab,
+                &format!("srrd-{profile:?}"),
+            );
         }
     }
 
@@ -128,7 +134,7 @@ pub fn run(options: &Options) -> Report {
                 .push(run_cross(&mut pair, mode, options, &mut rng));
         }
         pair.stop_all();
-        keep_logs(options, &pair.lab, "keepalived");
+        keep_logs(options.logs.as_deref(), &pair.lab, "keepalived");
     } else if options.keepalived {
         report.notes.push(
             "keepalived is not installed (apt-get install keepalived): its side was skipped".into(),
@@ -261,8 +267,8 @@ pub const CROSS_OBSERVATION: Duration = Duration::from_secs(10);
 pub const CROSS_RUNS: usize = 3;
 
 /// Copies the lab's dir to `<logs>/<label>` (the lab removes its own).
-fn keep_logs(options: &Options, lab: &crate::netns::Lab, label: &str) {
-    let Some(logs) = &options.logs else { return };
+pub(crate) fn keep_logs(logs: Option<&std::path::Path>, lab: &crate::netns::Lab, label: &str) {
+    let Some(logs) = logs else { return };
     let dest = logs.join(label);
     let _ = std::fs::remove_dir_all(&dest);
     if let Err(e) = std::fs::create_dir_all(logs) {

@@ -328,13 +328,13 @@ fn cross_summary(c: &CrossResult) -> String {
     )
 }
 
-fn loadavg() -> String {
+pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
 }
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -355,7 +355,7 @@ fn machine() -> String {
     )
 }
 
-fn command_line(program: &str, args: &[&str]) -> String {
+pub fn command_line(program: &str, args: &[&str]) -> String {
     std::process::Command::new(program)
         .args(args)
         .output()

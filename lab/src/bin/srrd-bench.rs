@@ -1,9 +1,14 @@
 //! srrd-bench: the failover benchmark (docs/benchmarks.md, "Failover
-//! outage (lab)"), and the two small tools its lab service is made of.
+//! outage (lab)"), the steady-state flooding benchmark ("Steady-state
+//! flooding (lab)"), the two small tools its lab service is made of, and
+//! `tap`, an OSPF API observer that prints srrd's LSA events with times.
 //!
 //! ```text
 //! srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
-//!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
+//!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR] [--tap]
+//! srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
+//!            [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
+//! srrd-bench tap [--api ADDR:PORT]
 //! srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
 //! srrd-bench http-check ADDR:PORT [--wait-ms N]
 //! ```
@@ -14,14 +19,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use srrd_lab::bench::cluster::Tools;
+use srrd_lab::bench::flooding::{self, FloodOptions};
 use srrd_lab::bench::measure::MeasureSettings;
 use srrd_lab::bench::server::{serve, ServerConfig};
+use srrd_lab::bench::tap;
 use srrd_lab::bench::{self, Options, Scenario};
 use srrd_lab::probe::{get_once, ProbeConfig};
 
 const USAGE: &str =
     "usage: srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
-                  [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR]
+                  [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR] [--tap]
+       srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
+                  [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
+       srrd-bench tap [--api ADDR:PORT]
        srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
        srrd-bench http-check ADDR:PORT [--wait-ms N]
        srrd-bench --list
@@ -31,13 +41,21 @@ two-subnet netns lab with real FRR (root needed), N runs each, and
 keepalived's outage for the cases VRRP can serve. Default: every scenario,
 5 runs, keepalived if installed. srrd defaults to the binary next to
 srrd-bench (lab/bench builds both). --logs DIR keeps a copy of each lab's
-dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log).";
+dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log);
+--tap adds a tap on every node (srrd-bench.out: each srrd LSA event, timed).
+
+flooding: N services with /bin/true primitives (default 200, check every
+1000 ms) in the same lab; once placed and settled (S s, default 20), each
+ospfd's and srrd's CPU over a window (default 60 s) and the srrd LSA
+updates seen at r1. --before PATH measures that srrd binary first.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve_command(&args[1..]),
         Some("http-check") => http_check_command(&args[1..]),
+        Some("flooding") => flooding_command(&args[1..]),
+        Some("tap") => tap_command(&args[1..]),
         Some("--list") => {
             for s in Scenario::ALL {
                 println!("{:16} {}", s.name(), s.describe());
@@ -77,6 +95,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
     let mut srrd = bench::default_srrd();
     let mut srrd_log = "info".to_string();
     let mut logs: Option<PathBuf> = None;
+    let mut tap = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -113,6 +132,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             "--srrd" => srrd = value(args, &mut i, "--srrd")?.into(),
             "--srrd-log" => srrd_log = value(args, &mut i, "--srrd-log")?.to_string(),
             "--logs" => logs = Some(value(args, &mut i, "--logs")?.into()),
+            "--tap" => tap = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
         i += 1;
@@ -123,11 +143,8 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
     if keepalived_only && !keepalived {
         return Err("--keepalived-only and --no-keepalived exclude each other".into());
     }
-    if !keepalived_only && !srrd.exists() {
-        return Err(format!(
-            "no srrd binary at {} (build it: cargo build --release -p srrd, or pass --srrd)",
-            srrd.display()
-        ));
+    if !keepalived_only {
+        require_srrd(&srrd)?;
     }
     let bench_exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let options = Options {
@@ -139,6 +156,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             srrd,
             bench: bench_exe,
             srrd_log,
+            tap,
         },
         settings: MeasureSettings::default(),
         logs,
@@ -155,6 +173,96 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn require_srrd(srrd: &std::path::Path) -> Result<(), String> {
+    if srrd.exists() {
+        return Ok(());
+    }
+    Err(format!(
+        "no srrd binary at {} (build it: cargo build --release -p srrd, or pass --srrd)",
+        srrd.display()
+    ))
+}
+
+fn secs(v: &str, flag: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{flag}: want seconds > 0, got {v:?}"))
+}
+
+fn flooding_command(args: &[String]) -> Result<ExitCode, String> {
+    let mut services = 200;
+    let mut check_interval = Duration::from_secs(1);
+    let mut settle = Duration::from_secs(20);
+    let mut window = Duration::from_secs(60);
+    let mut srrd = bench::default_srrd();
+    let mut before: Option<PathBuf> = None;
+    let mut srrd_log = "info".to_string();
+    let mut logs: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--services" => {
+                services = value(args, &mut i, "--services")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("--services: want a count > 0")?
+            }
+            "--check-interval" => {
+                let v = value(args, &mut i, "--check-interval")?;
+                check_interval = Duration::from_millis(
+                    v.parse()
+                        .map_err(|e| format!("--check-interval (ms): {e}"))?,
+                );
+            }
+            "--settle" => settle = secs(value(args, &mut i, "--settle")?, "--settle")?,
+            "--window" => window = secs(value(args, &mut i, "--window")?, "--window")?,
+            "--srrd" => srrd = value(args, &mut i, "--srrd")?.into(),
+            "--before" => before = Some(value(args, &mut i, "--before")?.into()),
+            "--srrd-log" => srrd_log = value(args, &mut i, "--srrd-log")?.to_string(),
+            "--logs" => logs = Some(value(args, &mut i, "--logs")?.into()),
+            other => return Err(format!("flooding: unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    let mut binaries = Vec::new();
+    if let Some(before) = before {
+        require_srrd(&before)?;
+        binaries.push(("before".to_string(), before));
+    }
+    require_srrd(&srrd)?;
+    binaries.push(("after".to_string(), srrd));
+    let options = FloodOptions {
+        binaries,
+        bench: std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?,
+        services,
+        check_interval,
+        settle,
+        window,
+        srrd_log,
+        logs,
+    };
+    let rows = flooding::run(&options)?;
+    println!("{}", flooding::table(&rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tap_command(args: &[String]) -> Result<ExitCode, String> {
+    let mut api = tap::API;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--api" => api = tap::parse_api(value(args, &mut i, "--api")?)?,
+            other => return Err(format!("tap: unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    tap::run(api)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve_command(args: &[String]) -> Result<ExitCode, String> {
