@@ -62,12 +62,13 @@ fn event(now: f64, kind: &str, n: &LsaNotify) -> Option<serde_json::Value> {
     if h.opaque_type() != OPAQUE_TYPE {
         return None;
     }
+    let scope = h.scope()?;
     let mut v = json!({
         "ms": now, "event": kind, "adv_router": h.adv_router.to_string(),
         "opaque_id": h.opaque_id(), "seq": h.seq,
     });
     if kind == "update" {
-        match lsa::decode(&n.lsa.data, None) {
+        match lsa::decode(&n.lsa.data, scope, None) {
             Ok(Payload::Service(s)) => {
                 v["service"] = json!(s.name);
                 v["state"] = json!(format!("{}/{}", s.config_state, s.run_state));
