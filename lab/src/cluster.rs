@@ -299,6 +299,22 @@ impl Cluster {
             .ok_or_else(|| "the topology has no client".to_string())
     }
 
+    /// The topology's client node and the first address of `service`: what
+    /// a probe needs.
+    pub fn client_target(&self, service: &str) -> Result<(String, IpAddr), String> {
+        let client = self
+            .topo
+            .with_role(Role::Client)
+            .into_iter()
+            .next()
+            .ok_or("the topology has no client")?;
+        let addr = *self
+            .addresses(service)
+            .first()
+            .ok_or_else(|| format!("service {service} has no address"))?;
+        Ok((client, addr))
+    }
+
     /// The addresses of `service` (as any node configures it).
     pub fn addresses(&self, service: &str) -> Vec<IpAddr> {
         self.configs

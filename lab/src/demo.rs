@@ -17,16 +17,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Runs the demo on a built cluster, printing as it goes; the outage.
 pub fn run(c: &Cluster) -> Result<Duration, String> {
-    let client = c
-        .topo
-        .with_role(Role::Client)
-        .into_iter()
-        .next()
-        .ok_or("the topology has no client")?;
-    let addr: IpAddr = *c
-        .addresses(SERVICE)
-        .first()
-        .ok_or("service web has no address")?;
+    let (client, addr) = c.client_target(SERVICE)?;
     let router = c.topo.with_role(Role::Router).into_iter().next();
 
     println!("waiting for {SERVICE} ({addr}) to be served from {FIRST} ...");

@@ -468,16 +468,7 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
 /// The client probing `service`'s first address (every 10 ms, 100 ms
 /// timeout).
 fn client_probe(c: &Cluster, service: &str) -> Result<Probe, String> {
-    let client = c
-        .topo
-        .with_role(Role::Client)
-        .into_iter()
-        .next()
-        .ok_or("the topology has no client")?;
-    let addr = *c
-        .addresses(service)
-        .first()
-        .ok_or_else(|| format!("service {service} has no address"))?;
+    let (client, addr) = c.client_target(service)?;
     Ok(Probe::start(
         c.lab.netns_path(&client),
         addr,
