@@ -54,7 +54,7 @@ pub async fn clean(
         state
             .started
             .retain(|name| configured.contains(name.as_str()));
-        state_file.save(state)?;
+        state_file.save(state).await?;
     }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut runner = Runner::new(done_tx);
@@ -65,7 +65,7 @@ pub async fn clean(
         match stop(&mut runner, &mut done_rx, &config.node, service, op as u64).await {
             Ok(()) => {
                 state.started.remove(&service.name);
-                state_file.save(state)?;
+                state_file.save(state).await?;
                 cleaned.stopped.push(service.name.clone());
             }
             Err(why) => cleaned.failed.push((service.name.clone(), why)),

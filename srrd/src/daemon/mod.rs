@@ -130,7 +130,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         .map_or(0, |d| d.as_secs().min(u64::from(u32::MAX)) as u32);
     state.incarnation = state.incarnation.saturating_add(1).max(wall_secs).max(1);
     state.clean_shutdown = false;
-    state_file.save(&state)?;
+    state_file.save(&state).await?;
 
     let vips = VipManager::new(&config.node.vip_interface).await?;
     let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips).await?;
@@ -299,7 +299,7 @@ impl Daemon {
                 }
                 Some(done) = done_rx.recv() => {
                     if done.primitive == Primitive::Stop && done.result == PrimitiveResult::Ok {
-                        self.set_started(&done.service, false);
+                        self.set_started(&done.service, false).await;
                     }
                     self.feed(Event::PrimitiveDone { op: done.op, result: done.result }).await;
                 }
@@ -363,7 +363,7 @@ impl Daemon {
             Err(e) => error!(error = %e, "could not remove VIPs"),
         }
         self.state.clean_shutdown = true;
-        if let Err(e) = self.state_file.save(&self.state) {
+        if let Err(e) = self.state_file.save(&self.state).await {
             error!(error = %e, "cannot persist the clean shutdown");
         }
         sd_notify("STOPPING=1");
@@ -404,13 +404,13 @@ impl Daemon {
 
     /// Records in the state file that `service` may be running here (its
     /// `start` ran) or is not (a `stop` succeeded), for `srrd cleanup`.
-    fn set_started(&mut self, service: &str, started: bool) {
+    async fn set_started(&mut self, service: &str, started: bool) {
         let changed = match started {
             true => self.state.started.insert(service.to_string()),
             false => self.state.started.remove(service),
         };
         if changed {
-            if let Err(e) = self.state_file.save(&self.state) {
+            if let Err(e) = self.state_file.save(&self.state).await {
                 error!(%service, error = %e, "cannot persist which services are started");
             }
         }
@@ -468,7 +468,7 @@ impl Daemon {
             self.apply(a).await;
         }
         if self.state.update(&self.engine.restorable()) {
-            if let Err(e) = self.state_file.save(&self.state) {
+            if let Err(e) = self.state_file.save(&self.state).await {
                 error!(error = %e, "cannot persist operator state");
             }
         }
@@ -487,7 +487,7 @@ impl Daemon {
             }
             Action::RunPrimitive(run) => {
                 if run.primitive == Primitive::Start {
-                    self.set_started(&run.service, true);
+                    self.set_started(&run.service, true).await;
                 }
                 let inv = invocation(
                     &self.config.node,

@@ -112,18 +112,29 @@ impl StateFile {
         }
     }
 
-    pub fn save(&self, state: &PersistedState) -> Result<(), StateError> {
-        let io = |source| StateError::Io {
-            path: self.path.clone(),
+    /// Writes the state atomically (temp file, fsync, rename). The file
+    /// work runs on tokio's blocking pool, so an fsync never stalls the
+    /// daemon's single-threaded event loop; the caller still waits for it,
+    /// since what it records must be on disk before the step it protects.
+    pub async fn save(&self, state: &PersistedState) -> Result<(), StateError> {
+        let io = |path: &Path, source| StateError::Io {
+            path: path.to_path_buf(),
             source,
         };
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(state).map_err(|e| io(std::io::Error::other(e)))?;
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        Ok(())
+        let bytes =
+            serde_json::to_vec_pretty(state).map_err(|e| io(&self.path, std::io::Error::other(e)))?;
+        let path = self.path.clone();
+        let write = move || -> std::io::Result<()> {
+            let tmp = path.with_extension("json.tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        match tokio::task::spawn_blocking(write).await {
+            Ok(result) => result.map_err(|e| io(&self.path, e)),
+            Err(e) => Err(io(&self.path, std::io::Error::other(e))),
+        }
     }
 }
 
@@ -162,8 +173,8 @@ impl PersistedState {
 mod tests {
     use super::*;
 
-    #[test]
-    fn saves_and_loads_atomically() {
+    #[tokio::test]
+    async fn saves_and_loads_atomically() {
         let dir = std::env::temp_dir().join(format!("srrd-state-{}", std::process::id()));
         let file = StateFile::new(&dir).expect("dir");
         assert_eq!(file.load().expect("empty"), PersistedState::default());
@@ -173,10 +184,10 @@ mod tests {
         };
         s.intents.insert("web".into(), Intent::Inactive);
         s.standby.insert("web".into());
-        file.save(&s).expect("save");
+        file.save(&s).await.expect("save");
         assert_eq!(file.load().expect("load"), s);
         s.started.insert("web".into());
-        file.save(&s).expect("save");
+        file.save(&s).await.expect("save");
         assert_eq!(file.load().expect("load"), s);
         std::fs::write(dir.join("state.json"), b"{not json").expect("write");
         assert!(matches!(file.load(), Err(StateError::Corrupt { .. })));
