@@ -121,8 +121,8 @@ impl StateFile {
             path: path.to_path_buf(),
             source,
         };
-        let bytes =
-            serde_json::to_vec_pretty(state).map_err(|e| io(&self.path, std::io::Error::other(e)))?;
+        let bytes = serde_json::to_vec_pretty(state)
+            .map_err(|e| io(&self.path, std::io::Error::other(e)))?;
         let path = self.path.clone();
         let write = move || -> std::io::Result<()> {
             let tmp = path.with_extension("json.tmp");

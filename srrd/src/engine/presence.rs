@@ -7,14 +7,6 @@ use super::Engine;
 use crate::model::{ConfigState, RouterId, RunState};
 
 impl Engine {
-    /// Whether this node may hold the service's unit now.
-    pub fn is_candidate(&self, service: &str) -> bool {
-        match (self.index.get(service), self.router_id) {
-            (Some(&i), Some(me)) => self.local_presence(self.layout.unit_of[i], me).eligible,
-            _ => false,
-        }
-    }
-
     /// This node's presence for unit `u`, from local state.
     pub(super) fn local_presence(&self, u: usize, me: RouterId) -> UnitPresence {
         let members = &self.layout.units[u].start_order;

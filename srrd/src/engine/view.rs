@@ -116,10 +116,6 @@ impl View {
         }
     }
 
-    pub fn reachable(&self) -> impl Iterator<Item = &RouterId> {
-        self.reachable.iter()
-    }
-
     /// Applies REACHABLE_CHANGE; a returning router's old records become
     /// suspect. Returns the routers with newly suspect records.
     pub fn set_reachability(

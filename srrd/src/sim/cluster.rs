@@ -530,23 +530,36 @@ impl Cluster {
                 self.nodes[from].lsdb.remove(&lsa);
                 self.schedule(self.now.plus_ms(60_000), Ev::LateDelete { to, lsa });
             } else if self.connected(from, to) {
-                let at = self.flood_delay(from, to);
+                let at = self.send(from, to, lsa, payload.clone());
                 if payload.is_none() {
                     let late = at.plus_ms(self.rng.range(3_700, 22_000));
                     self.schedule(late, Ev::LateDelete { to, lsa });
                 }
-                self.schedule(
-                    at,
-                    Ev::Flood {
-                        from,
-                        to,
-                        lsa,
-                        payload: payload.clone(),
-                    },
-                );
-            } else if self.adjacent(from, to) {
-                self.schedule(self.now.plus_ms(RXMT_MS), Ev::Retransmit { from, to, lsa });
+            } else {
+                self.retransmit_later(from, to, lsa);
             }
+        }
+    }
+
+    /// Puts one instance on the wire from `from` to `to`; when it arrives.
+    fn send(&mut self, from: usize, to: usize, lsa: LsaRef, payload: Option<Vec<u8>>) -> Time {
+        let at = self.flood_delay(from, to);
+        self.schedule(
+            at,
+            Ev::Flood {
+                from,
+                to,
+                lsa,
+                payload,
+            },
+        );
+        at
+    }
+
+    /// A neighbour that is still adjacent gets the LSA again after RxmtInterval.
+    fn retransmit_later(&mut self, from: usize, to: usize, lsa: LsaRef) {
+        if self.adjacent(from, to) {
+            self.schedule(self.now.plus_ms(RXMT_MS), Ev::Retransmit { from, to, lsa });
         }
     }
 
@@ -559,27 +572,16 @@ impl Cluster {
         }
         if self.connected(from, to) {
             let payload = self.nodes[from].origin.get(&lsa).cloned();
-            let at = self.flood_delay(from, to);
-            self.schedule(
-                at,
-                Ev::Flood {
-                    from,
-                    to,
-                    lsa,
-                    payload,
-                },
-            );
-        } else if self.adjacent(from, to) {
-            self.schedule(self.now.plus_ms(RXMT_MS), Ev::Retransmit { from, to, lsa });
+            self.send(from, to, lsa, payload);
+        } else {
+            self.retransmit_later(from, to, lsa);
         }
     }
 
     fn deliver_flood(&mut self, from: usize, to: usize, lsa: LsaRef, payload: Option<Vec<u8>>) {
         if !self.connected(from, to) {
             // Lost with the link: retransmitted, or repaired by the exchange.
-            if self.adjacent(from, to) {
-                self.schedule(self.now.plus_ms(RXMT_MS), Ev::Retransmit { from, to, lsa });
-            }
+            self.retransmit_later(from, to, lsa);
             return;
         }
         let min_arrival = self.config.min_arrival_ms;
@@ -919,7 +921,7 @@ impl Cluster {
         node.reported.clear();
     }
 
-    fn crash_node(&mut self, n: usize) {
+    pub(super) fn crash_node(&mut self, n: usize) {
         self.emit(Some(n), "crash", json!({}));
         self.nodes[n].engine = None;
         self.nodes[n].timer_at = None;
@@ -1565,10 +1567,6 @@ impl Cluster {
         let until = self.now.plus_ms(ms);
         self.run_until(until, false);
         self.now = until;
-    }
-
-    pub(super) fn crash(&mut self, n: usize) {
-        self.crash_node(n);
     }
 
     pub(super) fn restore(&mut self, n: usize) {

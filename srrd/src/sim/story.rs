@@ -230,7 +230,7 @@ impl Story {
         match verb {
             "settle" => c.run_for(args.first().map_or(Ok(15_000), |v| ms(v))?),
             "wait" => c.run_for(ms(args.first().ok_or("wait MS")?)?),
-            "crash" => c.crash(node(0)?),
+            "crash" => c.crash_node(node(0)?),
             "return" => c.restore(node(0)?),
             "ospfd-stop" => c.set_ospfd(node(0)?, false),
             "ospfd-start" => c.set_ospfd(node(0)?, true),
