@@ -230,6 +230,19 @@ fn root_lo_addresses() -> Vec<(IpAddr, u8)> {
     .expect("root namespace reader")
 }
 
+/// An operator's own address on lo: a plain /64 that srrd must leave alone.
+async fn add_operator_prefix(handle: &Handle, addr: &str) -> IpAddr {
+    let index = link_index(handle, "lo").await;
+    let addr = ip(addr);
+    handle
+        .address()
+        .add(index, addr, 64)
+        .execute()
+        .await
+        .expect("plain /64");
+    addr
+}
+
 fn ip(text: &str) -> IpAddr {
     text.parse().expect("test address")
 }
@@ -400,14 +413,7 @@ fn a_renewed_vip_stays_and_an_unrenewed_one_expires_after_the_lease() {
 fn refresh_restores_a_vanished_vip_and_leaves_a_foreign_prefix_alone() {
     in_private_netns(|| async {
         let handle = raw_netlink();
-        let index = link_index(&handle, "lo").await;
-        let operators = ip("2001:db8::60");
-        handle
-            .address()
-            .add(index, operators, 64)
-            .execute()
-            .await
-            .expect("plain /64");
+        let operators = add_operator_prefix(&handle, "2001:db8::60").await;
         let vips = VipManager::new("lo").await.expect("manager on lo");
         let kept = ip("192.0.2.60");
         let vanished = ip("192.0.2.61");
@@ -489,14 +495,7 @@ fn add_deprecates_a_host_address_that_was_already_there() {
 fn add_leaves_an_ipv6_address_with_another_prefix_alone() {
     in_private_netns(|| async {
         let handle = raw_netlink();
-        let index = link_index(&handle, "lo").await;
-        let operators = ip("2001:db8::30");
-        handle
-            .address()
-            .add(index, operators, 64)
-            .execute()
-            .await
-            .expect("plain /64");
+        let operators = add_operator_prefix(&handle, "2001:db8::30").await;
 
         let vips = VipManager::new("lo").await.expect("manager on lo");
         let err = vips
