@@ -73,6 +73,8 @@ pub(super) struct SimNode {
     faults: BTreeMap<(String, Primitive), PrimitiveFault>,
     /// The reason of the last command the engine refused.
     rejected: Option<String>,
+    /// How many times `stop` ran for each service here (stories).
+    stops: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -228,6 +230,7 @@ impl Cluster {
                 vips: BTreeSet::new(),
                 faults: BTreeMap::new(),
                 rejected: None,
+                stops: BTreeMap::new(),
             })
             .collect();
         Cluster {
@@ -1159,6 +1162,7 @@ impl Cluster {
             // A stop of what never ran (a failed start) runs nothing.
             Primitive::Stop if self.truth.exec.contains_key(&key) => {
                 self.truth.exec.insert(key, Exec::Stopping(op));
+                *self.nodes[n].stops.entry(service.clone()).or_default() += 1;
                 self.emit(Some(n), "stop", json!({ "service": service }));
             }
             _ => {}
@@ -1619,6 +1623,11 @@ impl Cluster {
     /// Whether the service runs there, by the executor's ground truth.
     pub(super) fn runs(&self, n: usize, service: &str) -> bool {
         self.truth.running(n, service)
+    }
+
+    /// How many times `stop` ran for the service, on any node.
+    pub(super) fn stops(&self, service: &str) -> u64 {
+        self.nodes.iter().filter_map(|n| n.stops.get(service)).sum()
     }
 
     pub(super) fn has_vip(&self, n: usize, addr: &IpAddr) -> bool {

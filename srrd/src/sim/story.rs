@@ -282,6 +282,20 @@ impl Story {
                 }
             }
             "expect" => self.expect(c, args)?,
+            "expect-stops" => {
+                let service = args.first().ok_or("expect-stops SERVICE N")?;
+                let want: u64 = args
+                    .get(1)
+                    .ok_or("expect-stops SERVICE N")?
+                    .parse()
+                    .map_err(|e| format!("expect-stops: {e}"))?;
+                let got = c.stops(service);
+                if got != want {
+                    return Err(format!(
+                        "{service}: `stop` ran {got} times, expected {want}"
+                    ));
+                }
+            }
             _ => return Err(format!("unknown step {verb}")),
         }
         Ok(())
