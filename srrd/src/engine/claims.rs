@@ -51,7 +51,7 @@ impl Engine {
             self.yield_unit(u, &members, &e);
         }
         self.sync_claim(u, &members);
-        let quiescent = self.local_presence(u, me).quiescent;
+        let quiescent = members.iter().all(|&m| self.locals[m].run.is_down());
         self.acknowledge(u, &members, &e, quiescent);
         for &m in &members {
             self.run_next_hook(m);
