@@ -6,15 +6,19 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use tokio::process::Child;
-use tokio::time::{sleep_until, timeout_at, Instant};
+use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
 use super::KILL_GRACE;
 
 const POLL: Duration = Duration::from_millis(50);
+/// How long after SIGKILL to wait for the group's members to be gone.
+const KILL_SETTLE: Duration = Duration::from_secs(1);
 
 /// SIGTERM to the group; SIGKILL to whatever of it is still alive after
 /// `KILL_GRACE`. Returns once the leader is reaped (no zombie is left
-/// behind; members reparent to init, which reaps them).
+/// behind; members reparent to init, which reaps them) and the killed
+/// members have exited, or `KILL_SETTLE` after the SIGKILL at the latest
+/// (a process in uninterruptible sleep dies only when its I/O returns).
 pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus> {
     if pgid <= 1 {
         // No group of ours to signal (see `signal`): the leader at least.
@@ -32,6 +36,12 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
         }
         if Instant::now() >= deadline {
             signal(pgid, libc::SIGKILL);
+            // SIGKILL is delivered asynchronously: the members are gone
+            // only once the kernel has run their exit.
+            let settled = Instant::now() + KILL_SETTLE;
+            while has_live_members(pgid) && Instant::now() < settled {
+                sleep(Duration::from_millis(5)).await;
+            }
             break;
         }
         sleep_until(deadline.min(Instant::now() + POLL)).await;
