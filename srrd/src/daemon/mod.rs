@@ -238,6 +238,8 @@ impl Daemon {
         vip_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut vip_refresh = tokio::time::interval(VIP_REFRESH_INTERVAL);
         vip_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Pinged from this loop, so a stalled loop is what systemd catches.
+        let mut watchdog = notify::watchdog_interval().map(tokio::time::interval);
 
         loop {
             if self.shutdown_done {
@@ -326,6 +328,12 @@ impl Daemon {
                 _ = sighup.recv() => self.reload(),
                 _ = vip_check.tick() => self.reconcile_vips().await,
                 _ = vip_refresh.tick() => self.refresh_vips().await,
+                _ = async {
+                    match watchdog.as_mut() {
+                        Some(ping) => ping.tick().await,
+                        None => std::future::pending().await,
+                    }
+                } => sd_notify("WATCHDOG=1"),
             }
         }
         self.finish().await;
