@@ -1,8 +1,7 @@
 # srrd for Nix users without flakes (docs/install.md):
 #   nix-build -A srrd; nix-build -A image; nix-build -A tests.failover
 # and `imports = [ (import ./path/to/srrd { }).nixosModule ];`.
-{
-  pkgs ? import <nixpkgs> { },
+{ pkgs ? import <nixpkgs> { }
 }:
 rec {
   srrd = pkgs.callPackage ./nixos-module/package.nix { };

@@ -2,17 +2,17 @@
 # srrd cluster, node or router alike, with the settings docs/frr.md
 # explains: opaque LSAs, `timers lsa min-arrival 0`, fast hellos, fast SPF
 # and optionally BFD. Builtins only, so it evaluates without nixpkgs.
-{
-  routerId,
-  # OSPF interfaces: fast hellos (and BFD) on each.
-  interfaces,
-  # Prefixes advertised in `area`: the node's LANs and its VIP range.
-  networks,
-  area ? "0",
-  # 0 on srrd nodes (never DR); a high value on the routers.
-  priority ? 0,
-  passiveInterfaces ? [ ],
-  bfd ? false,
+# routerId: ospfd's router id. interfaces: where OSPF runs (fast hellos,
+# and BFD, on each). networks: prefixes advertised in `area`, the node's
+# LANs and its VIP range. priority: 0 on srrd nodes (never DR), a high
+# value on the routers.
+{ routerId
+, interfaces
+, networks
+, area ? "0"
+, priority ? 0
+, passiveInterfaces ? [ ]
+, bfd ? false
 }:
 let
   lines = builtins.concatStringsSep "\n";

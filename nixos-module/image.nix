@@ -1,15 +1,14 @@
 # An OCI image for Nix users: srrd with FRR, nftables and tini
 # (docs/install.md). Configured from mounted /etc/frr and /etc/srrd.
-{
-  dockerTools,
-  srrd,
-  frr,
-  nftables,
-  iproute2,
-  tini,
-  bashInteractive,
-  coreutils,
-  gnumake,
+{ dockerTools
+, srrd
+, frr
+, nftables
+, iproute2
+, tini
+, bashInteractive
+, coreutils
+, gnumake
 }:
 dockerTools.buildLayeredImage {
   name = "srrd";

@@ -1,10 +1,9 @@
 # services.srrd: the srrd daemon on a NixOS node, with FRR's ospfd wired
 # for it (docs/install.md, docs/frr.md).
-{
-  config,
-  lib,
-  pkgs,
-  ...
+{ config
+, lib
+, pkgs
+, ...
 }:
 let
   cfg = config.services.srrd;
@@ -49,6 +48,7 @@ let
     }
     // cfg.serviceConfig;
 
+  usesNftables = config.networking.nftables.enable;
   ospfApiRule = ''
     chain input {
       type filter hook input priority filter; policy accept;
@@ -227,7 +227,10 @@ in
           ];
           bindsTo = [ "frr.service" ];
           partOf = [ "frr.service" ];
-          wantedBy = [ "multi-user.target" ];
+          wantedBy = [
+            "multi-user.target"
+            "frr.service"
+          ];
           inherit (cfg) path;
           reloadTriggers = [ configFile ];
           serviceConfig = sandbox // {
@@ -283,7 +286,7 @@ in
         };
       })
 
-      (lib.mkIf (cfg.ospfApiFirewall && config.networking.nftables.enable) {
+      (lib.mkIf (cfg.ospfApiFirewall && usesNftables) {
         networking.nftables.tables.srrd_ospfapi = {
           family = "inet";
           content = ospfApiRule;
@@ -292,7 +295,7 @@ in
 
       # Without NixOS's nftables ruleset, the same rule is loaded on its
       # own before FRR starts, as on Debian.
-      (lib.mkIf (cfg.ospfApiFirewall && !config.networking.nftables.enable) {
+      (lib.mkIf (cfg.ospfApiFirewall && !usesNftables) {
         systemd.services.srrd-ospfapi-firewall = {
           description = "Firewall ospfd's OSPF API port to loopback";
           before = [ "frr.service" ];
@@ -307,10 +310,8 @@ in
 
       (lib.mkIf cfg.openFirewall {
         networking.firewall.allowedTCPPorts = webPorts;
-        networking.firewall.extraInputRules = lib.mkIf config.networking.nftables.enable "ip protocol ospf accept";
-        networking.firewall.extraCommands = lib.mkIf (
-          !config.networking.nftables.enable
-        ) "iptables -A nixos-fw -p ospfigp -j nixos-fw-accept";
+        networking.firewall.extraInputRules = lib.mkIf usesNftables "ip protocol ospf accept";
+        networking.firewall.extraCommands = lib.mkIf (!usesNftables) "iptables -A nixos-fw -p ospfigp -j nixos-fw-accept";
       })
     ]
   );

@@ -21,11 +21,10 @@ let
   };
 
   node =
-    {
-      routerId,
-      lan,
-      host,
-      preference,
+    { routerId
+    , lan
+    , host
+    , preference
     }:
     { pkgs, ... }:
     {
@@ -152,6 +151,7 @@ in
         n3.fail("ip -4 addr show dev lo | grep -q ${vip}")
 
     with subtest("the API port is closed to other hosts"):
+        n1.succeed("nft list table inet srrd_ospfapi | grep -q 'tcp dport 2607'")
         n1.succeed("timeout 2 bash -c '</dev/tcp/127.0.0.1/2607'")
         r1.fail("timeout 2 bash -c '</dev/tcp/${lanA}.11/2607'")
 

@@ -63,6 +63,13 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// A line in the test run's output even when the test passes (libtest
+/// captures `println!`, not writes to the stderr handle).
+fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "packaging: {line}");
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -72,7 +79,10 @@ fn stdout(out: &Output) -> String {
 fn require_tool(tool: &str, package: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
-    assert!(found, "{tool} is missing: apt-get install {package} (see .ci/run)");
+    assert!(
+        found,
+        "{tool} is missing: apt-get install {package} (see .ci/run)"
+    );
 }
 
 fn require_root(what: &str) {
@@ -133,7 +143,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
         .args(["security", "--offline=yes", "--threshold=30", "--no-pager"])
         .arg(units.join("srrd.service")));
     let summary = stdout(&security);
-    println!("{}", summary.lines().last().unwrap_or_default());
+    report(summary.lines().last().unwrap_or_default());
 
     assert_eq!(
         hardening("srrd.service"),
@@ -165,7 +175,10 @@ fn debian_rootfs() -> PathBuf {
         .arg("bookworm")
         .arg(&partial)
         .arg("http://deb.debian.org/debian"));
-    println!("debootstrap: {:.0?}", started.elapsed());
+    report(&format!(
+        "debootstrap of the Debian 12 rootfs: {:.0?}",
+        started.elapsed()
+    ));
     match std::fs::rename(&partial, &rootfs) {
         Ok(()) => {}
         // Another run finished first: use its rootfs.
@@ -178,7 +191,10 @@ fn debian_rootfs() -> PathBuf {
 }
 
 fn chroot(root: &Path, args: &[&str]) -> Output {
-    run(Command::new("chroot").arg(root).args(args).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+    run(Command::new("chroot")
+        .arg(root)
+        .args(args)
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
 }
 
 #[test]
@@ -218,10 +234,16 @@ fn deb_installs_into_a_clean_debian_rootfs_and_runs() {
         assert!(root.join(file).is_file(), "the .deb installs /{file}");
     }
     // The rule the firewall unit loads parses with the rootfs's nft.
-    chroot(&root, &["nft", "--check", "-f", "/usr/share/srrd/srrd-ospfapi.nft"]);
+    chroot(
+        &root,
+        &["nft", "--check", "-f", "/usr/share/srrd/srrd-ospfapi.nft"],
+    );
 
     chroot(&root, &["dpkg", "--purge", "srrd"]);
-    assert!(!root.join("usr/bin/srrd").exists(), "purge removes the binary");
+    assert!(
+        !root.join("usr/bin/srrd").exists(),
+        "purge removes the binary"
+    );
 }
 
 // The NixOS module. What runs here: every .nix file parses, passes
@@ -278,7 +300,7 @@ fn nix_eval(expr: &str) -> serde_json::Value {
 
 #[test]
 fn nix_files_parse() {
-    println!("{NEEDS_NIXPKGS}");
+    report(NEEDS_NIXPKGS);
     for file in nix_files() {
         run(nix_instantiate().arg("--parse").arg(&file));
     }
@@ -304,8 +326,12 @@ fn nix_linter(tool: &str) -> PathBuf {
 #[test]
 fn nix_files_pass_nixpkgs_fmt_and_deadnix() {
     let files = nix_files();
-    run(Command::new(nix_linter("nixpkgs-fmt")).arg("--check").args(&files));
-    run(Command::new(nix_linter("deadnix")).arg("--fail").args(&files));
+    run(Command::new(nix_linter("nixpkgs-fmt"))
+        .arg("--check")
+        .args(&files));
+    run(Command::new(nix_linter("deadnix"))
+        .arg("--fail")
+        .args(&files));
 }
 
 #[test]
@@ -324,7 +350,10 @@ fn nix_hardening_is_the_debian_units_hardening() {
         .collect();
     let mut unit = hardening("srrd.service");
     unit.sort();
-    assert_eq!(nix_lines, unit, "nixos-module/hardening.nix vs contrib/systemd/srrd.service");
+    assert_eq!(
+        nix_lines, unit,
+        "nixos-module/hardening.nix vs contrib/systemd/srrd.service"
+    );
 }
 
 #[test]
@@ -344,7 +373,11 @@ fn nix_frr_config_is_accepted_by_frr() {
     for (name, args) in configs {
         let text = nix_eval(&format!("import ./nixos-module/frr.nix {args}"));
         let text = text.as_str().expect("frr.nix renders a string");
-        for needed in ["capability opaque", "timers lsa min-arrival 0", "hello-multiplier 4"] {
+        for needed in [
+            "capability opaque",
+            "timers lsa min-arrival 0",
+            "hello-multiplier 4",
+        ] {
             assert!(text.contains(needed), "{name}: no `{needed}` in\n{text}");
         }
         let file = scratch.0.join(format!("{name}.conf"));
@@ -356,9 +389,12 @@ fn nix_frr_config_is_accepted_by_frr() {
 
 #[test]
 fn nix_module_example_settings_pass_check_config() {
-    let module = std::fs::read_to_string(repo().join("nixos-module/module.nix")).expect("module.nix");
+    let module =
+        std::fs::read_to_string(repo().join("nixos-module/module.nix")).expect("module.nix");
     assert!(
-        module.contains("example = builtins.fromTOML (builtins.readFile ../contrib/srrd.toml.example);"),
+        module.contains(
+            "example = builtins.fromTOML (builtins.readFile ../contrib/srrd.toml.example);"
+        ),
         "services.srrd.settings' example is contrib/srrd.toml.example"
     );
     // As the module renders settings: Nix values, then TOML.
@@ -367,7 +403,8 @@ fn nix_module_example_settings_pass_check_config() {
     let scratch = Scratch::new("settings");
     let file = scratch.0.join("srrd.toml");
     std::fs::write(&file, &rendered).expect("rendered settings");
-    let out = run(Command::new(env!("CARGO_BIN_EXE_srrd")).arg("check-config").arg(&file));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_srrd"))
+        .arg("check-config")
+        .arg(&file));
     assert!(stdout(&out).contains(": OK"), "check-config:\n{rendered}");
-    println!("{NEEDS_NIXPKGS}");
 }

@@ -89,15 +89,16 @@ impl StateFile {
             })?;
         // std opens the file close-on-exec, so primitives' processes do not
         // inherit the lock.
-        let file = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-            match errno {
-                Errno::EWOULDBLOCK => StateError::Locked { path },
-                _ => StateError::Io {
-                    path,
-                    source: errno.into(),
+        let file =
+            Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(
+                |(_, errno)| match errno {
+                    Errno::EWOULDBLOCK => StateError::Locked { path },
+                    _ => StateError::Io {
+                        path,
+                        source: errno.into(),
+                    },
                 },
-            }
-        })?;
+            )?;
         Ok(StateLock { _file: file })
     }
 
