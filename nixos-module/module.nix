@@ -236,10 +236,10 @@ in
           serviceConfig = sandbox // {
             Type = "notify";
             NotifyAccess = "main";
-            # Cleaned here first, the run's own cleanup finds nothing, and
-            # a slow `stop` never counts against the watchdog.
-            ExecStartPre = "-${srrd} cleanup --config ${configPath}";
+            # `srrd run` cleans up what an earlier run left before it
+            # opens the OSPF API session (docs/operating.md).
             ExecStart = "${srrd} run --config ${configPath}";
+            TimeoutStartSec = 300;
             ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
             ExecStopPost = "-${srrd} cleanup --config ${configPath}";
             WatchdogSec = "30s";
