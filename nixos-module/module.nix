@@ -48,6 +48,14 @@ let
     }
     // cfg.serviceConfig;
 
+  # What the primitives find on their PATH.
+  path = with pkgs; [
+    gnumake
+    bash
+    coreutils
+    iproute2
+  ] ++ cfg.path;
+
   usesNftables = config.networking.nftables.enable;
   ospfApiRule = ''
     chain input {
@@ -120,14 +128,9 @@ in
 
     path = lib.mkOption {
       type = lib.types.listOf lib.types.package;
-      default = with pkgs; [
-        gnumake
-        bash
-        coreutils
-        iproute2
-      ];
-      defaultText = lib.literalExpression "with pkgs; [ gnumake bash coreutils iproute2 ]";
-      description = "Packages on the PATH of the service primitives.";
+      default = [ ];
+      example = lib.literalExpression "[ pkgs.python3 ]";
+      description = "Packages on the PATH of the service primitives, besides make, bash, coreutils and iproute2.";
     };
 
     serviceConfig = lib.mkOption {
@@ -231,7 +234,7 @@ in
             "multi-user.target"
             "frr.service"
           ];
-          inherit (cfg) path;
+          inherit path;
           reloadTriggers = [ configFile ];
           serviceConfig = sandbox // {
             Type = "notify";
@@ -261,7 +264,7 @@ in
             "srrd.service"
           ];
           wantedBy = [ "frr.service" ];
-          inherit (cfg) path;
+          inherit path;
           serviceConfig = sandbox // {
             Type = "oneshot";
             ExecStart = "${srrd} cleanup --config ${configPath}";
