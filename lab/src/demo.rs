@@ -38,7 +38,7 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     );
     thread::sleep(Duration::from_millis(500));
     let kill_at = probe.now();
-    c.lab.kill_node(FIRST);
+    c.kill_node(FIRST);
     let start = Instant::now();
     let served = c.wait_served_by(SERVICE, SECOND, Duration::from_secs(30));
     thread::sleep(Duration::from_millis(500));
