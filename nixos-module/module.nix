@@ -313,7 +313,7 @@ in
 
       (lib.mkIf cfg.openFirewall {
         networking.firewall.allowedTCPPorts = webPorts;
-        networking.firewall.extraInputRules = lib.mkIf usesNftables "ip protocol ospf accept";
+        networking.firewall.extraInputRules = lib.mkIf usesNftables "ip protocol 89 accept"; # OSPF
         networking.firewall.extraCommands = lib.mkIf (!usesNftables) "iptables -A nixos-fw -p ospfigp -j nixos-fw-accept";
       })
     ]

@@ -2,8 +2,9 @@
 //! package installed boots in a container (systemd-nspawn) inside a lab
 //! network namespace, with FRR configured by nixos-module/frr.nix and
 //! srrd enabled. Checks the order of docs/install.md: the API firewall and
-//! the cleanup before FRR, srrd after FRR (ready, watchdog armed), srrd
-//! stopped before FRR stops and started again with it.
+//! the cleanup (which removes a stale VIP) before FRR, srrd after FRR
+//! (ready, watchdog armed), srrd stopped before FRR stops and started
+//! again with it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -208,6 +209,9 @@ fn deb_units_run_srrd_after_frr_and_clean_up_before_it_under_systemd() {
     lab.add_node("n1");
     lab.add_lan("lanA");
     lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
+    // What a crashed srrd leaves: its VIP on lo, which a starting ospfd
+    // would advertise at once.
+    lab.ip("n1", &format!("addr add {VIP}/32 dev lo"));
     let scratch = Scratch::new("boot");
     let root = rootfs_with_srrd(&scratch);
     configure(&root);
@@ -236,6 +240,11 @@ fn deb_units_run_srrd_after_frr_and_clean_up_before_it_under_systemd() {
         );
     }
     c.exec_ok(&["nft", "list", "table", "inet", "srrd_ospfapi"]);
+    let cleanup_log = c.exec_ok(&["journalctl", "--no-pager", "-u", "srrd-cleanup.service"]);
+    assert!(
+        cleanup_log.contains(&format!("removed VIP {VIP}")),
+        "the stale VIP is removed before FRR starts:\n{cleanup_log}"
+    );
 
     // srrd after FRR, ready (Type=notify) and pinging its watchdog.
     assert!(c.monotonic("srrd.service", "ActiveEnterTimestampMonotonic") > frr_started);

@@ -10,6 +10,11 @@ use crate::{repo, report, require_root, require_tool, run, stdout, target_dir, S
 /// (its downloads in `target/debootstrap-cache`, which the image build may
 /// share).
 fn debian_rootfs() -> PathBuf {
+    // The tests of this binary that need it wait for one build.
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_build = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let rootfs = target_dir().join("debian-rootfs/bookworm-frr-nftables-systemd");
     if rootfs.join("etc/debian_version").exists() {
         return rootfs;
