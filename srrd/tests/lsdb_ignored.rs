@@ -3,7 +3,7 @@
 
 use srrd::engine::LsaRef;
 use srrd::lsa::{encode, ClusterKey, DaemonLsa, Payload};
-use srrd::lsdb::{entry, Content};
+use srrd::glass::{entry, Content};
 use srrd::model::{RouterId, Scope};
 
 fn rid(s: &str) -> RouterId {

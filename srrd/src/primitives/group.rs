@@ -52,7 +52,7 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
     }
 }
 
-fn signal(pgid: i32, sig: libc::c_int) {
+pub(crate) fn signal(pgid: i32, sig: libc::c_int) {
     // kill(-1, ..) would signal every process we may signal, and -0 our
     // own group: only ever a real child's group.
     if pgid <= 1 {
