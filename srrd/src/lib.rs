@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod engine;
 pub mod glass;
 pub mod lsa;
+pub mod metrics;
 pub mod model;
 pub mod ospfapi;
 pub mod primitives;

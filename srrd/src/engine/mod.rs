@@ -220,6 +220,10 @@ impl Engine {
         self.router_id
     }
 
+    pub fn node_name(&self) -> &str {
+        &self.settings.node_name
+    }
+
     pub fn api_up(&self) -> bool {
         self.api_up
     }
@@ -239,6 +243,23 @@ impl Engine {
 
     pub fn service(&self, name: &str) -> Option<ServiceStatus> {
         self.index.get(name).map(|&i| self.locals[i].status())
+    }
+
+    /// The node that runs the service now (started), by this node's view.
+    pub fn holder(&self, service: &str) -> Option<RouterId> {
+        let &i = self.index.get(service)?;
+        if self.locals[i].run == local::Run::Started {
+            return self.router_id;
+        }
+        self.view
+            .records(service)
+            .filter(|(r, rec)| {
+                rec.state.run_state == crate::model::RunState::Started
+                    && rec.deleted_at.is_none()
+                    && self.view.live_record(service, **r).is_some()
+            })
+            .map(|(r, _)| *r)
+            .next()
     }
 
     pub fn service_config(&self, name: &str) -> Option<&ServiceConfig> {

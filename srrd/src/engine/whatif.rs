@@ -11,7 +11,7 @@ use super::io::{Action, Command};
 use super::placement;
 use super::view::UnitPresence;
 use super::Engine;
-use crate::model::{RouterId, RunState};
+use crate::model::RouterId;
 
 /// The preview of one command on this node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -70,7 +70,7 @@ impl Engine {
             };
             let (predicted, path) = settle(nodes);
             for &m in &self.layout.units[u].start_order {
-                let current = self.current_holder(m, me);
+                let current = self.holder(&self.locals[m].cfg.name);
                 let reason = reason(current, predicted, &path, me, preview.rejected.is_some());
                 preview.services.push(Prediction {
                     service: self.locals[m].cfg.name.clone(),
@@ -106,23 +106,6 @@ impl Engine {
                 .map(|p| self.peer_presence(u, p)),
         );
         nodes
-    }
-
-    /// The node that runs service `m` now (started), by this node's view.
-    fn current_holder(&self, m: usize, me: RouterId) -> Option<RouterId> {
-        if self.locals[m].run == super::local::Run::Started {
-            return Some(me);
-        }
-        let name = &self.locals[m].cfg.name;
-        self.view
-            .records(name)
-            .filter(|(r, rec)| {
-                rec.state.run_state == RunState::Started
-                    && rec.deleted_at.is_none()
-                    && self.view.live_record(name, **r).is_some()
-            })
-            .map(|(r, _)| *r)
-            .next()
     }
 }
 
