@@ -83,7 +83,11 @@ fn get(lab: &Lab, node: &str, path: &str) -> Option<(String, String)> {
         let addr: SocketAddr = METRICS.parse().expect("literal");
         let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut text = String::new();
         s.read_to_string(&mut text).ok()?;
         let (head, body) = text.split_once("\r\n\r\n")?;
@@ -142,7 +146,11 @@ fn holder(lab: &Lab, nodes: &[&'static str]) -> Option<&'static str> {
     nodes.iter().copied().find(|node| {
         get(lab, node, "/metrics").is_some_and(|_| {
             let s = scrape(lab, node);
-            value(&s, "srrd_service_state", &[("node", node), ("run", "started")]) == Some(1.0)
+            value(
+                &s,
+                "srrd_service_state",
+                &[("node", node), ("run", "started")],
+            ) == Some(1.0)
         })
     })
 }
@@ -150,9 +158,11 @@ fn holder(lab: &Lab, nodes: &[&'static str]) -> Option<&'static str> {
 #[test]
 fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     let Setup { lab, srrd } = setup();
-    let first = wait_for(Duration::from_secs(30), || holder(&lab, &["n1", "n2"]).is_some())
-        .map(|_| holder(&lab, &["n1", "n2"]).expect("seen"))
-        .unwrap_or_else(|| panic!("web never started\n{}", srrd[0].log_text()));
+    let first = wait_for(Duration::from_secs(30), || {
+        holder(&lab, &["n1", "n2"]).is_some()
+    })
+    .map(|_| holder(&lab, &["n1", "n2"]).expect("seen"))
+    .unwrap_or_else(|| panic!("web never started\n{}", srrd[0].log_text()));
     // n2 has the higher router id and equal preference: it wins.
     assert_eq!(first, "n2");
 
@@ -162,23 +172,42 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
             .enable_all()
             .build()
             .expect("runtime");
-        rt.block_on(glass::lsdb("127.0.0.1:2607".parse().expect("literal"), None))
+        rt.block_on(glass::lsdb(
+            "127.0.0.1:2607".parse().expect("literal"),
+            None,
+        ))
     });
     let db = db.expect("lsdb");
     assert_eq!(db.router_id, rid(11));
-    let n1 = db.router.iter().find(|r| r.header.adv_router == rid(11)).expect("n1's router LSA");
+    let n1 = db
+        .router
+        .iter()
+        .find(|r| r.header.adv_router == rid(11))
+        .expect("n1's router LSA");
     let dr = Ipv4Addr::new(198, 51, 100, 11);
     assert!(
-        n1.links.iter().any(|l| l.kind == "transit" && l.link_id == dr),
+        n1.links
+            .iter()
+            .any(|l| l.kind == "transit" && l.link_id == dr),
         "{n1:?}"
     );
-    let n2 = db.router.iter().find(|r| r.header.adv_router == rid(12)).expect("n2's router LSA");
+    let n2 = db
+        .router
+        .iter()
+        .find(|r| r.header.adv_router == rid(12))
+        .expect("n2's router LSA");
     // The holder advertises the VIP as a /32 stub.
     assert!(
-        n2.links.iter().any(|l| l.kind == "stub" && l.link_id.to_string() == VIP),
+        n2.links
+            .iter()
+            .any(|l| l.kind == "stub" && l.link_id.to_string() == VIP),
         "{n2:?}"
     );
-    let net = db.network.iter().find(|n| n.header.ls_id == dr).expect("the LAN's network LSA");
+    let net = db
+        .network
+        .iter()
+        .find(|n| n.header.ls_id == dr)
+        .expect("the LAN's network LSA");
     assert_eq!(net.attached, vec![rid(11), rid(12)]);
     let srrd_lsas: Vec<_> = db
         .opaque
@@ -188,7 +217,10 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
             OpaqueContent::Raw { .. } => None,
         })
         .collect();
-    assert!(srrd_lsas.iter().all(|e| e.ignored.is_none()), "{srrd_lsas:?}");
+    assert!(
+        srrd_lsas.iter().all(|e| e.ignored.is_none()),
+        "{srrd_lsas:?}"
+    );
     assert!(srrd_lsas.iter().any(|e| e.adv_router == rid(12)
         && matches!(&e.content, Content::Service { name, state, .. } if name == "web" && state == "active/started")));
     assert!(srrd_lsas
@@ -204,10 +236,17 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     let neighbours = rt
         .block_on(glass::routing(&vtysh("n1"), "ospf-neighbor"))
         .expect("vtysh");
-    assert!(neighbours.contains("10.255.0.12") && neighbours.contains("Full"), "{neighbours}");
-    let routes = rt.block_on(glass::routing(&vtysh("n1"), "route-ospf")).expect("vtysh");
+    assert!(
+        neighbours.contains("10.255.0.12") && neighbours.contains("Full"),
+        "{neighbours}"
+    );
+    let routes = rt
+        .block_on(glass::routing(&vtysh("n1"), "route-ospf"))
+        .expect("vtysh");
     assert!(routes.contains(&format!("{VIP}/32")), "{routes}");
-    assert!(rt.block_on(glass::routing(&vtysh("n1"), "ospf database")).is_err());
+    assert!(rt
+        .block_on(glass::routing(&vtysh("n1"), "ospf database"))
+        .is_err());
 
     // Metrics: sane values on both nodes, 404 elsewhere.
     let (status, _) = get(&lab, "n1", "/").expect("answer");
@@ -218,20 +257,42 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     assert!(value(&s, "srrd_lsas_originated_total", &[]).is_some_and(|v| v >= 2.0));
     assert!(value(&s, "srrd_lsas_received_total", &[]).is_some_and(|v| v >= 1.0));
     assert_eq!(
-        value(&s, "srrd_lsas_ignored_total", &[("reason", "foreign_originator")]),
+        value(
+            &s,
+            "srrd_lsas_ignored_total",
+            &[("reason", "foreign_originator")]
+        ),
         Some(0.0)
     );
     assert!(value(&s, "srrd_node_memory_total_bytes", &[]).is_some_and(|v| v > 0.0));
-    assert!(value(&s, "srrd_primitive_duration_seconds_count", &[("primitive", "start")])
-        .is_some_and(|v| v >= 1.0));
+    assert!(value(
+        &s,
+        "srrd_primitive_duration_seconds_count",
+        &[("primitive", "start")]
+    )
+    .is_some_and(|v| v >= 1.0));
     // The first check runs a check interval (1 s) after the start.
-    let check_age = || value(&scrape(&lab, "n2"), "srrd_service_check_age_seconds", &[("node", "n2")]);
+    let check_age = || {
+        value(
+            &scrape(&lab, "n2"),
+            "srrd_service_check_age_seconds",
+            &[("node", "n2")],
+        )
+    };
     wait_for(Duration::from_secs(10), || check_age().is_some()).expect("a check age");
     let age = check_age().expect("check age");
     assert!((0.0..30.0).contains(&age), "check age {age}");
     let s1 = scrape(&lab, "n1");
     assert_eq!(
-        value(&s1, "srrd_service_state", &[("node", "n2"), ("router", "10.255.0.12"), ("run", "started")]),
+        value(
+            &s1,
+            "srrd_service_state",
+            &[
+                ("node", "n2"),
+                ("router", "10.255.0.12"),
+                ("run", "started")
+            ]
+        ),
         Some(1.0),
         "n1 sees n2 holding"
     );
@@ -244,6 +305,9 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     wait_for(Duration::from_secs(20), || holder(&lab, &["n1"]).is_some())
         .unwrap_or_else(|| panic!("n1 never took over\n{}", srrd[0].log_text()));
     let s1 = scrape(&lab, "n1");
-    assert_eq!(value(&s1, "srrd_failovers_total", &[("service", "web")]), Some(1.0));
+    assert_eq!(
+        value(&s1, "srrd_failovers_total", &[("service", "web")]),
+        Some(1.0)
+    );
     assert_eq!(value(&s1, "srrd_vips_held", &[]), Some(1.0));
 }

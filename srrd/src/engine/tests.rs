@@ -154,8 +154,7 @@ fn ignored_lsas_are_counted_by_reason() {
     for payload in [b"junk".to_vec(), foreign.clone(), foreign] {
         e.handle(Time(2), Event::LsaUpdate { lsa, payload });
     }
-    let counts: Vec<(IgnoreReason, u64)> =
-        e.ignored_lsas().iter().map(|(r, n)| (*r, *n)).collect();
+    let counts: Vec<(IgnoreReason, u64)> = e.ignored_lsas().iter().map(|(r, n)| (*r, *n)).collect();
     assert_eq!(
         counts,
         vec![

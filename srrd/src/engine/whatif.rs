@@ -232,22 +232,25 @@ mod tests {
         Engine::new(EngineSettings::default(), vec![web], &Restored::default())
     }
 
+    fn connected() -> Engine {
+        let mut e = engine();
+        let router_id = RouterId(2);
+        e.handle(Time(1), crate::engine::Event::ApiConnected { router_id });
+        e
+    }
+
     #[test]
     fn without_a_session_there_is_no_preview() {
         let w = engine().what_if(&Command::Stop("web".into()));
-        assert!(w.rejected.is_some_and(|r| r.contains("no OSPF API session")));
+        assert!(w
+            .rejected
+            .is_some_and(|r| r.contains("no OSPF API session")));
         assert!(w.services.is_empty());
     }
 
     #[test]
     fn a_rejected_command_moves_nothing_and_says_why() {
-        let mut e = engine();
-        e.handle(
-            Time(1),
-            crate::engine::Event::ApiConnected {
-                router_id: RouterId(2),
-            },
-        );
+        let e = connected();
         let w = e.what_if(&Command::MoveTo("web".into(), RouterId(9)));
         assert_eq!(w.rejected.as_deref(), Some("not running on this node"));
         assert_eq!(w.services.len(), 1);
@@ -259,13 +262,7 @@ mod tests {
 
     #[test]
     fn the_preview_changes_nothing() {
-        let mut e = engine();
-        e.handle(
-            Time(1),
-            crate::engine::Event::ApiConnected {
-                router_id: RouterId(2),
-            },
-        );
+        let e = connected();
         let before = e.restorable();
         let w = e.what_if(&Command::Disable("web".into()));
         assert_eq!(w.rejected, None);

@@ -270,7 +270,10 @@ mod tests {
         decode_into(&mut db, &notify(2, 0xc633_6401, data.to_vec()), None);
         let n = &db.network[0];
         assert_eq!(n.mask, Ipv4Addr::new(255, 255, 255, 0));
-        assert_eq!(n.attached, vec![RouterId(0x0aff_0001), RouterId(0x0aff_000b)]);
+        assert_eq!(
+            n.attached,
+            vec![RouterId(0x0aff_0001), RouterId(0x0aff_000b)]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod routing;
 mod srrd_lsa;
 
 pub use lsdb::{
-    lsdb, Lsdb, LsdbError, LsaHeader, NetworkLsa, OpaqueContent, OpaqueLsa, OtherLsa, RouterLink,
+    lsdb, LsaHeader, Lsdb, LsdbError, NetworkLsa, OpaqueContent, OpaqueLsa, OtherLsa, RouterLink,
     RouterLsa,
 };
 pub use routing::{routing, RoutingCommand, RoutingError, Vtysh, COMMANDS};

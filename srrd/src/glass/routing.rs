@@ -197,8 +197,8 @@ mod tests {
                 use std::sync::atomic::{AtomicU32, Ordering};
                 static N: AtomicU32 = AtomicU32::new(0);
                 let n = N.fetch_add(1, Ordering::Relaxed);
-                let p = std::env::temp_dir()
-                    .join(format!("srrd-routing-{}-{n}", std::process::id()));
+                let p =
+                    std::env::temp_dir().join(format!("srrd-routing-{}-{n}", std::process::id()));
                 std::fs::create_dir_all(&p).expect("mkdir");
                 Dir(p)
             }

@@ -77,8 +77,10 @@ async fn answer(
     let reply = |status: StatusCode, content_type: &'static str, body: String| {
         let mut r = Response::new(Full::new(Bytes::from(body)));
         *r.status_mut() = status;
-        r.headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, content_type.parse().expect("static"));
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            content_type.parse().expect("static"),
+        );
         r
     };
     if req.method() != Method::GET || req.uri().path() != "/metrics" {

@@ -461,7 +461,9 @@ mod tests {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }
         assert!(
-            text.contains("srrd_service_state{service=\"web\",node=\"srrd\",router=\"10.255.0.11\""),
+            text.contains(
+                "srrd_service_state{service=\"web\",node=\"srrd\",router=\"10.255.0.11\""
+            ),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));
