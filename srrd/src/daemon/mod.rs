@@ -21,6 +21,7 @@ use crate::engine::{
     Action, Command, Engine, EngineSettings, Event, Level, PrimitiveResult, PrimitiveRun,
 };
 use crate::lsa::ClusterKey;
+use crate::metrics::{Metrics, Scrape};
 use crate::model::{Primitive, RouterId, Scope, Time};
 use crate::ospfapi::{ClientError, Session};
 use crate::primitives::{Finished, Invocation, Runner};
@@ -41,6 +42,8 @@ pub enum DaemonError {
     Vip(#[from] crate::vip::VipError),
     #[error(transparent)]
     Ospf(#[from] ClientError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::ListenError),
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
 }
@@ -103,6 +106,7 @@ struct Daemon {
     timer: Option<Time>,
     shutdown_done: bool,
     ready_notified: bool,
+    metrics: Metrics,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
@@ -149,7 +153,12 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     }
     let engine = Engine::new(settings, config.services.clone(), &state.restored());
     let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (metrics, scrapes) = Metrics::new();
+    if let Some(addr) = config.node.metrics_listen {
+        crate::metrics::serve(addr, metrics.scraper()).await?;
+    }
     let mut daemon = Daemon {
+        metrics,
         engine,
         session: None,
         vips,
@@ -171,7 +180,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         "srrd starting"
     );
     daemon.session_up(session).await;
-    daemon.main_loop(done_rx).await
+    daemon.main_loop(done_rx, scrapes).await
 }
 
 /// `srrd cleanup`: what an earlier run left, cleaned as at the start of
@@ -226,6 +235,7 @@ impl Daemon {
     async fn main_loop(
         &mut self,
         mut done_rx: mpsc::UnboundedReceiver<Finished>,
+        mut scrapes: mpsc::Receiver<Scrape>,
     ) -> Result<(), DaemonError> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
@@ -300,6 +310,7 @@ impl Daemon {
                     connecting = Some(Box::pin(async move { Session::open(server, &scopes).await }));
                 }
                 Some(done) = done_rx.recv() => {
+                    self.metrics.primitive_done(&done);
                     if done.primitive == Primitive::Stop && done.result == PrimitiveResult::Ok {
                         self.set_started(&done.service, false).await;
                     }
@@ -326,6 +337,9 @@ impl Daemon {
                 _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sighup.recv() => self.reload(),
+                Some(reply) = scrapes.recv() => {
+                    let _ = reply.send(self.metrics.render(&self.engine, &self.owned_vips, now()));
+                }
                 _ = vip_check.tick() => self.reconcile_vips().await,
                 _ = vip_refresh.tick() => self.refresh_vips().await,
                 _ = async {
@@ -463,6 +477,7 @@ impl Daemon {
             self.session = None;
             return;
         }
+        self.metrics.session_up();
         self.feed(Event::ApiConnected { router_id }).await;
         if !self.ready_notified {
             self.ready_notified = true;
@@ -471,10 +486,12 @@ impl Daemon {
     }
 
     async fn feed(&mut self, event: Event) {
+        self.metrics.event(&event);
         let actions = self.engine.handle(now(), event);
         for a in actions {
             self.apply(a).await;
         }
+        self.metrics.observe(&self.engine);
         if self.state.update(&self.engine.restorable()) {
             if let Err(e) = self.state_file.save(&self.state).await {
                 error!(error = %e, "cannot persist operator state");
@@ -483,6 +500,7 @@ impl Daemon {
     }
 
     async fn apply(&mut self, action: Action) {
+        self.metrics.action(&action);
         match &action {
             Action::Originate { .. } | Action::Flush { .. } => {
                 if let Some(s) = self.session.as_mut() {

@@ -55,7 +55,7 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
     }
 }
 
-fn signal(pgid: i32, sig: Signal) {
+pub(crate) fn signal(pgid: i32, sig: Signal) {
     // killpg(1, ..) is init's group, and killpg(0, ..) our own: only ever
     // a real child's group.
     if pgid <= 1 {
