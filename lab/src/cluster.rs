@@ -178,6 +178,14 @@ impl Cluster {
         })
     }
 
+    /// The last `n` lines of `node`'s `docker logs` (None on namespaces).
+    pub fn container_log(&self, node: &str, n: usize) -> Option<String> {
+        match &self.runtime {
+            Runtime::Namespaces => None,
+            Runtime::Containers(c) => Some(c.log_tail(node, n)),
+        }
+    }
+
     /// The cluster runs in containers.
     pub fn in_containers(&self) -> bool {
         matches!(self.runtime, Runtime::Containers(_))

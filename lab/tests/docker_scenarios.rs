@@ -59,6 +59,10 @@ fn failover_scenarios_on_the_image() {
                 Ok(outcome) => eprintln!("ok      {outcome}  ({:?} in all)", t.elapsed()),
                 Err(e) => {
                     eprintln!("FAILED  {e}");
+                    for node in cluster.srrd_nodes() {
+                        let log = cluster.container_log(&node, 25).unwrap_or_default();
+                        eprintln!("--- docker logs {node}:\n{log}");
+                    }
                     failures.push(e);
                 }
             }
