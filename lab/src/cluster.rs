@@ -907,10 +907,16 @@ impl Cluster {
                 }
             }
         }
-        out += &format!(
-            "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
-            self.lab.dir().display()
-        );
+        out += &match self.runtime {
+            Runtime::Namespaces => format!(
+                "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
+                self.lab.dir().display()
+            ),
+            Runtime::Containers(_) => format!(
+                "\nlogs: srrd-lab exec <node> cat /var/log/frr/ospfd.log; srrd's in `docker logs`, saved as {}/<node>/container.log at teardown\n",
+                self.lab.dir().display()
+            ),
+        };
         out
     }
 

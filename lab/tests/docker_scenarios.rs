@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use srrd_lab::clab::Topology;
 use srrd_lab::cluster::{default_srrd_binary, Cluster};
-use srrd_lab::netns::{require_root, Lab};
+use srrd_lab::netns::{require_root, Lab, BASE};
 use srrd_lab::scenario;
 
 /// The scenarios run on containers: one per kind of fault.
@@ -32,9 +32,12 @@ const ON_CONTAINERS: &[&str] = &[
 ];
 
 /// One test at a time: each compares the root namespace before and after.
+/// What a killed earlier run left is swept first, not counted as ours.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    Lab::sweep_stale(BASE);
+    guard
 }
 
 #[test]
