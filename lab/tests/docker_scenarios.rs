@@ -70,6 +70,19 @@ fn failover_scenarios_on_the_image() {
                 }
             }
         }
+        // Every `docker stop` let srrd leave before ospfd got SIGTERM: an
+        // ospfd that aborted (FRR 8.4.4 with an API client registered)
+        // logs the signal it received.
+        for node in cluster.srrd_nodes() {
+            let out = cluster.run_on(
+                &node,
+                &["grep", "Received signal", "/var/log/frr/ospfd.log"],
+            );
+            let aborted = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !aborted.is_empty() {
+                failures.push(format!("ospfd on {node} crashed:\n{aborted}"));
+            }
+        }
     }
     eprintln!("scenarios and teardown done after {:?}", start.elapsed());
     before.assert_unchanged();
