@@ -94,10 +94,9 @@ impl Cluster {
             .iter()
             .filter_map(|n| n.image.as_deref())
             .collect();
+        images.sort_unstable();
         images.dedup();
-        for image in images {
-            engine.load(archive, image)?;
-        }
+        engine.load(archive, &images)?;
         let containers = Containers::new(engine, &lab);
         Cluster::boot(lab, topo, "srrd".into(), Runtime::Containers(containers))
     }
