@@ -94,10 +94,9 @@ impl Cluster {
             .iter()
             .filter_map(|n| n.image.as_deref())
             .collect();
+        images.sort_unstable();
         images.dedup();
-        for image in images {
-            engine.load(archive, image)?;
-        }
+        engine.load(archive, &images)?;
         let containers = Containers::new(engine, &lab);
         Cluster::boot(lab, topo, "srrd".into(), Runtime::Containers(containers))
     }
@@ -176,6 +175,14 @@ impl Cluster {
             configs,
             runtime,
         })
+    }
+
+    /// The last `n` lines of `node`'s `docker logs` (None on namespaces).
+    pub fn container_log(&self, node: &str, n: usize) -> Option<String> {
+        match &self.runtime {
+            Runtime::Namespaces => None,
+            Runtime::Containers(c) => Some(c.log_tail(node, n)),
+        }
     }
 
     /// The cluster runs in containers.
@@ -899,10 +906,16 @@ impl Cluster {
                 }
             }
         }
-        out += &format!(
-            "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
-            self.lab.dir().display()
-        );
+        out += &match self.runtime {
+            Runtime::Namespaces => format!(
+                "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
+                self.lab.dir().display()
+            ),
+            Runtime::Containers(_) => format!(
+                "\nlogs: srrd-lab exec <node> cat /var/log/frr/ospfd.log; srrd's in `docker logs`, saved as {}/<node>/container.log at teardown\n",
+                self.lab.dir().display()
+            ),
+        };
         out
     }
 

@@ -169,8 +169,9 @@ impl Engine {
         }
     }
 
-    /// `docker load -i ARCHIVE`, then checks that `image` is there.
-    pub fn load(&self, archive: &Path, image: &str) -> Result<(), String> {
+    /// `docker load -i ARCHIVE`, then checks that every one of `images`
+    /// is there.
+    pub fn load(&self, archive: &Path, images: &[&str]) -> Result<(), String> {
         if !archive.is_file() {
             return Err(format!(
                 "no image archive {}: build it with images/build (docs/image.md)",
@@ -178,9 +179,11 @@ impl Engine {
             ));
         }
         self.docker_ok(&["load", "-q", "-i", &archive.to_string_lossy()])?;
-        self.docker_ok(&["image", "inspect", "-f", "{{.Id}}", image])
-            .map(|_| ())
-            .map_err(|_| format!("{} holds no image {image}", archive.display()))
+        for image in images {
+            self.docker_ok(&["image", "inspect", "-f", "{{.Id}}", image])
+                .map_err(|_| format!("{} holds no image {image}", archive.display()))?;
+        }
+        Ok(())
     }
 }
 

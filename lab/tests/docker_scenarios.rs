@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use srrd_lab::clab::Topology;
 use srrd_lab::cluster::{default_srrd_binary, Cluster};
-use srrd_lab::netns::{require_root, Lab};
+use srrd_lab::netns::{require_root, Lab, BASE};
 use srrd_lab::scenario;
 
 /// The scenarios run on containers: one per kind of fault.
@@ -32,9 +32,12 @@ const ON_CONTAINERS: &[&str] = &[
 ];
 
 /// One test at a time: each compares the root namespace before and after.
+/// What a killed earlier run left is swept first, not counted as ours.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    Lab::sweep_stale(BASE);
+    guard
 }
 
 #[test]
@@ -59,8 +62,25 @@ fn failover_scenarios_on_the_image() {
                 Ok(outcome) => eprintln!("ok      {outcome}  ({:?} in all)", t.elapsed()),
                 Err(e) => {
                     eprintln!("FAILED  {e}");
+                    for node in cluster.srrd_nodes() {
+                        let log = cluster.container_log(&node, 25).unwrap_or_default();
+                        eprintln!("--- docker logs {node}:\n{log}");
+                    }
                     failures.push(e);
                 }
+            }
+        }
+        // Every `docker stop` let srrd leave before ospfd got SIGTERM: an
+        // ospfd that aborted (FRR 8.4.4 with an API client registered)
+        // logs the signal it received.
+        for node in cluster.srrd_nodes() {
+            let out = cluster.run_on(
+                &node,
+                &["grep", "Received signal", "/var/log/frr/ospfd.log"],
+            );
+            let aborted = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !aborted.is_empty() {
+                failures.push(format!("ospfd on {node} crashed:\n{aborted}"));
             }
         }
     }
