@@ -20,6 +20,7 @@ mod rules;
 mod service;
 #[cfg(test)]
 mod tests;
+mod web;
 
 use std::collections::HashSet;
 use std::io;
@@ -90,6 +91,12 @@ fn parse_with_host_name(
         return Err(diag.into_errors());
     };
     let node = node::build_node(&document.node, host_name, &mut diag);
+    let web = web::build_web(
+        document.web.as_ref(),
+        &document.node,
+        node.web_listen.is_some(),
+        &mut diag,
+    );
     let services: Vec<_> = document
         .services
         .iter()
@@ -115,6 +122,7 @@ fn parse_with_host_name(
     }
     Ok(Config {
         node,
+        web,
         services: services.into_iter().map(|s| s.config).collect(),
     })
 }

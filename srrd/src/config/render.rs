@@ -5,11 +5,13 @@ use serde::Serialize;
 
 use super::duration::format_duration;
 use super::fields::{kind_text, scope_text};
-use super::model::{Config, NodeSettings, ServiceConfig, Timeouts};
+use super::model::{Config, NodeSettings, ServiceConfig, Timeouts, WebSettings};
 
 #[derive(Serialize)]
 struct OutDocument {
     node: OutNode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web: Option<OutWeb>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     service: Vec<OutService>,
 }
@@ -32,6 +34,19 @@ struct OutNode {
     handoff_timeout: String,
     check_refresh: String,
     startup_hold: String,
+}
+
+#[derive(Serialize)]
+struct OutWeb {
+    cert: String,
+    key: String,
+    client_ca: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advertise: Option<String>,
+    operator_ou: Vec<String>,
+    viewer_ou: Vec<String>,
+    operators: Vec<String>,
+    viewers: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +89,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let document = OutDocument {
             node: out_node(&self.node),
+            web: self.web.as_ref().map(out_web),
             service: self.services.iter().map(out_service).collect(),
         };
         // Only strings, integers and booleans in tables of a fixed shape:
@@ -100,6 +116,20 @@ fn out_node(node: &NodeSettings) -> OutNode {
         handoff_timeout: format_duration(node.handoff_timeout),
         check_refresh: format_duration(node.check_refresh),
         startup_hold: format_duration(node.startup_hold),
+    }
+}
+
+fn out_web(web: &WebSettings) -> OutWeb {
+    let path = |p: &std::path::PathBuf| p.to_string_lossy().into_owned();
+    OutWeb {
+        cert: path(&web.cert),
+        key: path(&web.key),
+        client_ca: web.client_ca.iter().map(path).collect(),
+        advertise: web.advertise.map(|a| a.to_string()),
+        operator_ou: web.roles.operator_ou.clone(),
+        viewer_ou: web.roles.viewer_ou.clone(),
+        operators: web.roles.operators.clone(),
+        viewers: web.roles.viewers.clone(),
     }
 }
 
