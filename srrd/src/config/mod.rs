@@ -30,6 +30,7 @@ pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION}
 pub use error::{ConfigError, ConfigErrors};
 pub use fields::{is_valid_name, kind_text, scope_text, MAX_NAME_LEN};
 pub use model::*;
+pub use render::RenderedService;
 
 use diag::Diagnostics;
 

@@ -13,7 +13,7 @@ struct OutDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     web: Option<OutWeb>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    service: Vec<OutService>,
+    service: Vec<RenderedService>,
 }
 
 #[derive(Serialize)]
@@ -49,8 +49,10 @@ struct OutWeb {
     viewers: Vec<String>,
 }
 
+/// A `[[service]]` table as written, also the JSON form of a service in the
+/// API (docs/openapi.yaml, ServiceConfig).
 #[derive(Serialize)]
-struct OutService {
+pub struct RenderedService {
     name: String,
     kind: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -70,11 +72,11 @@ struct OutService {
     quorum: bool,
     #[serde(skip_serializing_if = "is_zero")]
     expected_nodes: u32,
-    timeouts: OutTimeouts,
+    timeouts: RenderedTimeouts,
 }
 
 #[derive(Serialize)]
-struct OutTimeouts {
+pub struct RenderedTimeouts {
     activate: String,
     deactivate: String,
     start: String,
@@ -133,8 +135,14 @@ fn out_web(web: &WebSettings) -> OutWeb {
     }
 }
 
-fn out_service(service: &ServiceConfig) -> OutService {
-    OutService {
+impl ServiceConfig {
+    pub fn rendered(&self) -> RenderedService {
+        out_service(self)
+    }
+}
+
+fn out_service(service: &ServiceConfig) -> RenderedService {
+    RenderedService {
         name: service.name.clone(),
         kind: kind_text(service.kind),
         addresses: service.addresses.iter().map(|a| a.to_string()).collect(),
@@ -153,8 +161,8 @@ fn out_service(service: &ServiceConfig) -> OutService {
     }
 }
 
-fn out_timeouts(t: &Timeouts) -> OutTimeouts {
-    OutTimeouts {
+fn out_timeouts(t: &Timeouts) -> RenderedTimeouts {
+    RenderedTimeouts {
         activate: format_duration(t.activate),
         deactivate: format_duration(t.deactivate),
         start: format_duration(t.start),
