@@ -139,9 +139,8 @@ fn csrf_problem(headers: &HeaderMap) -> Option<&'static str> {
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
         return Some("missing header X-SRRD-CSRF: 1 (docs/api.md, CSRF)");
     }
-    let Some(origin) = headers.get(hyper::header::ORIGIN) else {
-        return None;
-    };
+    // Without Origin it is no browser's cross-site request.
+    let origin = headers.get(hyper::header::ORIGIN)?;
     let host = headers
         .get(hyper::header::HOST)
         .and_then(|h| h.to_str().ok());
@@ -218,9 +217,9 @@ fn audit(who: &Identity, method: &Method, path: &str, status: StatusCode, outcom
         Role::Operator => "operator",
     });
     if status.is_success() {
-        info!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change");
+        info!(target: "srrd::audit", subject = %who.subject, %role, %method, %path, status = status.as_u16(), %outcome, "change");
     } else {
-        warn!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change refused");
+        warn!(target: "srrd::audit", subject = %who.subject, %role, %method, %path, status = status.as_u16(), %outcome, "change refused");
     }
 }
 
