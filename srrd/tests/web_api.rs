@@ -451,6 +451,52 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     })
     .unwrap_or_else(|| panic!("no event showed web on n1:\n{}", events.log_text()));
 
+    // SIGHUP reloads the TLS material: a server certificate without the
+    // 127.0.0.1 SAN fails verification there, and is served on the LAN address.
+    let pki = Command::new(SRRD)
+        .args([
+            "pki",
+            "--dir",
+            &certs.file(""),
+            "server",
+            "n1-new",
+            "--ip",
+            "198.51.100.11",
+        ])
+        .status()
+        .expect("srrd pki");
+    assert!(pki.success());
+    std::fs::copy(certs.dir.join("n1-new.crt"), certs.dir.join("n1.crt")).expect("copy");
+    std::fs::copy(certs.dir.join("n1-new.key"), certs.dir.join("n1.key")).expect("copy");
+    c.lab.signal(c.srrd("n1"), libc::SIGHUP);
+    wait_for(Duration::from_secs(5), || {
+        send(&c, &certs, "n1", &call("GET", "/api/v1/whoami", "alice")).0 == 0
+    })
+    .unwrap_or_else(|| panic!("the old certificate is still served\n{}", c.logs()));
+    let lan = c.lab.exec(
+        "n1",
+        &[
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            &certs.file("ca.crt"),
+            "--cert",
+            &certs.file("alice.crt"),
+            "--key",
+            &certs.file("alice.key"),
+            &format!("https://198.51.100.11:{PORT}/api/v1/whoami"),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&lan.stdout),
+        "200",
+        "new certificate on the LAN address"
+    );
+
     // Every change was audited with the certificate subject.
     let log = c.srrd("n1").log_text();
     assert!(
