@@ -16,6 +16,15 @@ use common::lab::{wait_for, Lab};
 const PORT: u16 = 8443;
 const SRRD: &str = env!("CARGO_BIN_EXE_srrd");
 
+/// The node's address on its LAN (Lab::two_subnets).
+fn lan_address(node: &str) -> &'static str {
+    match node {
+        "n1" => "198.51.100.11",
+        "n2" => "198.51.100.12",
+        _ => "203.0.113.13",
+    }
+}
+
 /// `srrd pki` in the lab dir: CA, one server certificate per node, an
 /// operator and a viewer; plus certificates the server must refuse.
 struct Certs {
@@ -40,12 +49,15 @@ impl Certs {
             );
         };
         pki(&["init"]);
-        for (node, ip) in [
-            ("n1", "198.51.100.11"),
-            ("n2", "198.51.100.12"),
-            ("n3", "203.0.113.13"),
-        ] {
-            pki(&["server", node, "--ip", "127.0.0.1", "--ip", ip]);
+        for node in ["n1", "n2", "n3"] {
+            pki(&[
+                "server",
+                node,
+                "--ip",
+                "127.0.0.1",
+                "--ip",
+                lan_address(node),
+            ]);
         }
         pki(&["issue", "--role", "operator", "alice"]);
         pki(&["issue", "--role", "viewer", "victor"]);
@@ -104,10 +116,11 @@ impl Certs {
         (
             format!("web_listen = \"0.0.0.0:{PORT}\"\n"),
             format!(
-                "\n[web]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = [\"{}\"]\n",
+                "\n[web]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = [\"{}\"]\nadvertise = \"{}:{PORT}\"\n",
                 self.file(&format!("{node}.crt")),
                 self.file(&format!("{node}.key")),
                 self.file("ca.crt"),
+                lan_address(node),
             ),
         )
     }
@@ -283,6 +296,20 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     assert_eq!(status, 200, "{body}");
     let view = json(&body);
     assert_eq!(view["nodes"].as_array().map(Vec::len), Some(3), "{body}");
+    // Each node's UI address, from its daemon LSA.
+    wait_for(Duration::from_secs(5), || {
+        let (_, body) = send(&c, &certs, "n1", &call("GET", "/api/v1/cluster", "victor"));
+        let nodes = json(&body)["nodes"].clone();
+        ["n1", "n2", "n3"].iter().all(|n| {
+            nodes.as_array().into_iter().flatten().any(|v| {
+                v["name"] == *n && v["web"] == format!("{}:{PORT}", lan_address(n)).as_str()
+            })
+        })
+    })
+    .unwrap_or_else(|| {
+        let (_, body) = send(&c, &certs, "n1", &call("GET", "/api/v1/cluster", "victor"));
+        panic!("UI addresses missing from the view: {body}")
+    });
 
     // A viewer changes nothing, on every mutating route.
     for (method, path, body) in mutating_routes() {
