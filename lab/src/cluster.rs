@@ -1,7 +1,11 @@
-//! The lab of a containerlab topology file, built in network namespaces by
-//! `netns::Lab` instead of containers: the same nodes, links, `exec` lines
-//! and bound config folders, and per node what its `SRRD_ROLE` asks for
-//! (router: zebra + ospfd; node: + `srrd run`; client, switch: nothing).
+//! The lab of a containerlab topology file: the same nodes, links, `exec`
+//! lines and bound config folders, and per node what its `SRRD_ROLE` asks
+//! for (router: zebra + ospfd; node: + `srrd run`; client, switch:
+//! nothing). Two runtimes: network namespaces of `netns::Lab` with FRR and
+//! srrd from the host (`build`), or containers of the srrd image, whose
+//! entry point runs FRR and srrd (`build_in_containers`, `docker`). Both
+//! wire links and probe in named network namespaces, so only the node's
+//! processes are handled differently.
 //!
 //! Paths inside the srrd configs are the container's (`/etc/srrd`, ...):
 //! each is mapped to the host path of the bind that mounts it, so one
@@ -14,21 +18,34 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::clab::{split_words, Node, Role, Topology};
+use crate::clab::{split_words, Endpoint, Node, Role, Topology};
 use crate::client;
-use crate::netns::{wait_for, Lab, ProcHandle};
+use crate::docker::{Containers, Engine};
+use crate::netns::{full_neighbors, netns_pids, wait_for, Lab, ProcHandle};
 
 /// The answer a node gives when nobody serves a VIP.
 pub const NOBODY: &str = "-";
 /// How long one client GET may take.
 const GET_TIMEOUT: Duration = Duration::from_millis(300);
+/// srrd's configuration inside the image (lab/srrd.clab.yml binds it).
+const IMAGE_SRRD_CONFIG: &str = "/etc/srrd/srrd.toml";
 
 pub struct Cluster {
     pub lab: Lab,
     pub topo: Topology,
+    /// On the host for namespaces, in the image for containers.
     srrd_bin: PathBuf,
     /// srrd's configuration of each node (host paths).
     configs: BTreeMap<String, srrd::config::Config>,
+    runtime: Runtime,
+}
+
+/// Where the nodes' processes run.
+enum Runtime {
+    /// Started by the lab in the nodes' namespaces.
+    Namespaces,
+    /// Run by each container's entry point (images/srrd-entrypoint).
+    Containers(Containers),
 }
 
 /// Where `srrd` is when none is given: `$SRRD_BIN`, else next to the
@@ -58,27 +75,63 @@ impl Cluster {
     /// Builds the whole topology in `lab` (an empty lab) and starts every
     /// role: FRR first, then srrd once each node's OSPF is Full.
     pub fn build(lab: Lab, topo: Topology, srrd_bin: PathBuf) -> Result<Cluster, String> {
+        Cluster::boot(lab, topo, srrd_bin, Runtime::Namespaces)
+    }
+
+    /// Builds the topology in `lab` (an empty lab) from containers, as
+    /// containerlab would: starts the lab's own Docker engine, `docker
+    /// load`s `archive` (images/build), runs every node from its image,
+    /// wires the links and runs the `exec` lines; then waits until OSPF is
+    /// Full and srrd runs on every node.
+    pub fn build_in_containers(
+        lab: Lab,
+        topo: Topology,
+        archive: &Path,
+    ) -> Result<Cluster, String> {
+        let engine = Engine::start(lab.dir())?;
+        let mut images: Vec<&str> = topo
+            .nodes
+            .iter()
+            .filter_map(|n| n.image.as_deref())
+            .collect();
+        images.sort_unstable();
+        images.dedup();
+        engine.load(archive, &images)?;
+        let containers = Containers::new(engine, &lab);
+        Cluster::boot(lab, topo, "srrd".into(), Runtime::Containers(containers))
+    }
+
+    fn boot(
+        lab: Lab,
+        topo: Topology,
+        srrd_bin: PathBuf,
+        runtime: Runtime,
+    ) -> Result<Cluster, String> {
         let mut cluster = Cluster {
             lab,
             topo,
             srrd_bin,
             configs: BTreeMap::new(),
+            runtime,
         };
         let topo = cluster.topo.clone();
         for node in &topo.nodes {
-            cluster.lab.add_node(&node.name);
+            match &cluster.runtime {
+                Runtime::Namespaces => cluster.lab.add_node(&node.name),
+                Runtime::Containers(c) => c.run(&cluster.lab, &topo, node)?,
+            }
         }
         for (a, b) in &topo.links {
             cluster.lab.connect(&a.node, &a.iface, &b.node, &b.iface);
         }
         for node in &topo.nodes {
-            for line in &node.exec {
-                cluster.exec_line(&node.name, line)?;
-            }
+            cluster.exec_lines(node)?;
         }
-        for node in topo.nodes.iter().filter(|n| n.role.runs_frr()) {
-            cluster.write_frr_conf(node)?;
-            cluster.lab.start_frr(&node.name);
+        if let Runtime::Namespaces = cluster.runtime {
+            for node in topo.nodes.iter().filter(|n| n.role.runs_frr()) {
+                cluster.write_frr_conf(node)?;
+                cluster.lab.start_frr(&node.name);
+            }
         }
         for node in topo.nodes.iter().filter(|n| n.role == Role::Node) {
             cluster.write_srrd_conf(node)?;
@@ -87,28 +140,76 @@ impl Cluster {
         for node in topo.with_role(Role::Node) {
             cluster.start_srrd(&node);
         }
+        cluster.wait_srrd_running(Duration::from_secs(30))?;
         Ok(cluster)
     }
 
-    /// The cluster of a lab `build` made earlier (`Lab::reattach`).
+    /// The cluster of a lab `build` or `build_in_containers` made earlier
+    /// (`Lab::reattach`).
     pub fn resume(lab: Lab, topo: Topology, srrd_bin: PathBuf) -> Result<Cluster, String> {
         let mut configs = BTreeMap::new();
         for node in topo.with_role(Role::Node) {
             let path = lab.node_dir(&node).join("srrd.toml");
             configs.insert(node, load_config(&path)?);
         }
+        let (runtime, srrd_bin) = match Engine::attach(lab.dir()) {
+            Some(engine) => {
+                let containers = Containers::new(engine, &lab);
+                for node in &topo.nodes {
+                    containers.resume(&node.name);
+                }
+                (Runtime::Containers(containers), "srrd".into())
+            }
+            None if Engine::exists_in(lab.dir()) => {
+                return Err(format!(
+                    "the Docker engine of lab {} is gone: srrd-lab down, then up again",
+                    topo.name
+                ))
+            }
+            None => (Runtime::Namespaces, srrd_bin),
+        };
         Ok(Cluster {
             lab,
             topo,
             srrd_bin,
             configs,
+            runtime,
         })
+    }
+
+    /// The last `n` lines of `node`'s `docker logs` (None on namespaces).
+    pub fn container_log(&self, node: &str, n: usize) -> Option<String> {
+        match &self.runtime {
+            Runtime::Namespaces => None,
+            Runtime::Containers(c) => Some(c.log_tail(node, n)),
+        }
+    }
+
+    /// The cluster runs in containers.
+    pub fn in_containers(&self) -> bool {
+        matches!(self.runtime, Runtime::Containers(_))
+    }
+
+    /// Runs `args` on `node`: in its container, or in its namespace with
+    /// the host's programs.
+    pub fn run_on(&self, node: &str, args: &[&str]) -> std::process::Output {
+        match &self.runtime {
+            Runtime::Namespaces => self.lab.exec(node, args),
+            Runtime::Containers(c) => c.exec(node, args),
+        }
+    }
+
+    fn exec_lines(&self, node: &Node) -> Result<(), String> {
+        for line in &node.exec {
+            self.exec_line(&node.name, line)?;
+        }
+        Ok(())
     }
 
     fn exec_line(&self, node: &str, line: &str) -> Result<(), String> {
         let words = split_words(line).map_err(|e| format!("{node}: exec: {e}"))?;
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
-        let out = self.lab.exec(node, &args);
+        let out = self.run_on(node, &args);
         if !out.status.success() {
             return Err(format!(
                 "{node}: exec `{line}`: {}: {}",
@@ -188,14 +289,31 @@ impl Cluster {
         let start = Instant::now();
         for node in self.topo.with_role(Role::Node) {
             let left = timeout.saturating_sub(start.elapsed());
-            if wait_for(left, || self.lab.ospf_full_neighbors(&node) >= 1).is_none() {
+            if wait_for(left, || self.ospf_full_neighbors(&node) >= 1).is_none() {
                 return Err(format!(
                     "{node} has no Full OSPF neighbour after {timeout:?}:\n{}",
-                    self.lab.vtysh(&node, "show ip ospf neighbor")
+                    self.vtysh(&node, "show ip ospf neighbor")
                 ));
             }
         }
         Ok(start.elapsed())
+    }
+
+    /// `vtysh -c cmd` on `node`.
+    pub fn vtysh(&self, node: &str, cmd: &str) -> String {
+        match &self.runtime {
+            Runtime::Namespaces => self.lab.vtysh(node, cmd),
+            Runtime::Containers(_) => {
+                let out = self.run_on(node, &["vtysh", "-c", cmd]);
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr)
+            }
+        }
+    }
+
+    /// Neighbours of `node` in state Full.
+    pub fn ospf_full_neighbors(&self, node: &str) -> usize {
+        full_neighbors(&self.vtysh(node, "show ip ospf neighbor json"))
     }
 
     // ----- processes ----------------------------------------------------------
@@ -213,16 +331,83 @@ impl Cluster {
         self.running(node, "srrd").pop()
     }
 
-    /// The node's kernel is "up": its zebra runs (a killed node has none).
+    /// Host pids of the processes of a container's `node` called `name`.
+    fn pids_named(&self, node: &str, name: &str) -> Vec<u32> {
+        netns_pids(&self.lab.ns(node))
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == name)
+            })
+            .collect()
+    }
+
+    /// A process called `name` (srrd, zebra, ospfd, ...) runs on `node`.
+    pub fn runs(&self, node: &str, name: &str) -> bool {
+        match &self.runtime {
+            Runtime::Namespaces => !self.running(node, name).is_empty(),
+            Runtime::Containers(_) => !self.pids_named(node, name).is_empty(),
+        }
+    }
+
+    /// SIGKILLs `node`'s processes called `name`.
+    fn kill_named(&self, node: &str, name: &str) {
+        for pid in self.pids_named(node, name) {
+            // SAFETY: plain kill(2) of a process inside one of our containers.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+
+    pub fn srrd_running(&self, node: &str) -> bool {
+        self.runs(node, "srrd")
+    }
+
+    /// Waits until srrd runs on every srrd node.
+    fn wait_srrd_running(&self, timeout: Duration) -> Result<(), String> {
+        let nodes = self.srrd_nodes();
+        wait_for(timeout, || nodes.iter().all(|n| self.srrd_running(n)))
+            .map(|_| ())
+            .ok_or_else(|| {
+                let missing: Vec<&String> =
+                    nodes.iter().filter(|n| !self.srrd_running(n)).collect();
+                let logs: Vec<String> = match &self.runtime {
+                    Runtime::Containers(c) => missing
+                        .iter()
+                        .map(|n| format!("--- {n}:\n{}", c.log_tail(n, 20)))
+                        .collect(),
+                    Runtime::Namespaces => Vec::new(),
+                };
+                format!(
+                    "srrd does not run on {missing:?} after {timeout:?}\n{}",
+                    logs.join("\n")
+                )
+            })
+    }
+
+    /// The node's kernel is "up": its zebra runs, or its container (a
+    /// killed node has neither).
     pub fn is_alive(&self, node: &str) -> bool {
-        !self.running(node, "zebra").is_empty()
+        match &self.runtime {
+            Runtime::Namespaces => !self.running(node, "zebra").is_empty(),
+            Runtime::Containers(c) => c.is_running(node),
+        }
     }
 
     pub fn srrd_binary(&self) -> &Path {
         &self.srrd_bin
     }
 
-    pub fn start_srrd(&self, node: &str) -> ProcHandle {
+    /// Starts srrd on `node`; a container's entry point starts it, so a
+    /// stopped container is started (`reboot`).
+    pub fn start_srrd(&self, node: &str) {
+        if let Runtime::Containers(_) = self.runtime {
+            if !self.is_alive(node) {
+                self.reboot(node);
+            }
+            return;
+        }
         let mut cmd = Command::new(&self.srrd_bin);
         cmd.arg("run")
             .arg("--config")
@@ -230,15 +415,27 @@ impl Cluster {
             .args(["--log", "srrd=debug"])
             // Plain log files (tracing colours its output by default).
             .env("NO_COLOR", "1");
-        self.lab.spawn(node, cmd)
+        self.lab.spawn(node, cmd);
+    }
+
+    /// srrd's configuration as `srrd` on `node` reads it.
+    fn srrd_config(&self, node: &str) -> String {
+        match self.runtime {
+            Runtime::Namespaces => self
+                .lab
+                .node_dir(node)
+                .join("srrd.toml")
+                .display()
+                .to_string(),
+            Runtime::Containers(_) => IMAGE_SRRD_CONFIG.to_string(),
+        }
     }
 
     /// `srrd cleanup` on `node` (waits for it): its stdout, or why it failed.
     pub fn cleanup_srrd(&self, node: &str) -> Result<String, String> {
         let bin = self.srrd_bin.display().to_string();
-        let config = self.lab.node_dir(node).join("srrd.toml");
-        let config = config.display().to_string();
-        let out = self.lab.exec(node, &[&bin, "cleanup", "--config", &config]);
+        let config = self.srrd_config(node);
+        let out = self.run_on(node, &[&bin, "cleanup", "--config", &config]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             Ok(stdout)
@@ -253,7 +450,13 @@ impl Cluster {
 
     /// SIGTERM (graceful shutdown) to every srrd in `nodes`, then waits
     /// for them all; the nodes whose srrd did not exit within `timeout`.
+    /// In containers that is `docker stop`: the entry point lets srrd
+    /// leave, then stops FRR, and the container exits.
     pub fn stop_srrd(&self, nodes: &[String], timeout: Duration) -> Vec<String> {
+        if let Runtime::Containers(c) = &self.runtime {
+            let alive: Vec<String> = nodes.iter().filter(|n| self.is_alive(n)).cloned().collect();
+            return c.stop(&alive, timeout);
+        }
         let procs: Vec<ProcHandle> = nodes.iter().filter_map(|n| self.srrd(n)).collect();
         for p in &procs {
             self.lab.signal(p, libc::SIGTERM);
@@ -266,15 +469,88 @@ impl Cluster {
     }
 
     /// SIGKILL srrd on `node` (its services' processes and VIPs stay).
+    /// In a container its entry point then cleans up, stops FRR and exits.
     pub fn kill_srrd(&self, node: &str) {
+        if let Runtime::Containers(_) = self.runtime {
+            return self.kill_named(node, "srrd");
+        }
         if let Some(p) = self.srrd(node) {
             self.lab.kill(&p);
         }
     }
 
+    /// A node dies: every process in it is killed at once (`docker kill`
+    /// for a container), then its links go down.
+    pub fn kill_node(&self, node: &str) {
+        match &self.runtime {
+            Runtime::Namespaces => self.lab.kill_node(node),
+            Runtime::Containers(c) => {
+                if let Err(e) = c.kill(node) {
+                    eprintln!("lab: {e}");
+                }
+                self.lab.link_down(node);
+            }
+        }
+    }
+
+    /// SIGKILL ospfd alone on `node` (in a container watchfrr restarts it).
+    pub fn kill_ospfd(&self, node: &str) {
+        match self.runtime {
+            Runtime::Namespaces => self.lab.kill_ospfd(node),
+            Runtime::Containers(_) => self.kill_named(node, "ospfd"),
+        }
+    }
+
+    /// Starts the FRR daemons of `node` that are not running; in a
+    /// container watchfrr does that.
+    pub fn start_frr(&self, node: &str) {
+        if let Runtime::Namespaces = self.runtime {
+            self.lab.start_frr(node);
+        }
+    }
+
+    /// SIGKILLs the processes `pids` (as `node` numbers them) on `node`.
+    pub fn kill_pids(&self, node: &str, pids: &[i32]) {
+        match self.runtime {
+            Runtime::Namespaces => {
+                for pid in pids {
+                    // SAFETY: plain kill(2) of a process the lab's primitives started.
+                    unsafe {
+                        libc::kill(*pid, libc::SIGKILL);
+                    }
+                }
+            }
+            Runtime::Containers(_) => {
+                let pids: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+                let mut args = vec!["kill", "-KILL"];
+                args.extend(pids.iter().map(String::as_str));
+                self.run_on(node, &args);
+            }
+        }
+    }
+
     /// A crashed node comes back like after a reboot: nothing of its last
-    /// life is left (no VIP on lo), links up, FRR started.
+    /// life is left (no VIP on lo), links up, FRR started. A container is
+    /// started again and its links wired anew (they died with its
+    /// namespace).
     pub fn reboot(&self, node: &str) {
+        self.reboot_all(&[node.to_string()]);
+    }
+
+    /// `reboot` of several nodes, together.
+    pub fn reboot_all(&self, nodes: &[String]) {
+        if let Runtime::Containers(c) = &self.runtime {
+            if let Err(e) = self.restart_containers(c, nodes) {
+                eprintln!("lab: rebooting {nodes:?}: {e}");
+            }
+            return;
+        }
+        for node in nodes {
+            self.reboot_namespace(node);
+        }
+    }
+
+    fn reboot_namespace(&self, node: &str) {
         self.lab.kill_node(node);
         let _ = self.lab.exec(
             node,
@@ -282,6 +558,54 @@ impl Cluster {
         );
         self.lab.link_up(node);
         self.lab.start_frr(node);
+    }
+
+    /// `docker start` of `nodes` at once (so their entry points find
+    /// their links together and srrd boots together, as at `build`), then
+    /// their links again: each is deleted at its live end first (which
+    /// deletes both ends) and made anew, the live end put back into its
+    /// bridge; then the nodes' `exec` lines.
+    fn restart_containers(&self, c: &Containers, nodes: &[String]) -> Result<(), String> {
+        let rebooting = |e: &Endpoint| nodes.contains(&e.node);
+        let links: Vec<&(Endpoint, Endpoint)> = self
+            .topo
+            .links
+            .iter()
+            .filter(|(a, b)| rebooting(a) || rebooting(b))
+            .collect();
+        let mut masters = Vec::new();
+        for (a, b) in &links {
+            let live = [a, b].into_iter().find(|e| !rebooting(e));
+            let master = live.and_then(|e| {
+                let out = self
+                    .lab
+                    .exec(&e.node, &["ip", "-o", "link", "show", "dev", &e.iface]);
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let _ = self
+                    .lab
+                    .exec(&e.node, &["ip", "link", "del", "dev", &e.iface]);
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let master = words.windows(2).find(|w| w[0] == "master")?[1].to_string();
+                Some((e.clone(), master))
+            });
+            masters.push(master);
+        }
+        c.start(&self.lab, nodes)?;
+        for ((a, b), master) in links.into_iter().zip(masters) {
+            self.lab.connect(&a.node, &a.iface, &b.node, &b.iface);
+            if let Some((e, master)) = master {
+                self.lab
+                    .ip(&e.node, &format!("link set {} master {master} up", e.iface));
+            }
+        }
+        for node in nodes {
+            let spec = self
+                .topo
+                .node(node)
+                .ok_or_else(|| format!("no node {node}"))?;
+            self.exec_lines(spec)?;
+        }
+        Ok(())
     }
 
     // ----- services -------------------------------------------------------------
@@ -413,7 +737,7 @@ impl Cluster {
     /// value each.
     pub fn lsdb(&self, node: &str) -> Result<Vec<serde_json::Value>, String> {
         let bin = self.srrd_bin.display().to_string();
-        let out = self.lab.exec(node, &[&bin, "lsdb"]);
+        let out = self.run_on(node, &[&bin, "lsdb"]);
         if !out.status.success() {
             return Err(format!(
                 "srrd lsdb on {node}: {}",
@@ -515,7 +839,7 @@ impl Cluster {
         for node in &self.topo.nodes {
             let procs: Vec<String> = ["zebra", "ospfd", "bfdd", "srrd"]
                 .iter()
-                .filter(|p| !self.running(&node.name, p).is_empty())
+                .filter(|p| self.runs(&node.name, p))
                 .map(|p| p.to_string())
                 .collect();
             let mut line = format!(
@@ -540,7 +864,7 @@ impl Cluster {
         let observer = self
             .srrd_nodes()
             .into_iter()
-            .find(|n| self.srrd(n).is_some() && self.running(n, "ospfd").len() == 1);
+            .find(|n| self.srrd_running(n) && self.runs(n, "ospfd"));
         match observer {
             None => out += "\nservices: no node with srrd and ospfd running\n",
             Some(observer) => {
@@ -582,16 +906,22 @@ impl Cluster {
                 }
             }
         }
-        out += &format!(
-            "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
-            self.lab.dir().display()
-        );
+        out += &match self.runtime {
+            Runtime::Namespaces => format!(
+                "\nlogs: {}/<node>/ (srrd.out, zebra.log, ospfd.log, <daemon>.out)\n",
+                self.lab.dir().display()
+            ),
+            Runtime::Containers(_) => format!(
+                "\nlogs: srrd-lab exec <node> cat /var/log/frr/ospfd.log; srrd's in `docker logs`, saved as {}/<node>/container.log at teardown\n",
+                self.lab.dir().display()
+            ),
+        };
         out
     }
 
     /// `10.255.0.11 Full/DROther, ...` from `show ip ospf neighbor json`.
     fn neighbours(&self, node: &str) -> String {
-        let json = self.lab.vtysh(node, "show ip ospf neighbor json");
+        let json = self.vtysh(node, "show ip ospf neighbor json");
         let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else {
             return "?".into();
         };

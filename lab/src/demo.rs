@@ -26,9 +26,13 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     show_answers(c, &client, addr);
     show_route(c, router.as_deref(), addr);
 
-    println!(
-        "\nkilling {FIRST}: every process in it (zebra, ospfd, srrd, the web server), then its link;"
-    );
+    if c.in_containers() {
+        println!("\ndocker kill {FIRST}: every process in its container at once, then its link;");
+    } else {
+        println!(
+            "\nkilling {FIRST}: every process in it (zebra, ospfd, srrd, the web server), then its link;"
+        );
+    }
     println!("{client} asks http://{addr}/whoami every 10 ms (100 ms timeout) ...");
     let probe = Probe::start(
         c.lab.netns_path(&client),
@@ -38,7 +42,7 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     );
     thread::sleep(Duration::from_millis(500));
     let kill_at = probe.now();
-    c.lab.kill_node(FIRST);
+    c.kill_node(FIRST);
     let start = Instant::now();
     let served = c.wait_served_by(SERVICE, SECOND, Duration::from_secs(30));
     thread::sleep(Duration::from_millis(500));

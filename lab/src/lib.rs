@@ -7,6 +7,7 @@ pub mod clab;
 pub mod client;
 pub mod cluster;
 pub mod demo;
+pub mod docker;
 pub mod netns;
 pub mod probe;
 pub mod scenario;

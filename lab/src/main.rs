@@ -1,14 +1,16 @@
 //! `srrd-lab`: the containerlab topology `lab/srrd.clab.yml`, built from
-//! network namespaces with FRR and srrd from the host (no Docker), for CI
-//! and for machines without containerlab. docs/lab.md.
+//! network namespaces with FRR and srrd from the host, or from containers
+//! of the srrd image under a Docker engine of its own (`--runtime docker`),
+//! for CI and for machines without containerlab. docs/lab.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use srrd_lab::clab::Topology;
 use srrd_lab::cluster::{default_srrd_binary, Cluster};
+use srrd_lab::docker::{default_image_archive, Engine};
 use srrd_lab::netns::Lab;
 use srrd_lab::{demo, scenario};
 
@@ -16,9 +18,16 @@ use srrd_lab::{demo, scenario};
 #[command(
     name = "srrd-lab",
     version,
-    about = "srrd's lab without containers (docs/lab.md)"
+    about = "srrd's lab in network namespaces or containers (docs/lab.md)"
 )]
 struct Cli {
+    /// Where the nodes run (up, scenario, demo; the others find out).
+    #[arg(long, global = true, value_enum, default_value_t = Runtime::Netns)]
+    runtime: Runtime,
+    /// The image for `--runtime docker`: a docker-archive from images/build
+    /// (default: target/image/srrd.docker.tar, or $SRRD_IMAGE).
+    #[arg(long, global = true)]
+    image: Option<PathBuf>,
     /// The containerlab topology file.
     #[arg(long, short, global = true)]
     topology: Option<PathBuf>,
@@ -29,9 +38,18 @@ struct Cli {
     command: Cmd,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Runtime {
+    /// Network namespaces, FRR and srrd from the host.
+    Netns,
+    /// Containers of the srrd image, as containerlab runs them.
+    Docker,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the lab and leave it running (namespaces lab-<name>-<node>).
+    /// Build the lab and leave it running (namespaces lab-<name>-<node>,
+    /// and containers of the same names with --runtime docker).
     Up,
     /// Tear the lab down (also what a crashed run left).
     Down,
@@ -72,11 +90,18 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     let topo = load_topology(cli.topology.as_deref())?;
     let srrd = || cli.srrd.clone().map_or_else(default_srrd_binary, Ok);
+    let build = |lab: Lab, topo: Topology| match cli.runtime {
+        Runtime::Netns => Cluster::build(lab, topo, srrd()?),
+        Runtime::Docker => {
+            let image = cli.image.clone().unwrap_or_else(default_image_archive);
+            Cluster::build_in_containers(lab, topo, &image)
+        }
+    };
     match cli.command {
         Cmd::Up => {
             let started = Instant::now();
             let lab = Lab::persistent(&topo.name)?;
-            let cluster = Cluster::build(lab, topo, srrd()?)?;
+            let cluster = build(lab, topo)?;
             println!(
                 "lab {} is up after {:.1} s",
                 cluster.topo.name,
@@ -95,23 +120,30 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Status => {
-            let cluster = resume(topo, srrd()?)?;
+            let cluster = resume(topo, srrd())?;
             print!("{}", cluster.status());
             cluster.lab.leave_running();
             Ok(())
         }
         Cmd::Exec { node, command } => {
-            let lab = Lab::reattach(&topo.name)?;
-            let ns = lab.ns(&node);
-            lab.leave_running();
             if topo.node(&node).is_none() {
                 return Err(format!("no node {node} in {}", topo.path.display()));
             }
-            let status = Command::new("ip")
-                .args(["netns", "exec", &ns])
-                .args(&command)
-                .status()
-                .map_err(|e| format!("ip netns exec: {e}"))?;
+            let cluster = resume(topo, srrd())?;
+            let args: Vec<&str> = command.iter().map(String::as_str).collect();
+            let status = if cluster.in_containers() {
+                let out = cluster.run_on(&node, &args);
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+                eprint!("{}", String::from_utf8_lossy(&out.stderr));
+                out.status
+            } else {
+                Command::new("ip")
+                    .args(["netns", "exec", &cluster.lab.ns(&node)])
+                    .args(&command)
+                    .status()
+                    .map_err(|e| format!("ip netns exec: {e}"))?
+            };
+            cluster.lab.leave_running();
             if status.success() {
                 Ok(())
             } else {
@@ -127,9 +159,9 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let up = Lab::is_up(&topo.name);
             let cluster = if up {
-                resume(topo, srrd()?)?
+                resume(topo, srrd())?
             } else {
-                Cluster::build(Lab::new("srrd-lab scenario"), topo, srrd()?)?
+                build(Lab::new("srrd-lab scenario"), topo)?
             };
             let mut failed = Vec::new();
             for s in &chosen {
@@ -158,7 +190,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 topo.path.display()
             );
             let started = Instant::now();
-            let cluster = Cluster::build(Lab::new("srrd-lab demo"), topo, srrd()?)?;
+            let cluster = build(Lab::new("srrd-lab demo"), topo)?;
             println!("up after {:.1} s\n", started.elapsed().as_secs_f64());
             let result = demo::run(&cluster);
             println!("\ntearing the lab down");
@@ -168,8 +200,14 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn resume(topo: Topology, srrd: PathBuf) -> Result<Cluster, String> {
+/// The running lab; a lab of containers needs no srrd binary on the host.
+fn resume(topo: Topology, srrd: Result<PathBuf, String>) -> Result<Cluster, String> {
     let lab = Lab::reattach(&topo.name)?;
+    let srrd = if Engine::exists_in(lab.dir()) {
+        srrd.unwrap_or_default()
+    } else {
+        srrd?
+    };
     Cluster::resume(lab, topo, srrd)
 }
 

@@ -402,6 +402,7 @@ impl Lab {
             .filter(|ns| ns.starts_with(&prefix))
             .collect();
         found |= !namespaces.is_empty();
+        crate::docker::stop_engine_in(&dir);
         for ns in &namespaces {
             kill_netns_pids(ns);
         }
@@ -519,6 +520,24 @@ impl Lab {
         self.ip(node, "link set lo up");
     }
 
+    /// Names the network namespace of process `pid` (a container's) as
+    /// `node`'s, in place of one it had before (a restarted container).
+    pub fn attach_node(&self, node: &str, pid: u32) {
+        let ns = self.ns(node);
+        let dir = self.node_dir(node);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        {
+            let mut state = self.state();
+            if !state.nodes.iter().any(|n| n == node) {
+                state.nodes.push(node.to_string());
+            }
+        }
+        if self.netns_path(node).exists() {
+            run_ok(Command::new("ip").args(["netns", "del", &ns]));
+        }
+        run_ok(Command::new("ip").args(["netns", "attach", &ns, &pid.to_string()]));
+    }
+
     /// A LAN: a bridge in the switch namespace `sw` (created on first use).
     pub fn add_lan(&self, lan: &str) {
         if !self.state().nodes.iter().any(|n| n == "sw") {
@@ -562,11 +581,11 @@ impl Lab {
         );
         for (node, ifname) in [(a, if_a), (b, if_b)] {
             self.ip(node, &format!("link set {ifname} up"));
-            self.state()
-                .links
-                .entry(node.to_string())
-                .or_default()
-                .push(ifname.to_string());
+            let mut state = self.state();
+            let links = state.links.entry(node.to_string()).or_default();
+            if !links.iter().any(|l| l == ifname) {
+                links.push(ifname.to_string());
+            }
         }
     }
 
@@ -755,23 +774,7 @@ impl Lab {
 
     /// Neighbours of `node` in state Full.
     pub fn ospf_full_neighbors(&self, node: &str) -> usize {
-        let json = self.vtysh(node, "show ip ospf neighbor json");
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else {
-            return 0;
-        };
-        let Some(neighbors) = value.get("neighbors").and_then(|n| n.as_object()) else {
-            return 0;
-        };
-        neighbors
-            .values()
-            .filter_map(|entries| entries.as_array())
-            .flatten()
-            .filter(|e| {
-                e.get("nbrState")
-                    .and_then(|s| s.as_str())
-                    .is_some_and(|s| s.starts_with("Full"))
-            })
-            .count()
+        full_neighbors(&self.vtysh(node, "show ip ospf neighbor json"))
     }
 
     /// Waits until `node` has at least `n` Full neighbours; panics with its
@@ -1077,6 +1080,7 @@ impl Lab {
                 continue;
             }
             eprintln!("lab: sweeping stale lab {prefix}* (namespaces {namespaces:?})");
+            crate::docker::stop_engine_in(&lab_dir(&prefix));
             for ns in &namespaces {
                 kill_netns_pids(ns);
             }
@@ -1117,6 +1121,8 @@ impl Drop for Lab {
         if self.keep_running {
             return;
         }
+        // Containers first (their logs are saved into the node dirs).
+        crate::docker::stop_engine_in(&self.dir);
         if thread::panicking() {
             self.dump_logs();
         }
@@ -1223,15 +1229,29 @@ fn remove_frr_tmp(daemon: &str, pid: u32) {
     let _ = fs::remove_dir_all(format!("/var/tmp/frr/{daemon}.{pid}"));
 }
 
+/// Neighbours in state Full in `show ip ospf neighbor json` output.
+pub fn full_neighbors(json: &str) -> usize {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return 0;
+    };
+    let Some(neighbors) = value.get("neighbors").and_then(|n| n.as_object()) else {
+        return 0;
+    };
+    neighbors
+        .values()
+        .filter_map(|entries| entries.as_array())
+        .flatten()
+        .filter(|e| {
+            e.get("nbrState")
+                .and_then(|s| s.as_str())
+                .is_some_and(|s| s.starts_with("Full"))
+        })
+        .count()
+}
+
 /// SIGKILLs every process in namespace `ns` and waits (up to 2 s) until none is left.
 fn kill_netns_pids(ns: &str) {
-    let pids = || -> Vec<u32> {
-        let out = run(Command::new("ip").args(["netns", "pids", ns]));
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
+    let pids = || netns_pids(ns);
     for pid in pids() {
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         // SAFETY: plain kill(2) of a process inside one of our namespaces.
@@ -1246,6 +1266,15 @@ fn kill_netns_pids(ns: &str) {
         }
     }
     wait_for(Duration::from_secs(2), || pids().is_empty());
+}
+
+/// The processes in namespace `ns`.
+pub fn netns_pids(ns: &str) -> Vec<u32> {
+    let out = run(Command::new("ip").args(["netns", "pids", ns]));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 fn netns_list() -> Vec<String> {
@@ -1327,7 +1356,7 @@ fn prefix_for_dir(id: &str) -> String {
 }
 
 /// The process `pid` started at `start_time` still runs (not a zombie).
-fn pid_alive(pid: u32, start_time: u64) -> bool {
+pub(crate) fn pid_alive(pid: u32, start_time: u64) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -1338,7 +1367,7 @@ fn pid_alive(pid: u32, start_time: u64) -> bool {
 }
 
 /// Field 22 of /proc/PID/stat: distinguishes a live owner from a reused PID.
-fn process_start_time(pid: u32) -> Option<u64> {
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_comm = &stat[stat.rfind(')')? + 2..];
     after_comm.split(' ').nth(19)?.parse().ok()

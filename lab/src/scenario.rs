@@ -119,7 +119,7 @@ pub fn all() -> Vec<Scenario> {
             service: "web",
             holder: "n1",
             fault: |c| {
-                c.lab.kill_node("n1");
+                c.kill_node("n1");
                 Ok(())
             },
             expected: "n3",
@@ -147,13 +147,13 @@ pub fn all() -> Vec<Scenario> {
             service: "web",
             holder: "n1",
             fault: |c| {
-                c.lab.kill_ospfd("n1");
+                c.kill_ospfd("n1");
                 Ok(())
             },
             expected: "n3",
             verify: |c| {
                 c.wait_only_holder("web", "n3", Duration::from_secs(5))?;
-                if c.srrd("n1").is_none() {
+                if !c.srrd_running("n1") {
                     return Err("srrd on n1 exited when its ospfd died".into());
                 }
                 Ok(())
@@ -223,7 +223,7 @@ pub fn all() -> Vec<Scenario> {
             verify: |c| {
                 answered_only_by(c, "web", "n3", Duration::from_secs(1))?;
                 c.wait_only_holder("web", "n3", Duration::from_secs(1))?;
-                if c.srrd("n1").is_some() {
+                if c.srrd_running("n1") {
                     return Err("srrd on n1 runs again; the scenario needs it dead".into());
                 }
                 Ok(())
@@ -235,7 +235,7 @@ pub fn all() -> Vec<Scenario> {
             service: "smtp",
             holder: "n3",
             fault: |c| {
-                c.lab.kill_node("n3");
+                c.kill_node("n3");
                 c.wait_served_by("smtp", "n2", FAILOVER_TIMEOUT)?;
                 // The host "survives": what its dead srrd put on lo is
                 // gone by the lease alone.
@@ -246,7 +246,7 @@ pub fn all() -> Vec<Scenario> {
                 let probe = client_probe(c, "smtp")?;
                 let cleanup = c.cleanup_srrd("n3");
                 c.lab.link_up("n3");
-                c.lab.start_frr("n3");
+                c.start_frr("n3");
                 thread::sleep(Duration::from_secs(3));
                 c.start_srrd("n3");
                 // n3's srrd has joined once it floods its own view of mail.
@@ -324,7 +324,7 @@ pub fn all() -> Vec<Scenario> {
                 c.lab.ip("sw", "link set b-r1 up");
                 c.wait_ospf(Duration::from_secs(30))?;
                 wait_for(Duration::from_secs(20), || {
-                    c.lab.ospf_full_neighbors("r1") >= 3
+                    c.ospf_full_neighbors("r1") >= 3
                 })
                 .ok_or("r1 did not get Full with n1, n2 and n3 again")?;
                 // Converged: one holder each, the client served by it.
@@ -396,22 +396,26 @@ pub fn prepare(c: &Cluster) -> Result<Duration, String> {
     if !stuck.is_empty() {
         return Err(format!("srrd did not stop on {stuck:?}"));
     }
-    for node in c.topo.with_role(Role::Switch) {
-        c.lab.link_up(&node);
-    }
-    for node in c.topo.nodes.iter().filter(|n| n.role.runs_frr()) {
-        if c.is_alive(&node.name) {
-            c.lab.link_up(&node.name);
-            c.lab.start_frr(&node.name);
-        } else {
-            c.reboot(&node.name);
-        }
-    }
-    c.wait_ospf(Duration::from_secs(60))?;
     // A reset boots the cluster anew: every srrd starts with its startup
     // hold, whatever a scenario did to it before (a crash skips the hold).
     for node in &nodes {
         c.mark_srrd_stopped_cleanly(node);
+    }
+    for node in c.topo.with_role(Role::Switch) {
+        c.lab.link_up(&node);
+    }
+    let mut dead = Vec::new();
+    for node in c.topo.nodes.iter().filter(|n| n.role.runs_frr()) {
+        if c.is_alive(&node.name) {
+            c.lab.link_up(&node.name);
+            c.start_frr(&node.name);
+        } else {
+            dead.push(node.name.clone());
+        }
+    }
+    c.reboot_all(&dead);
+    c.wait_ospf(Duration::from_secs(60))?;
+    for node in &nodes {
         c.start_srrd(node);
     }
     for (service, node) in HOME {
@@ -530,15 +534,11 @@ fn kill_server(c: &Cluster, node: &str, service: &str) -> Result<(), String> {
         .ok_or_else(|| format!("no state dir for {service} on {node}"))?;
     let pids = std::fs::read_to_string(dir.join("http.pids"))
         .map_err(|e| format!("{service} on {node}: {e}"))?;
-    for pid in pids
+    let pids: Vec<i32> = pids
         .split_whitespace()
-        .filter_map(|p| p.parse::<i32>().ok())
-    {
-        // SAFETY: plain kill(2) of a server the lab's primitives started.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-    }
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    c.kill_pids(node, &pids);
     Ok(())
 }
 

@@ -8,8 +8,9 @@
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod glass;
 pub mod lsa;
-pub mod lsdb;
+pub mod metrics;
 pub mod model;
 pub mod ospfapi;
 pub mod primitives;

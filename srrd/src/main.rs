@@ -190,11 +190,14 @@ fn print_lsdb(api: std::net::SocketAddr, key: Option<&std::path::Path>) -> ExitC
     let Some(runtime) = runtime("lsdb") else {
         return ExitCode::FAILURE;
     };
-    let quiet = std::time::Duration::from_millis(300);
-    match runtime.block_on(srrd::lsdb::dump(api, key.as_ref(), quiet)) {
-        Ok(entries) => {
-            for e in entries {
-                match serde_json::to_string(&e) {
+    match runtime.block_on(srrd::glass::lsdb(api, key.as_ref())) {
+        Ok(db) => {
+            let srrd_lsas = db.opaque.iter().filter_map(|o| match &o.content {
+                srrd::glass::OpaqueContent::Srrd(e) => Some(e),
+                srrd::glass::OpaqueContent::Raw { .. } => None,
+            });
+            for e in srrd_lsas {
+                match serde_json::to_string(e) {
                     Ok(line) => println!("{line}"),
                     Err(err) => eprintln!("srrd lsdb: {err}"),
                 }

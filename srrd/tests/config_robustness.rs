@@ -139,6 +139,8 @@ fn node() -> impl Strategy<Value = NodeSettings> {
                 cluster_key_file: Some(PathBuf::from("/etc/srrd/key")),
                 ospf_api: "[::1]:2607".parse().unwrap(),
                 web_listen: web_port.map(|p| ([0, 0, 0, 0], p).into()),
+                metrics_listen: web_port.map(|p| ([127, 0, 0, 1], p).into()),
+                vty_socket_dir: web_port.map(|_| PathBuf::from("/run/frr/n1")),
                 delete_grace,
                 echo_timeout,
                 recall_interval,

@@ -2,8 +2,8 @@
 //! (`srrd::lsa::receive`), and LSAs are named as vtysh shows them.
 
 use srrd::engine::LsaRef;
+use srrd::glass::{entry, Content};
 use srrd::lsa::{encode, ClusterKey, DaemonLsa, Payload};
-use srrd::lsdb::{entry, Content};
 use srrd::model::{RouterId, Scope};
 
 fn rid(s: &str) -> RouterId {

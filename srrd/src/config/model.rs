@@ -81,6 +81,11 @@ pub struct NodeSettings {
     pub ospf_api: SocketAddr,
     /// HTTPS UI/API listen address, if any.
     pub web_listen: Option<SocketAddr>,
+    /// Plain-HTTP Prometheus metrics listener (loopback only), if any.
+    pub metrics_listen: Option<SocketAddr>,
+    /// FRR's vty socket directory when FRR runs with `--vty_socket DIR`:
+    /// the routing commands then run `vtysh --vty_socket DIR`.
+    pub vty_socket_dir: Option<PathBuf>,
     /// How long a DELETE of a peer's current LSA waits for a replacing UPDATE.
     pub delete_grace: Duration,
     /// How long an injected LSA may wait for its own echo.
@@ -173,6 +178,8 @@ impl Default for NodeSettings {
             cluster_key_file: None,
             ospf_api: SocketAddr::from(([127, 0, 0, 1], 2607)),
             web_listen: None,
+            metrics_listen: None,
+            vty_socket_dir: None,
             delete_grace: Duration::from_millis(20),
             echo_timeout: Duration::from_secs(10),
             recall_interval: Duration::from_millis(500),

@@ -67,6 +67,24 @@ pub(super) fn build_node(
     if let Some(addr) = &raw.web_listen {
         node.web_listen = fields::socket_address(diag, addr, "node.web_listen");
     }
+    if let Some(addr) = &raw.metrics_listen {
+        node.metrics_listen = fields::socket_address(diag, addr, "node.metrics_listen")
+            .filter(|a| {
+                // Plain HTTP without authentication: never off the host.
+                let loopback = a.ip().is_loopback();
+                if !loopback {
+                    diag.error(
+                        addr.span(),
+                        "node.metrics_listen",
+                        format!("{a} is not a loopback address: the metrics listener has no TLS and no authentication, so it binds to 127.0.0.1 or [::1] only (scrape other nodes through the HTTPS API)"),
+                    );
+                }
+                loopback
+            });
+    }
+    if let Some(path) = &raw.vty_socket_dir {
+        node.vty_socket_dir = fields::absolute_path(diag, path, "node.vty_socket_dir");
+    }
     // No grace at all is a valid (if impatient) choice; the other two drive
     // retries and must advance.
     if let Some(d) = &raw.delete_grace {

@@ -21,6 +21,8 @@ pub(super) struct RawNode {
     pub cluster_key_file: Option<Text>,
     pub ospf_api: Option<Text>,
     pub web_listen: Option<Text>,
+    pub metrics_listen: Option<Text>,
+    pub vty_socket_dir: Option<Text>,
     pub delete_grace: Option<Spanned<DurationText>>,
     pub echo_timeout: Option<Spanned<DurationText>>,
     pub recall_interval: Option<Spanned<DurationText>>,

@@ -28,6 +28,10 @@ struct OutNode {
     ospf_api: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     web_listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vty_socket_dir: Option<String>,
     delete_grace: String,
     echo_timeout: String,
     recall_interval: String,
@@ -112,6 +116,11 @@ fn out_node(node: &NodeSettings) -> OutNode {
             .map(|p| p.to_string_lossy().into_owned()),
         ospf_api: node.ospf_api.to_string(),
         web_listen: node.web_listen.map(|a| a.to_string()),
+        metrics_listen: node.metrics_listen.map(|a| a.to_string()),
+        vty_socket_dir: node
+            .vty_socket_dir
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
         delete_grace: format_duration(node.delete_grace),
         echo_timeout: format_duration(node.echo_timeout),
         recall_interval: format_duration(node.recall_interval),

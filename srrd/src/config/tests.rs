@@ -529,6 +529,30 @@ fn invalid_socket_addresses() {
 }
 
 #[test]
+fn the_metrics_listener_is_loopback_only() {
+    assert_errors(
+        &doc(&["[node]", "metrics_listen = \"0.0.0.0:9464\""]),
+        &[(2, "node.metrics_listen", "not a loopback address")],
+    );
+    assert_errors(
+        &doc(&["[node]", "metrics_listen = \"192.0.2.1:9464\""]),
+        &[(2, "node.metrics_listen", "loopback")],
+    );
+    let node = parse_ok(&doc(&[
+        "[node]",
+        "metrics_listen = \"[::1]:9464\"",
+        "vty_socket_dir = \"/run/frr/n1\"",
+    ]))
+    .node;
+    assert_eq!(node.metrics_listen, Some("[::1]:9464".parse().unwrap()));
+    assert_eq!(node.vty_socket_dir, Some("/run/frr/n1".into()));
+    assert_errors(
+        &doc(&["[node]", "vty_socket_dir = \"run/frr\""]),
+        &[(2, "node.vty_socket_dir", "absolute")],
+    );
+}
+
+#[test]
 fn paths_must_be_absolute() {
     assert_errors(
         &doc(&[

@@ -22,6 +22,7 @@ use crate::engine::{
     Action, Command, Engine, EngineSettings, Event, Level, PrimitiveResult, PrimitiveRun,
 };
 use crate::lsa::ClusterKey;
+use crate::metrics::{Metrics, Scrape};
 use crate::model::{Primitive, RouterId, Scope, Time};
 use crate::ospfapi::{ClientError, Session};
 use crate::primitives::{Finished, Invocation, Runner};
@@ -42,6 +43,8 @@ pub enum DaemonError {
     Vip(#[from] crate::vip::VipError),
     #[error(transparent)]
     Ospf(#[from] ClientError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::ListenError),
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
     #[error("web server: {0}")]
@@ -108,6 +111,7 @@ struct Daemon {
     ready_notified: bool,
     /// The HTTPS API's end in this task (docs/api.md), if `[web]` is set.
     web: Option<crate::web::Shell>,
+    metrics: Metrics,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
@@ -156,7 +160,12 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     }
     let engine = Engine::new(settings, config.services.clone(), &state.restored());
     let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (metrics, scrapes) = Metrics::new();
+    if let Some(addr) = config.node.metrics_listen {
+        crate::metrics::serve(addr, metrics.scraper()).await?;
+    }
     let mut daemon = Daemon {
+        metrics,
         engine,
         session: None,
         vips,
@@ -179,7 +188,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         "srrd starting"
     );
     daemon.session_up(session).await;
-    daemon.main_loop(done_rx).await
+    daemon.main_loop(done_rx, scrapes).await
 }
 
 /// `srrd cleanup`: what an earlier run left, cleaned as at the start of
@@ -234,6 +243,7 @@ impl Daemon {
     async fn main_loop(
         &mut self,
         mut done_rx: mpsc::UnboundedReceiver<Finished>,
+        mut scrapes: mpsc::Receiver<Scrape>,
     ) -> Result<(), DaemonError> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
@@ -246,6 +256,8 @@ impl Daemon {
         vip_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut vip_refresh = tokio::time::interval(VIP_REFRESH_INTERVAL);
         vip_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Pinged from this loop, so a stalled loop is what systemd catches.
+        let mut watchdog = notify::watchdog_interval().map(tokio::time::interval);
 
         loop {
             if self.shutdown_done {
@@ -306,6 +318,7 @@ impl Daemon {
                     connecting = Some(Box::pin(async move { Session::open(server, &scopes).await }));
                 }
                 Some(done) = done_rx.recv() => {
+                    self.metrics.primitive_done(&done);
                     if done.primitive == Primitive::Stop && done.result == PrimitiveResult::Ok {
                         self.set_started(&done.service, false).await;
                     }
@@ -340,8 +353,17 @@ impl Daemon {
                         None => std::future::pending().await,
                     }
                 } => self.on_web(request, &mut shutdown_deadline).await,
+                Some(reply) = scrapes.recv() => {
+                    let _ = reply.send(self.metrics.render(&self.engine, &self.owned_vips, now()));
+                }
                 _ = vip_check.tick() => self.reconcile_vips().await,
                 _ = vip_refresh.tick() => self.refresh_vips().await,
+                _ = async {
+                    match watchdog.as_mut() {
+                        Some(ping) => ping.tick().await,
+                        None => std::future::pending().await,
+                    }
+                } => sd_notify("WATCHDOG=1"),
             }
         }
         self.finish().await;
@@ -479,6 +501,7 @@ impl Daemon {
             self.session = None;
             return;
         }
+        self.metrics.session_up();
         self.feed(Event::ApiConnected { router_id }).await;
         if !self.ready_notified {
             self.ready_notified = true;
@@ -488,6 +511,7 @@ impl Daemon {
 
     /// Returns why the engine rejected the event's command, if it did.
     async fn feed(&mut self, event: Event) -> Option<String> {
+        self.metrics.event(&event);
         let actions = self.engine.handle(now(), event);
         let rejected = actions.iter().find_map(|a| match a {
             Action::CommandRejected { reason, .. } => Some(reason.clone()),
@@ -496,6 +520,7 @@ impl Daemon {
         for a in actions {
             self.apply(a).await;
         }
+        self.metrics.observe(&self.engine);
         if self.state.update(&self.engine.restorable()) {
             if let Err(e) = self.state_file.save(&self.state).await {
                 error!(error = %e, "cannot persist operator state");
@@ -508,6 +533,7 @@ impl Daemon {
     }
 
     async fn apply(&mut self, action: Action) {
+        self.metrics.action(&action);
         match &action {
             Action::Originate { .. } | Action::Flush { .. } => {
                 if let Some(s) = self.session.as_mut() {

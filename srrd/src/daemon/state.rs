@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Intent, Restored};
@@ -58,7 +60,7 @@ pub struct StateFile {
 /// Held while a process owns the state dir; the kernel releases it when
 /// the process dies, however it dies.
 pub struct StateLock {
-    _file: std::fs::File,
+    _file: Flock<std::fs::File>,
 }
 
 impl StateFile {
@@ -85,16 +87,18 @@ impl StateFile {
                 path: path.clone(),
                 source,
             })?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor we own; std opens it close-on-exec,
-        // so primitives' processes do not inherit the lock.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let source = std::io::Error::last_os_error();
-            return Err(match source.raw_os_error() {
-                Some(libc::EWOULDBLOCK) => StateError::Locked { path },
-                _ => StateError::Io { path, source },
-            });
-        }
+        // std opens the file close-on-exec, so primitives' processes do not
+        // inherit the lock.
+        let file =
+            Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(
+                |(_, errno)| match errno {
+                    Errno::EWOULDBLOCK => StateError::Locked { path },
+                    _ => StateError::Io {
+                        path,
+                        source: errno.into(),
+                    },
+                },
+            )?;
         Ok(StateLock { _file: file })
     }
 

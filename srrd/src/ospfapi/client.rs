@@ -2,7 +2,7 @@
 //! srrd's opaque type, and turns the session into engine events and engine
 //! actions into requests. One session per connection; the caller reconnects.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -56,8 +56,24 @@ pub enum ClientError {
     NotReady { server: SocketAddr, secs: u64 },
     #[error("ospfd at {server} closed the session")]
     Closed { server: SocketAddr },
+    #[error("ospfd at {server} did not answer {request} within {secs} s")]
+    NoReply {
+        server: SocketAddr,
+        request: &'static str,
+        secs: u64,
+    },
     #[error("ospfd's router id changed from {old} to {new}")]
     RouterIdChanged { old: RouterId, new: RouterId },
+}
+
+/// The local LSDB as one read gives it (the looking glass).
+#[derive(Clone, Debug)]
+pub struct LsdbSnapshot {
+    pub router_id: RouterId,
+    /// Routers reachable in the attached areas, this one included.
+    pub reachable: Vec<RouterId>,
+    /// Every LSA of every type and area, except flushed ones (MaxAge).
+    pub lsas: Vec<LsaNotify>,
 }
 
 /// One side of the two-channel API: a stream and its frame decoder.
@@ -304,6 +320,66 @@ impl Session {
         self.send(Msg::SyncLsdb(event_filter()), Pending::Other("SYNC_LSDB"))
             .await
             .map(drop)
+    }
+
+    /// Reads the whole LSDB (every LSA type) and the reachable routers. The
+    /// dump's notifications and its REPLY come on different channels in
+    /// any order (docs/ospf-api.md): it is taken as complete once both
+    /// replies came and nothing arrived for `quiet`.
+    pub async fn lsdb_snapshot(&mut self, quiet: Duration) -> Result<LsdbSnapshot, ClientError> {
+        let all = LsaFilter {
+            typemask: LsaFilter::ALL_TYPES,
+            origin: Origin::Any,
+            areas: Vec::new(),
+        };
+        self.send(Msg::SyncReachable, Pending::Other("SYNC_REACHABLE"))
+            .await?;
+        let dump = self
+            .send(Msg::SyncLsdb(all), Pending::Other("SYNC_LSDB"))
+            .await?;
+        let server = self.server;
+        let mut reachable = BTreeSet::from([self.router_id]);
+        let mut lsas = BTreeMap::new();
+        let mut waiting = 2;
+        loop {
+            let wait = if waiting > 0 { STEP_TIMEOUT } else { quiet };
+            let (notify, sync) = (&mut self.notify, &mut self.sync);
+            let frame = timeout(wait, async {
+                tokio::select! {
+                    frame = notify.next(server) => frame,
+                    frame = sync.next(server) => frame,
+                }
+            })
+            .await;
+            let (header, msg) = match frame {
+                Ok(frame) => frame?,
+                Err(_) if waiting == 0 => break,
+                Err(_) => {
+                    return Err(ClientError::NoReply {
+                        server,
+                        request: "SYNC_LSDB",
+                        secs: STEP_TIMEOUT.as_secs(),
+                    })
+                }
+            };
+            match msg {
+                Msg::Reply { .. } if self.pending.remove(&header.seq).is_some() => waiting -= 1,
+                Msg::LsaUpdateNotify(n) if header.seq == dump && n.lsa.header.age < MAX_AGE => {
+                    let h = &n.lsa.header;
+                    lsas.insert((h.lsa_type, n.area, h.ls_id, h.adv_router), n);
+                }
+                Msg::ReachableChange { added, removed } => {
+                    reachable.extend(added);
+                    reachable.retain(|r| !removed.contains(r));
+                }
+                _ => {}
+            }
+        }
+        Ok(LsdbSnapshot {
+            router_id: self.router_id,
+            reachable: reachable.into_iter().collect(),
+            lsas: lsas.into_values().collect(),
+        })
     }
 
     fn note_ready(&mut self, msg: &Msg) {

@@ -10,7 +10,7 @@ mod client;
 mod frame;
 mod msg;
 
-pub use client::{ClientError, Session};
+pub use client::{ClientError, LsdbSnapshot, Session};
 
 pub use frame::{FrameDecoder, Header, WireError, HEADER_LEN, MAX_BODY_LEN, VERSION};
 pub use msg::{

@@ -212,6 +212,13 @@ impl Lsa {
         }
     }
 
+    /// The LSA as it is flooded: header and data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.length());
+        put_lsa(&mut out, self, false);
+        out
+    }
+
     /// The LSA header's length field.
     pub fn length(&self) -> usize {
         LSA_HEADER_LEN + self.data.len()

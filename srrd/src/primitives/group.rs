@@ -5,6 +5,9 @@
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
 use tokio::process::Child;
 use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
@@ -25,7 +28,7 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
         let _ = child.start_kill();
         return child.wait().await.ok();
     }
-    signal(pgid, libc::SIGTERM);
+    signal(pgid, Signal::SIGTERM);
     let deadline = Instant::now() + KILL_GRACE;
     let leader = timeout_at(deadline, child.wait()).await;
     // The leader may be gone while members that ignore SIGTERM, or are
@@ -35,7 +38,7 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
             break;
         }
         if Instant::now() >= deadline {
-            signal(pgid, libc::SIGKILL);
+            signal(pgid, Signal::SIGKILL);
             // SIGKILL is delivered asynchronously: the members are gone
             // only once the kernel has run their exit.
             let settled = Instant::now() + KILL_SETTLE;
@@ -52,16 +55,14 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
     }
 }
 
-fn signal(pgid: i32, sig: libc::c_int) {
-    // kill(-1, ..) would signal every process we may signal, and -0 our
-    // own group: only ever a real child's group.
+pub(crate) fn signal(pgid: i32, sig: Signal) {
+    // killpg(1, ..) is init's group, and killpg(0, ..) our own: only ever
+    // a real child's group.
     if pgid <= 1 {
         return;
     }
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe {
-        libc::kill(-pgid, sig);
-    }
+    // ESRCH: the group is already gone, which is what we want.
+    let _ = killpg(Pid::from_raw(pgid), sig);
 }
 
 /// Whether a process of the group is alive. Zombies do not count: killed
@@ -69,8 +70,8 @@ fn signal(pgid: i32, sig: libc::c_int) {
 /// containers) would otherwise hold every kill for the full grace.
 fn has_live_members(pgid: i32) -> bool {
     let Ok(procs) = std::fs::read_dir("/proc") else {
-        // SAFETY: kill(2) with signal 0 only checks for existence.
-        return unsafe { libc::kill(-pgid, 0) } == 0;
+        // No signal: only checks that the group exists.
+        return killpg(Pid::from_raw(pgid), None).is_ok();
     };
     procs.flatten().any(|entry| {
         let is_pid = entry

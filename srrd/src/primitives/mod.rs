@@ -9,6 +9,8 @@ mod group;
 mod output;
 mod run;
 
+pub(crate) use group::signal as signal_group;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,16 +1,13 @@
-//! The looking glass: srrd's LSAs as the local ospfd holds them, decoded.
-//! A read-only OSPF API session, so it runs beside the daemon.
+//! srrd's own opaque LSAs in the looking glass: decoded, and marked when
+//! the daemon ignores them, by the engine's rule.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{Event, LsaRef};
+use crate::engine::LsaRef;
 use crate::lsa::{self, ClusterKey, Payload};
 use crate::model::RouterId;
-use crate::ospfapi::{ClientError, Session};
 
 /// One srrd LSA in the local LSDB.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -100,42 +97,7 @@ fn decoded(payload: Payload) -> Content {
     }
 }
 
-/// Reads the LSDB dump and the reachable routers; the dump is taken as
-/// complete once nothing arrived for `quiet`.
-pub async fn dump(
-    server: SocketAddr,
-    key: Option<&ClusterKey>,
-    quiet: Duration,
-) -> Result<Vec<Entry>, ClientError> {
-    let mut session = Session::observe(server).await?;
-    let me = session.router_id();
-    session.request_dumps().await?;
-    let mut lsas: BTreeMap<LsaRef, Vec<u8>> = BTreeMap::new();
-    let mut reachable = vec![me];
-    while let Ok(events) = tokio::time::timeout(quiet, session.next_events()).await {
-        for e in events? {
-            match e {
-                Event::LsaUpdate { lsa, payload } => {
-                    lsas.insert(lsa, payload);
-                }
-                Event::LsaDelete { lsa } => {
-                    lsas.remove(&lsa);
-                }
-                Event::Reachability { added, removed } => {
-                    reachable.extend(added);
-                    reachable.retain(|r| !removed.contains(r));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(lsas
-        .into_iter()
-        .map(|(lsa, payload)| entry(lsa, &payload, key, &reachable))
-        .collect())
-}
-
-/// One LSA of the dump, as printed.
+/// One srrd LSA of the dump, as `srrd lsdb` prints it.
 pub fn entry(
     lsa: LsaRef,
     payload: &[u8],
