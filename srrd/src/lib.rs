@@ -15,3 +15,4 @@ pub mod ospfapi;
 pub mod primitives;
 pub mod sim;
 pub mod vip;
+pub mod web;
