@@ -3,6 +3,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ctl;
+mod pki;
+
 #[derive(Parser)]
 #[command(name = "srrd", version, about = "Service Routing Redundancy Daemon")]
 struct Cli {
@@ -39,6 +42,10 @@ enum Cmd {
     },
     /// Run the deterministic multi-node simulator and print a JSON summary.
     Sim(SimArgs),
+    /// Talk to a node's HTTPS API with a client certificate.
+    Ctl(ctl::CtlArgs),
+    /// Create the cluster CA, node server certificates and client certificates.
+    Pki(pki::PkiArgs),
 }
 
 #[derive(clap::Args)]
@@ -102,6 +109,8 @@ fn main() -> ExitCode {
         Cmd::Run { config, log } => run_daemon(&config, &log),
         Cmd::Lsdb { api, key } => print_lsdb(api, key.as_deref()),
         Cmd::Cleanup { config } => cleanup(&config),
+        Cmd::Ctl(args) => ctl::run(args),
+        Cmd::Pki(args) => pki::run(args),
     }
 }
 

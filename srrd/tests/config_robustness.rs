@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use srrd::config::{parse, Config, NodeSettings, ServiceConfig, Timeouts, MAX_DURATION};
+use srrd::config::{
+    parse, Config, NodeSettings, RoleMap, ServiceConfig, Timeouts, WebSettings, MAX_DURATION,
+};
 use srrd::lsa::{encode, ClusterKey, Payload, ServiceLsa};
 use srrd::model::{RouterId, Scope, ServiceKind};
 
@@ -215,10 +217,30 @@ fn service(i: usize) -> impl Strategy<Value = ServiceConfig> {
         )
 }
 
+/// `[web]` with every field set, for a node with `web_listen`.
+fn web() -> WebSettings {
+    WebSettings {
+        cert: PathBuf::from("/etc/srrd/pki/n1.crt"),
+        key: PathBuf::from("/etc/srrd/pki/n1.key"),
+        client_ca: vec![
+            PathBuf::from("/etc/srrd/pki/ca.crt"),
+            PathBuf::from("/etc/ca2.crt"),
+        ],
+        advertise: Some("10.0.0.1:8443".parse().unwrap()),
+        roles: RoleMap {
+            operator_ou: vec!["ops".into()],
+            viewer_ou: Vec::new(),
+            operators: vec!["alice".into()],
+            viewers: vec!["bob@example.org".into()],
+        },
+    }
+}
+
 fn config() -> impl Strategy<Value = Config> {
     (node(), 0usize..6).prop_flat_map(|(node, n)| {
         let services: Vec<_> = (0..n).map(service).collect();
         services.prop_map(move |services| Config {
+            web: node.web_listen.map(|_| web()),
             node: node.clone(),
             services,
         })

@@ -20,6 +20,7 @@ mod rules;
 mod service;
 #[cfg(test)]
 mod tests;
+mod web;
 
 use std::collections::HashSet;
 use std::io;
@@ -29,6 +30,7 @@ pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION}
 pub use error::{ConfigError, ConfigErrors};
 pub use fields::{is_valid_name, kind_text, scope_text, MAX_NAME_LEN};
 pub use model::*;
+pub use render::RenderedService;
 
 use diag::Diagnostics;
 
@@ -90,6 +92,12 @@ fn parse_with_host_name(
         return Err(diag.into_errors());
     };
     let node = node::build_node(&document.node, host_name, &mut diag);
+    let web = web::build_web(
+        document.web.as_ref(),
+        &document.node,
+        node.web_listen.is_some(),
+        &mut diag,
+    );
     let services: Vec<_> = document
         .services
         .iter()
@@ -115,6 +123,7 @@ fn parse_with_host_name(
     }
     Ok(Config {
         node,
+        web,
         services: services.into_iter().map(|s| s.config).collect(),
     })
 }

@@ -9,7 +9,60 @@ use crate::model::{Primitive, RouterId, Scope, ServiceKind};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub node: NodeSettings,
+    /// The HTTPS UI/API (`[web]`); present exactly when `node.web_listen` is.
+    pub web: Option<WebSettings>,
     pub services: Vec<ServiceConfig>,
+}
+
+impl Config {
+    /// The UI address flooded in the daemon LSA: `[web] advertise`, else
+    /// `node.web_listen` unless that is a wildcard address.
+    pub fn web_advertised(&self) -> Option<SocketAddr> {
+        let listen = self.node.web_listen?;
+        match self.web.as_ref().and_then(|w| w.advertise) {
+            Some(addr) => Some(addr),
+            None if listen.ip().is_unspecified() => None,
+            None => Some(listen),
+        }
+    }
+}
+
+/// `[web]`: TLS material and who may do what (docs/api.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSettings {
+    /// PEM server certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key of `cert`.
+    pub key: PathBuf,
+    /// PEM CA certificates client certificates must chain to.
+    pub client_ca: Vec<PathBuf>,
+    /// Address other nodes' UIs link to, if not `node.web_listen`.
+    pub advertise: Option<SocketAddr>,
+    pub roles: RoleMap,
+}
+
+/// Client certificate → role. A certificate matching an operator rule is
+/// an operator, else one matching a viewer rule a viewer, else refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleMap {
+    /// Subject organizational units (OU) that make an operator.
+    pub operator_ou: Vec<String>,
+    pub viewer_ou: Vec<String>,
+    /// Subject common names or DNS/e-mail SANs that make an operator.
+    pub operators: Vec<String>,
+    pub viewers: Vec<String>,
+}
+
+impl Default for RoleMap {
+    /// What `srrd pki issue --role` writes into the OU.
+    fn default() -> Self {
+        RoleMap {
+            operator_ou: vec![String::from("operator")],
+            viewer_ou: vec![String::from("viewer")],
+            operators: Vec::new(),
+            viewers: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -10,10 +10,13 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diag::Diagnostics;
-use super::raw::{RawNode, RawService};
+use super::raw::{RawNode, RawService, RawWeb};
 
 pub(super) struct Document {
     pub node: RawNode,
+    /// The `[web]` table (`None` if serde rejected it, already reported)
+    /// and its header's span, if written.
+    pub web: Option<(Option<RawWeb>, Range<usize>)>,
     pub services: Vec<ServiceEntry>,
 }
 
@@ -53,6 +56,7 @@ pub(super) fn parse_document(diag: &mut Diagnostics<'_>) -> Option<Document> {
 
     let mut document = Document {
         node: RawNode::default(),
+        web: None,
         services: Vec::new(),
     };
     let mut entries: Vec<_> = root.get_ref().iter().collect();
@@ -66,6 +70,14 @@ pub(super) fn parse_document(diag: &mut Diagnostics<'_>) -> Option<Document> {
                     }
                 } else {
                     diag.error(value.span(), "node", "`node` must be a table: write [node]");
+                }
+            }
+            "web" => {
+                if value.get_ref().is_table() {
+                    let web = deserialize_section::<RawWeb>(diag, value, "web");
+                    document.web = Some((web, key.span()));
+                } else {
+                    diag.error(value.span(), "web", "`web` must be a table: write [web]");
                 }
             }
             "service" => match value.get_ref() {
@@ -88,7 +100,7 @@ pub(super) fn parse_document(diag: &mut Diagnostics<'_>) -> Option<Document> {
             other => diag.error(
                 key.span(),
                 other,
-                format!("unknown section `{other}`, expected `node` or `service`"),
+                format!("unknown section `{other}`, expected `node`, `web` or `service`"),
             ),
         }
     }

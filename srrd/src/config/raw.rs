@@ -30,6 +30,19 @@ pub(super) struct RawNode {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [web] table")]
+pub(super) struct RawWeb {
+    pub cert: Option<Text>,
+    pub key: Option<Text>,
+    pub client_ca: Option<Spanned<Vec<Text>>>,
+    pub advertise: Option<Text>,
+    pub operator_ou: Option<Vec<Text>>,
+    pub viewer_ou: Option<Vec<Text>>,
+    pub operators: Option<Vec<Text>>,
+    pub viewers: Option<Vec<Text>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [[service]] table")]
 pub(super) struct RawService {
     pub name: Option<Text>,

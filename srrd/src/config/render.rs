@@ -5,13 +5,15 @@ use serde::Serialize;
 
 use super::duration::format_duration;
 use super::fields::{kind_text, scope_text};
-use super::model::{Config, NodeSettings, ServiceConfig, Timeouts};
+use super::model::{Config, NodeSettings, ServiceConfig, Timeouts, WebSettings};
 
 #[derive(Serialize)]
 struct OutDocument {
     node: OutNode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web: Option<OutWeb>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    service: Vec<OutService>,
+    service: Vec<RenderedService>,
 }
 
 #[derive(Serialize)]
@@ -35,7 +37,22 @@ struct OutNode {
 }
 
 #[derive(Serialize)]
-struct OutService {
+struct OutWeb {
+    cert: String,
+    key: String,
+    client_ca: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advertise: Option<String>,
+    operator_ou: Vec<String>,
+    viewer_ou: Vec<String>,
+    operators: Vec<String>,
+    viewers: Vec<String>,
+}
+
+/// A `[[service]]` table as written, also the JSON form of a service in the
+/// API (docs/openapi.yaml, ServiceConfig).
+#[derive(Serialize)]
+pub struct RenderedService {
     name: String,
     kind: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -55,11 +72,11 @@ struct OutService {
     quorum: bool,
     #[serde(skip_serializing_if = "is_zero")]
     expected_nodes: u32,
-    timeouts: OutTimeouts,
+    timeouts: RenderedTimeouts,
 }
 
 #[derive(Serialize)]
-struct OutTimeouts {
+pub struct RenderedTimeouts {
     activate: String,
     deactivate: String,
     start: String,
@@ -74,6 +91,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let document = OutDocument {
             node: out_node(&self.node),
+            web: self.web.as_ref().map(out_web),
             service: self.services.iter().map(out_service).collect(),
         };
         // Only strings, integers and booleans in tables of a fixed shape:
@@ -103,8 +121,28 @@ fn out_node(node: &NodeSettings) -> OutNode {
     }
 }
 
-fn out_service(service: &ServiceConfig) -> OutService {
-    OutService {
+fn out_web(web: &WebSettings) -> OutWeb {
+    let path = |p: &std::path::PathBuf| p.to_string_lossy().into_owned();
+    OutWeb {
+        cert: path(&web.cert),
+        key: path(&web.key),
+        client_ca: web.client_ca.iter().map(path).collect(),
+        advertise: web.advertise.map(|a| a.to_string()),
+        operator_ou: web.roles.operator_ou.clone(),
+        viewer_ou: web.roles.viewer_ou.clone(),
+        operators: web.roles.operators.clone(),
+        viewers: web.roles.viewers.clone(),
+    }
+}
+
+impl ServiceConfig {
+    pub fn rendered(&self) -> RenderedService {
+        out_service(self)
+    }
+}
+
+fn out_service(service: &ServiceConfig) -> RenderedService {
+    RenderedService {
         name: service.name.clone(),
         kind: kind_text(service.kind),
         addresses: service.addresses.iter().map(|a| a.to_string()).collect(),
@@ -123,8 +161,8 @@ fn out_service(service: &ServiceConfig) -> OutService {
     }
 }
 
-fn out_timeouts(t: &Timeouts) -> OutTimeouts {
-    OutTimeouts {
+fn out_timeouts(t: &Timeouts) -> RenderedTimeouts {
+    RenderedTimeouts {
         activate: format_duration(t.activate),
         deactivate: format_duration(t.deactivate),
         start: format_duration(t.start),

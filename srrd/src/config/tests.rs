@@ -67,6 +67,16 @@ fn example_file_parses() {
         Some(PathBuf::from("/etc/srrd/cluster.key"))
     );
     assert_eq!(node.web_listen, Some("0.0.0.0:8443".parse().unwrap()));
+    let web_settings = config.web.as_ref().expect("[web]");
+    assert_eq!(
+        web_settings.client_ca,
+        vec![PathBuf::from("/etc/srrd/pki/ca.crt")]
+    );
+    assert_eq!(web_settings.roles, RoleMap::default());
+    assert_eq!(
+        config.web_advertised(),
+        Some("10.255.0.11:8443".parse().unwrap())
+    );
     assert_eq!(node.delete_grace, Duration::from_millis(20));
     assert_eq!(config.services.len(), 2);
     let web = &config.services[1];
@@ -142,6 +152,7 @@ fn to_toml_round_trips() {
     }
     let mut defaults = Config {
         node: NodeSettings::default(),
+        web: None,
         services: vec![ServiceConfig::new("web")],
     };
     defaults.services[0].addresses = vec!["2001:db8::1".parse().unwrap()];
@@ -510,7 +521,10 @@ fn invalid_socket_addresses() {
         &doc(&["[node]", "web_listen = \"[::]:0\""]),
         &[(2, "node.web_listen", "port 0")],
     );
-    let node = parse_ok(&doc(&["[node]", "web_listen = \"[::]:8443\""])).node;
+    let node = parse_ok(&doc(
+        &[&["[node]", "web_listen = \"[::]:8443\""], WEB].concat()
+    ))
+    .node;
     assert_eq!(node.web_listen, Some("[::]:8443".parse().unwrap()));
 }
 
@@ -739,5 +753,62 @@ fn largest_lsa_must_fit() {
         e.to_string()
             .starts_with("t.toml:3:1: service[0]: the LSA of service `big`"),
         "{e}"
+    );
+}
+
+const WEB: &[&str] = &[
+    "[web]",
+    "cert = \"/p/n1.crt\"",
+    "key = \"/p/n1.key\"",
+    "client_ca = [\"/p/ca.crt\"]",
+];
+
+#[test]
+fn web_needs_listen_and_listen_needs_web() {
+    assert_errors(
+        &doc(&["[node]", "web_listen = \"127.0.0.1:8443\""]),
+        &[(2, "node.web_listen", "needs a [web] section")],
+    );
+    assert_errors(&doc(WEB), &[(1, "web", "needs node.web_listen")]);
+    let config = parse_ok(&doc(
+        &[&["[node]", "web_listen = \"127.0.0.1:8443\""], WEB].concat()
+    ));
+    assert_eq!(
+        config.web_advertised(),
+        Some("127.0.0.1:8443".parse().unwrap())
+    );
+    let wildcard = parse_ok(&doc(
+        &[&["[node]", "web_listen = \"[::]:8443\""], WEB].concat()
+    ));
+    assert_eq!(wildcard.web_advertised(), None, "a wildcard is not flooded");
+}
+
+#[test]
+fn web_checks_its_fields() {
+    assert_errors(
+        &doc(&[
+            "[node]",
+            "web_listen = \"127.0.0.1:8443\"",
+            "[web]",
+            "cert = \"n1.crt\"",
+            "client_ca = []",
+            "advertise = \"n1\"",
+            "operators = [\"alice\"]",
+        ]),
+        &[
+            (4, "web.cert", "must be absolute"),
+            (3, "web.key", "missing"),
+            (5, "web.client_ca", "at least one"),
+            (6, "web.advertise", "invalid socket address"),
+        ],
+    );
+    assert_errors(
+        &doc(&[
+            &["[node]", "web_listen = \"127.0.0.1:8443\""],
+            WEB,
+            &["colour = 1"],
+        ]
+        .concat()),
+        &[(7, "web.colour", "unknown field `colour`")],
     );
 }

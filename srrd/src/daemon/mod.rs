@@ -4,6 +4,7 @@
 mod cleanup;
 mod notify;
 mod state;
+mod web;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -43,6 +44,8 @@ pub enum DaemonError {
     Ospf(#[from] ClientError),
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
+    #[error("web server: {0}")]
+    Web(#[from] crate::web::WebError),
 }
 
 /// The engine's clock: monotonic, so NTP steps and slews never stall or
@@ -103,6 +106,8 @@ struct Daemon {
     timer: Option<Time>,
     shutdown_done: bool,
     ready_notified: bool,
+    /// The HTTPS API's end in this task (docs/api.md), if `[web]` is set.
+    web: Option<crate::web::Shell>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
@@ -142,7 +147,9 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     let session = Session::open(config.node.ospf_api, &scopes).await?;
     check_router_id(&config, session.router_id());
 
+    let web = crate::web::Shell::start(&config, config_path).await?;
     let mut settings = EngineSettings::from_node(&config.node, key, state.incarnation);
+    settings.web = config.web_advertised();
     if restarted_after_crash {
         info!("the previous run did not shut down cleanly: no startup hold");
         settings.startup_hold_ms = 0;
@@ -162,6 +169,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         timer: None,
         shutdown_done: false,
         ready_notified: false,
+        web,
         config,
         config_path: config_path.to_path_buf(),
     };
@@ -323,7 +331,15 @@ impl Daemon {
                 }
                 _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
-                _ = sighup.recv() => self.reload(),
+                _ = sighup.recv() => {
+                    self.reload();
+                }
+                Some(request) = async {
+                    match self.web.as_mut() {
+                        Some(w) => w.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => self.on_web(request, &mut shutdown_deadline).await,
                 _ = vip_check.tick() => self.reconcile_vips().await,
                 _ = vip_refresh.tick() => self.refresh_vips().await,
             }
@@ -416,17 +432,24 @@ impl Daemon {
         }
     }
 
-    /// SIGHUP: re-read the configuration; apply what can change while
-    /// services run (Engine::reload), report what needs a restart.
-    fn reload(&mut self) {
+    /// SIGHUP: re-read the configuration and the TLS files; apply what can
+    /// change while services run (Engine::reload), report (and return) what
+    /// needs a restart.
+    fn reload(&mut self) -> Vec<String> {
         let new = match config::load(&self.config_path) {
             Ok(new) => new,
             Err(e) => {
-                return error!("SIGHUP: configuration invalid, keeping the running one:\n{e}")
+                error!("SIGHUP: configuration invalid, keeping the running one:\n{e}");
+                return Vec::new();
             }
         };
+        if let Some(web) = &self.web {
+            web.reload(new.web.as_ref());
+            self.config.web = new.web.clone();
+        }
         if new == self.config {
-            return info!("SIGHUP: configuration unchanged");
+            info!("SIGHUP: configuration unchanged");
+            return Vec::new();
         }
         let needs_restart = self.engine.reload(&new.services);
         if new.node != self.config.node {
@@ -444,6 +467,7 @@ impl Daemon {
             .services()
             .filter_map(|st| self.engine.service_config(&st.name).cloned())
             .collect();
+        needs_restart
     }
 
     async fn session_up(&mut self, mut session: Session) {
@@ -462,8 +486,13 @@ impl Daemon {
         }
     }
 
-    async fn feed(&mut self, event: Event) {
+    /// Returns why the engine rejected the event's command, if it did.
+    async fn feed(&mut self, event: Event) -> Option<String> {
         let actions = self.engine.handle(now(), event);
+        let rejected = actions.iter().find_map(|a| match a {
+            Action::CommandRejected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        });
         for a in actions {
             self.apply(a).await;
         }
@@ -472,6 +501,10 @@ impl Daemon {
                 error!(error = %e, "cannot persist operator state");
             }
         }
+        if let Some(web) = &self.web {
+            web.publish(&self.engine);
+        }
+        rejected
     }
 
     async fn apply(&mut self, action: Action) {

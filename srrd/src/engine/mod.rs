@@ -233,6 +233,13 @@ impl Engine {
         self.index.get(name).map(|&i| &self.locals[i].cfg)
     }
 
+    /// The generation of the service's LSA this node floods now, if any.
+    pub fn generation(&self, name: &str) -> Option<u64> {
+        let l = &self.locals[*self.index.get(name)?];
+        l.lsa?;
+        Some((u64::from(self.settings.incarnation) << 32) | u64::from(l.generation_seq))
+    }
+
     /// Takes a reloaded configuration. Settings that only shape future
     /// primitive runs (primitives file, timeouts, check interval) apply at
     /// once; anything that changes a service's identity or placement

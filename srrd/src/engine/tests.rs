@@ -127,3 +127,86 @@ fn reload_applies_live_settings_and_reports_the_rest() {
     );
     assert_eq!(e.service_config("web").expect("web").preference, 100);
 }
+
+/// Drives `engine()` from session up until it floods `web` as started,
+/// answering every primitive with success.
+#[test]
+fn generation_and_service_names_follow_what_is_flooded() {
+    let mut e = engine();
+    assert_eq!(e.generation("web"), None, "nothing flooded yet");
+    assert_eq!(e.generation("nope"), None);
+    let me = RouterId(2);
+    let mut pending = e.handle(Time(0), Event::ApiConnected { router_id: me });
+    let mut last = None;
+    for step in 1..200u64 {
+        let now = Time(step * 500);
+        let mut next = Vec::new();
+        for a in std::mem::take(&mut pending) {
+            match a {
+                Action::RunPrimitive(run) => next.extend(e.handle(
+                    now,
+                    Event::PrimitiveDone {
+                        op: run.op,
+                        result: PrimitiveResult::Ok,
+                    },
+                )),
+                Action::Originate { lsa, payload } => {
+                    if let Ok(crate::lsa::Payload::Service(s)) =
+                        crate::lsa::decode(&payload, lsa.scope, None)
+                    {
+                        if s.name == "web" {
+                            last = Some(s.generation);
+                        }
+                    }
+                    next.extend(e.handle(now, Event::LsaUpdate { lsa, payload }));
+                }
+                _ => {}
+            }
+        }
+        next.extend(e.handle(now, Event::Timer));
+        pending = next;
+        if e.service("web")
+            .is_some_and(|s| s.run == crate::model::RunState::Started)
+        {
+            break;
+        }
+    }
+    for a in &pending {
+        if let Action::Originate { lsa, payload } = a {
+            if let Ok(crate::lsa::Payload::Service(s)) =
+                crate::lsa::decode(payload, lsa.scope, None)
+            {
+                if s.name == "web" {
+                    last = Some(s.generation);
+                }
+            }
+        }
+    }
+    assert!(last.is_some(), "web was flooded");
+    assert_eq!(e.generation("web"), last);
+    // Our own echoes are not peers' records.
+    assert_eq!(e.view().service_names().count(), 0);
+    let peer =
+        crate::lsa::ServiceLsa::largest("db", crate::model::ServiceKind::Service, None, &[], &[]);
+    let peer = crate::lsa::ServiceLsa {
+        originator: Some(RouterId(3)),
+        generation: (1 << 32) | 1,
+        ..peer
+    };
+    let payload = crate::lsa::encode(&crate::lsa::Payload::Service(peer), Scope::Area, None)
+        .expect("encodes");
+    let lsa = LsaRef {
+        adv_router: RouterId(3),
+        scope: Scope::Area,
+        opaque_id: 7,
+    };
+    e.handle(
+        Time(200_000),
+        Event::Reachability {
+            added: vec![RouterId(3)],
+            removed: vec![],
+        },
+    );
+    e.handle(Time(200_000), Event::LsaUpdate { lsa, payload });
+    assert_eq!(e.view().service_names().collect::<Vec<_>>(), vec!["db"]);
+}

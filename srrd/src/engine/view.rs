@@ -98,6 +98,11 @@ impl View {
             .flat_map(|m| m.iter().map(|(r, rec)| (r, &**rec)))
     }
 
+    /// Every service some peer floods a record of, in no particular order.
+    pub fn service_names(&self) -> impl Iterator<Item = &str> {
+        self.records.keys().map(String::as_str)
+    }
+
     pub fn record(&self, service: &str, peer: RouterId) -> Option<&PeerRecord> {
         self.records.get(service)?.get(&peer).map(|rec| &**rec)
     }
