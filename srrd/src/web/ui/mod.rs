@@ -15,6 +15,31 @@ const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
+/// A GET of `path` answered from the UI's files (with [`HEADERS`]), or
+/// `None` when the path is not the UI's: the router calls this before its
+/// API routes.
+pub fn response(
+    method: &hyper::Method,
+    path: &str,
+) -> Option<hyper::Response<http_body_util::Full<hyper::body::Bytes>>> {
+    if method != hyper::Method::GET && method != hyper::Method::HEAD {
+        return None;
+    }
+    let file = asset(path)?;
+    let mut response = hyper::Response::new(http_body_util::Full::new(
+        hyper::body::Bytes::from_static(file.body),
+    ));
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(file.content_type),
+    );
+    for (name, value) in HEADERS {
+        headers.insert(*name, hyper::header::HeaderValue::from_static(value));
+    }
+    Some(response)
+}
+
 /// Every file under `files/`, by its path below `/ui/`.
 const FILES: &[(&str, &str, &[u8])] = &[
     ("index.html", HTML, include_bytes!("files/index.html")),
@@ -101,6 +126,18 @@ mod tests {
             assert!(page.body.starts_with(b"<!doctype html>"), "{path}");
         }
         assert_eq!(asset("/ui/js/app.js").unwrap().content_type, JS);
+    }
+
+    #[test]
+    fn a_response_carries_the_type_and_the_security_headers() {
+        let page = response(&hyper::Method::GET, "/").unwrap();
+        assert_eq!(page.headers()["content-type"], HTML);
+        assert!(page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert!(response(&hyper::Method::POST, "/").is_none());
+        assert!(response(&hyper::Method::GET, "/api/v1/cluster").is_none());
     }
 
     #[test]

@@ -10,18 +10,17 @@ import { confirmPreview, PREVIEWED } from "./whatif.js";
 export async function send(service, command, node) {
   if (PREVIEWED.has(command)) {
     const target = node ? ` to ${nodeName(node)}` : "";
-    const ok = await confirmPreview({ command, service, node }, `${command} ${service}${target}?`);
+    const ok = await confirmPreview({ action: command, service, node }, `${command} ${service}${target}?`);
     if (!ok) return;
   }
+  const said = `${command} ${service}${node ? ` ${nodeName(node)}` : ""}`;
   try {
-    const answer = await api.command(service, command, node);
-    if (answer && answer.accepted === false) {
-      notice("error", `${command} ${service}: rejected: ${answer.reason || "no reason given"}`);
-    } else {
-      notice("ok", `${command} ${service}: accepted${answer && answer.reason ? ` (${answer.reason})` : ""}`);
-    }
+    if (command === "move-to") await api.move(service, node);
+    else await api.command(service, command);
+    notice("ok", `${said}: accepted`);
   } catch (e) {
-    notice("error", `${command} ${service}: ${e.message}`);
+    // A refusal of the engine is a 409 with its reason.
+    notice("error", `${said}: ${e.status === 409 ? "rejected: " : ""}${e.message}`);
   }
   live.refresh().catch(() => {});
 }
@@ -37,7 +36,6 @@ export function actionBar(service, cluster) {
   const button = (command, label, cls = "") =>
     h("button", { class: `op ${cls}`, "data-action": command, onclick: () => send(service.name, command) }, label);
   const failed = here && (here.config === "failed" || here.run === "failed");
-  const others = cluster.nodes.filter((n) => !n.self && n.reachable);
   const move = h("select", { class: "op", "aria-label": `move ${service.name} to`, "data-action": "move-to",
     onchange: (e) => {
       const rid = e.target.value;
@@ -47,12 +45,12 @@ export function actionBar(service, cluster) {
     h("option", { value: "" }, "move to…"),
     cluster.nodes.filter((n) => n.reachable).map((n) => h("option", { value: n.router_id }, n.name)));
   return h("div", { class: "actions" },
-    failed ? button("activate", "clear failed", "primary") : null,
+    failed ? button("clear-failed", "clear failed", "primary") : null,
     button("activate", "activate"),
     button("deactivate", "deactivate"),
     button("start", "start"),
     button("stop", "stop"),
     button("enable", "enable"),
     button("disable", "disable"),
-    others.length || cluster.nodes.length ? move : null);
+    move);
 }

@@ -57,18 +57,26 @@ export const api = {
   whoami: () => request("GET", "/whoami"),
   cluster: () => request("GET", "/cluster"),
   serviceStatus: (name) => request("GET", `/services/${seg(name)}/status`),
-  command: (name, command, node) =>
-    request("POST", `/services/${seg(name)}/${seg(command)}`, node ? { node } : {}),
-  shutdown: () => request("POST", "/node/shutdown", {}),
-  whatIf: (command) => request("POST", "/what-if", command),
+  // activate, deactivate, enable, disable, start, stop, clear-failed.
+  command: (name, command) => request("POST", `/services/${seg(name)}/${seg(command)}`),
+  move: (name, node) => request("POST", `/services/${seg(name)}/move`, { node }),
+  shutdown: () => request("POST", "/node/shutdown"),
+  // { action, service?, node? } with the command's words: move-to, stop, ...
+  whatIf: ({ action, service, node }) => {
+    const query = new URLSearchParams({ action });
+    if (service) query.set("service", service);
+    if (node) query.set("node", node);
+    return request("GET", `/whatif?${query}`);
+  },
   configList: () => request("GET", "/config/services"),
   configGet: (name) => request("GET", `/config/services/${seg(name)}`),
   configCreate: (service) => request("POST", "/config/services", service),
   configUpdate: (name, service) => request("PUT", `/config/services/${seg(name)}`, service),
   configDelete: (name) => request("DELETE", `/config/services/${seg(name)}`),
+  configSwitch: (name, on) => request("POST", `/config/services/${seg(name)}/${on ? "enable" : "disable"}`),
   lsdb: () => request("GET", "/lsdb"),
-  routingCommands: () => request("GET", "/routing/commands"),
-  routingRun: (id) => request("POST", "/routing/run", { command: id }),
+  routingCommands: () => request("GET", "/routing"),
+  routingRun: (id) => request("GET", `/routing/${seg(id)}`),
 };
 
 // The live stream of cluster changes (server-sent events). EventSource
@@ -78,9 +86,7 @@ export function liveStream(onChange, onState) {
   source.onopen = () => onState("live");
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
   source.onmessage = (event) => onChange(parse(event.data));
-  for (const kind of ["cluster", "service", "node", "lsa"]) {
-    source.addEventListener(kind, (event) => onChange(parse(event.data), kind));
-  }
+  source.addEventListener("cluster", (event) => onChange(parse(event.data)));
   return source;
 }
 

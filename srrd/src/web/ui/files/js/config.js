@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { h, replace, badge, table, notice } from "./dom.js";
 import { send } from "./actions.js";
+import { confirmPreview } from "./whatif.js";
 import * as live from "./live.js";
 
 // The form's fields, in the configuration file's names (docs/configuration.md).
@@ -54,8 +55,8 @@ export function configPage(page) {
           h("td", { class: "actions" },
             h("a", { class: "button op", href: `#/config/edit/${encodeURIComponent(s.name)}`, "data-action": "edit" }, "edit"),
             h("button", { class: "op", "data-action": "activate", onclick: () => send(s.name, "activate") }, "activate"),
-            h("button", { class: "op", "data-action": "enable", onclick: () => send(s.name, "enable") }, "enable"),
-            h("button", { class: "op", "data-action": "disable", onclick: () => send(s.name, "disable") }, "disable"),
+            h("button", { class: "op", "data-action": "enable", onclick: () => setDisabled(s.name, false, load) }, "enable"),
+            h("button", { class: "op", "data-action": "disable", onclick: () => setDisabled(s.name, true, load) }, "disable"),
             h("button", { class: "op danger", "data-action": "delete", onclick: () => remove(s.name, load) }, "delete")));
       }), { class: "grid" }));
   };
@@ -65,6 +66,19 @@ export function configPage(page) {
 function listOf(answer) {
   if (Array.isArray(answer)) return answer;
   return answer?.services || [];
+}
+
+// Saved in the file (`disabled`), and the daemon sends the command.
+async function setDisabled(name, disabled, reload) {
+  if (disabled && !(await confirmPreview({ action: "disable", service: name }, `disable ${name}?`))) return;
+  try {
+    await api.configSwitch(name, !disabled);
+    notice("ok", `${disabled ? "disabled" : "enabled"} ${name}`);
+  } catch (e) {
+    notice("error", `${disabled ? "disable" : "enable"} ${name}: ${e.message}`);
+  }
+  reload();
+  live.refresh().catch(() => {});
 }
 
 async function remove(name, reload) {
@@ -86,7 +100,9 @@ export function configEditPage(page, name) {
     h("h1", {}, name ? `Edit service ${name}` : "Define a new service"),
     name ? h("p", { class: "muted" }, "An active service cannot be edited: deactivate it first.") : null,
     errors, form);
+  let loaded = {};
   const fill = (service) => {
+    loaded = service;
     replace(form,
       FIELDS.map(([field, type, hint]) => fieldRow(field, type, hint, service[field], !!name && field === "name")),
       h("div", { class: "buttons" },
@@ -96,7 +112,7 @@ export function configEditPage(page, name) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     replace(errors);
-    const service = read(form);
+    const service = read(form, loaded);
     try {
       if (name) await api.configUpdate(name, service);
       else await api.configCreate(service);
@@ -134,11 +150,13 @@ function fieldRow(field, type, hint, value, readonly) {
   return h("div", { class: "field" }, h("label", { for: id }, field), input, h("span", { class: "muted" }, hint));
 }
 
-// The form as the API's service object: empty fields are left out
-// (the configuration's defaults apply).
-function read(form) {
-  const out = {};
+// The form as the API's service object over what was loaded (so fields
+// the form does not show, like timeouts, stay): empty fields are left out
+// and the configuration's defaults apply.
+function read(form, loaded) {
+  const out = { ...loaded };
   for (const [field, type] of FIELDS) {
+    delete out[field];
     const el = form.elements[field];
     if (type === "bool") {
       if (el.checked) out[field] = true;

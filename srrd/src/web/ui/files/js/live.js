@@ -55,23 +55,32 @@ function accept(raw) {
   return cluster;
 }
 
-// One shape for the pages, whatever the API adds around it.
+// One shape for the pages (docs/openapi.yaml, ClusterView): node names
+// filled in from the nodes list, this node marked `self`.
 export function normalize(raw) {
   const nodes = (raw.nodes || []).map((n) => ({
-    router_id: n.router_id,
-    name: n.name || n.router_id,
+    router_id: n.router_id || "?",
+    name: n.name || n.router_id || "?",
     reachable: n.reachable !== false,
-    ui: n.ui_address || n.web || n.advertise || null,
-    self: !!n.self || n.router_id === (raw.node && raw.node.router_id),
+    ui: n.web || null,
+    self: !!n.local,
     load: n.load,
     memory: n.memory,
   }));
-  const nameOf = (rid) => (nodes.find((n) => n.router_id === rid) || {}).name || rid;
+  const nameOf = (rid) => (nodes.find((n) => n.router_id === rid) || {}).name || rid || "?";
+  const self = nodes.find((n) => n.self) || {
+    router_id: raw.node?.router_id || "?",
+    name: raw.node?.name || "?",
+    ui: raw.node?.web || null,
+    reachable: true,
+    self: true,
+  };
   const services = (raw.services || []).map((s) => {
-    const records = (s.nodes || s.records || []).map((r) => ({
+    const records = (s.nodes || []).map((r) => ({
       ...r,
-      router_id: r.router_id || r.node,
-      node: r.name || r.node_name || nameOf(r.router_id || r.node),
+      router_id: r.router_id || self.router_id,
+      node: r.local ? self.name : nameOf(r.router_id),
+      stopped: !!r.standby,
     }));
     records.sort((a, b) => a.node.localeCompare(b.node));
     return {
@@ -81,16 +90,18 @@ export function normalize(raw) {
       depends: s.depends || [],
       critical: !!s.critical,
       addresses: s.addresses || [],
+      configuredHere: !!s.configured_here,
+      runningOn: (s.running_on || []).map(nameOf),
       records,
     };
   });
   services.sort((a, b) => (a.group || a.name).localeCompare(b.group || b.name) || a.name.localeCompare(b.name));
-  return { self: raw.node || nodes.find((n) => n.self) || {}, nodes, services, at: Date.now() };
+  return { self, apiUp: raw.api_up !== false, nodes, services, at: Date.now() };
 }
 
-// Where a service runs: the nodes that hold it started.
+// Where a service runs: the reachable nodes that hold it started.
 export function holders(service) {
-  return service.records.filter((r) => r.run === "started" && r.config === "active").map((r) => r.node);
+  return service.runningOn;
 }
 
 // What is wrong with a service, in words (empty when nothing is).

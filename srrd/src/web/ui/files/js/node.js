@@ -33,11 +33,10 @@ export function nodePage(page) {
 
 async function shutdown() {
   const name = live.current()?.self?.name || "this node";
-  if (!(await confirmPreview({ command: "shutdown" }, `shut down ${name}?`))) return;
+  if (!(await confirmPreview({ action: "shutdown" }, `shut down ${name}?`))) return;
   try {
-    const answer = await api.shutdown();
-    if (answer && answer.accepted === false) notice("error", `shutdown rejected: ${answer.reason}`);
-    else notice("ok", `${name} is shutting down: its services move; this page loses its node soon`);
+    await api.shutdown();
+    notice("ok", `${name} is shutting down: its services move; this page loses its node soon`);
   } catch (e) {
     notice("error", `shutdown: ${e.message}`);
   }

@@ -71,12 +71,7 @@ async function loadStatus(name, out) {
   out.textContent = "running status…";
   try {
     const answer = await api.serviceStatus(name);
-    if (typeof answer === "string") {
-      out.textContent = answer;
-    } else {
-      const code = answer.code ?? answer.exit_code;
-      out.textContent = `${answer.output ?? answer.stdout ?? ""}${answer.stderr ? `\n${answer.stderr}` : ""}\n(exit ${code ?? "?"})`;
-    }
+    out.textContent = `${answer.output || "(no output)"}\n[${answer.result}, exit ${answer.exit_code}, ${answer.elapsed_ms} ms]`;
   } catch (e) {
     out.textContent = e.message;
   }

@@ -10,7 +10,7 @@ import * as live from "./live.js";
 export const PREVIEWED = new Set(["move-to", "stop", "disable", "deactivate", "shutdown"]);
 
 // Resolves true when the operator confirms. `command` is the what-if
-// request: { command, service?, node? }.
+// request: { action, service?, node? }.
 export async function confirmPreview(command, title) {
   let preview;
   try {
@@ -20,7 +20,7 @@ export async function confirmPreview(command, title) {
     return false;
   }
   return new Promise((resolve) => {
-    const dialog = h("dialog", { class: "whatif", "data-command": preview.command || command.command });
+    const dialog = h("dialog", { class: "whatif", "data-command": preview.command || command.action });
     const close = (answer) => {
       dialog.close();
       dialog.remove();
