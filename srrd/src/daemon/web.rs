@@ -87,7 +87,7 @@ impl Daemon {
         })?;
         let next = edit::plan(&current, &edit)?;
         edit::save(&self.config_path, &next)?;
-        info!(target: "audit", file = %self.config_path.display(), "configuration file rewritten");
+        info!(target: "srrd::audit", file = %self.config_path.display(), "configuration file rewritten");
         let mut needs_restart = self.reload();
         if let ConfigEdit::SetDisabled(name, disabled) = &edit {
             if self.engine.service(name).is_some() {

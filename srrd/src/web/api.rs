@@ -219,9 +219,9 @@ fn audit(who: &Identity, method: &Method, path: &str, status: StatusCode, outcom
         Role::Operator => "operator",
     });
     if status.is_success() {
-        info!(target: "audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change");
+        info!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change");
     } else {
-        warn!(target: "audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change refused");
+        warn!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change refused");
     }
 }
 

@@ -5,3 +5,5 @@
 pub mod lab {
     pub use srrd_lab::netns::*;
 }
+
+pub mod daemon_cluster;

@@ -1,0 +1,459 @@
+//! The HTTPS API (docs/api.md) of the real daemon against real FRR in
+//! network namespaces: TLS client-certificate checks, roles on every
+//! mutating route, CSRF, limits, and an operator move that the cluster view
+//! shows. Requests are made with curl and `srrd ctl` inside a node's
+//! namespace. Needs root, FRR and curl (CI has them).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::daemon_cluster::Cluster;
+use common::lab::{wait_for, Lab};
+
+const PORT: u16 = 8443;
+const SRRD: &str = env!("CARGO_BIN_EXE_srrd");
+
+/// `srrd pki` in the lab dir: CA, one server certificate per node, an
+/// operator and a viewer; plus certificates the server must refuse.
+struct Certs {
+    dir: PathBuf,
+}
+
+impl Certs {
+    fn new(lab: &Lab) -> Certs {
+        let dir = lab.dir().join("pki");
+        let pki = |args: &[&str]| {
+            let out = Command::new(SRRD)
+                .arg("pki")
+                .arg("--dir")
+                .arg(&dir)
+                .args(args)
+                .output()
+                .expect("srrd pki runs");
+            assert!(
+                out.status.success(),
+                "srrd pki {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        pki(&["init"]);
+        for (node, ip) in [
+            ("n1", "198.51.100.11"),
+            ("n2", "198.51.100.12"),
+            ("n3", "203.0.113.13"),
+        ] {
+            pki(&["server", node, "--ip", "127.0.0.1", "--ip", ip]);
+        }
+        pki(&["issue", "--role", "operator", "alice"]);
+        pki(&["issue", "--role", "viewer", "victor"]);
+        let foreign = lab.dir().join("foreign-pki");
+        for args in [&["init"][..], &["issue", "--role", "operator", "mallory"]] {
+            let out = Command::new(SRRD)
+                .arg("pki")
+                .arg("--dir")
+                .arg(&foreign)
+                .args(args)
+                .output()
+                .expect("pki");
+            assert!(out.status.success());
+        }
+        let certs = Certs { dir };
+        certs.sign(
+            "expired",
+            Some("operator"),
+            rcgen::date_time_ymd(2001, 1, 1),
+        );
+        certs.sign("nobody", Some("sales"), rcgen::date_time_ymd(4000, 1, 1));
+        std::fs::copy(foreign.join("mallory.crt"), certs.dir.join("mallory.crt")).expect("copy");
+        std::fs::copy(foreign.join("mallory.key"), certs.dir.join("mallory.key")).expect("copy");
+        certs
+    }
+
+    /// A client certificate from our CA that `srrd pki` would not make.
+    fn sign(&self, name: &str, ou: Option<&str>, not_after: time::OffsetDateTime) {
+        let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).expect("read CA");
+        let ca_key = rcgen::KeyPair::from_pem(&read("ca.key")).expect("CA key");
+        let issuer = rcgen::Issuer::from_ca_cert_pem(&read("ca.crt"), ca_key).expect("CA");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        if let Some(ou) = ou {
+            params
+                .distinguished_name
+                .push(rcgen::DnType::OrganizationalUnitName, ou);
+        }
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = not_after;
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &issuer).expect("sign");
+        std::fs::write(self.dir.join(format!("{name}.crt")), cert.pem()).expect("write");
+        std::fs::write(self.dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// The `[node]` line and `[web]` table of `node`.
+    fn config(&self, node: &str) -> (String, String) {
+        (
+            format!("web_listen = \"0.0.0.0:{PORT}\"\n"),
+            format!(
+                "\n[web]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = [\"{}\"]\n",
+                self.file(&format!("{node}.crt")),
+                self.file(&format!("{node}.key")),
+                self.file("ca.crt"),
+            ),
+        )
+    }
+}
+
+/// One curl request inside `node`'s namespace to its own API.
+struct Call<'a> {
+    method: &'a str,
+    path: &'a str,
+    /// The client certificate's stem in the pki dir (`None`: no certificate).
+    who: Option<&'a str>,
+    headers: Vec<String>,
+    body: Option<String>,
+}
+
+fn call<'a>(method: &'a str, path: &'a str, who: &'a str) -> Call<'a> {
+    Call {
+        method,
+        path,
+        who: Some(who),
+        headers: if method == "GET" {
+            Vec::new()
+        } else {
+            vec!["X-SRRD-CSRF: 1".into()]
+        },
+        body: None,
+    }
+}
+
+/// (HTTP status, body); status 0 if no HTTP answer came (TLS refused).
+fn send(c: &Cluster, certs: &Certs, node: &str, call: &Call<'_>) -> (u16, String) {
+    let mut args: Vec<String> = vec![
+        "curl".into(),
+        "-sS".into(),
+        "--max-time".into(),
+        "10".into(),
+        "--cacert".into(),
+        certs.file("ca.crt"),
+        "-X".into(),
+        call.method.into(),
+        "-w".into(),
+        "\n%{http_code}".into(),
+    ];
+    if let Some(who) = call.who {
+        args.extend(["--cert".into(), certs.file(&format!("{who}.crt"))]);
+        args.extend(["--key".into(), certs.file(&format!("{who}.key"))]);
+    }
+    for h in &call.headers {
+        args.extend(["-H".into(), h.clone()]);
+    }
+    if let Some(body) = &call.body {
+        let file = c.lab.dir().join("body.json");
+        std::fs::write(&file, body).expect("write body");
+        args.extend(["-H".into(), "Content-Type: application/json".into()]);
+        args.extend(["--data-binary".into(), format!("@{}", file.display())]);
+    }
+    args.push(format!("https://127.0.0.1:{PORT}{}", call.path));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = c.lab.exec(node, &argv);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// `srrd ctl` inside `node`'s namespace as alice (operator).
+fn ctl(c: &Cluster, certs: &Certs, node: &str, args: &[&str]) -> (bool, String) {
+    let (ca, cert, key) = (
+        certs.file("ca.crt"),
+        certs.file("alice.crt"),
+        certs.file("alice.key"),
+    );
+    let url = format!("https://127.0.0.1:{PORT}");
+    let mut argv = vec![
+        SRRD, "ctl", "--url", &url, "--ca", &ca, "--cert", &cert, "--key", &key,
+    ];
+    argv.extend(args);
+    let out = c.lab.exec(node, &argv);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Every state-changing route, with a body where it takes one.
+fn mutating_routes() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
+    let mut routes: Vec<(&str, &str, Option<&str>)> = [
+        "activate",
+        "deactivate",
+        "enable",
+        "disable",
+        "start",
+        "stop",
+        "clear-failed",
+    ]
+    .iter()
+    .map(|c| -> (&str, &str, Option<&str>) {
+        (
+            "POST",
+            Box::leak(format!("/api/v1/services/web/{c}").into_boxed_str()),
+            None,
+        )
+    })
+    .collect();
+    routes.extend([
+        (
+            "POST",
+            "/api/v1/services/web/move",
+            Some(r#"{"node":"n1"}"#),
+        ),
+        ("POST", "/api/v1/node/shutdown", None),
+        (
+            "POST",
+            "/api/v1/config/services",
+            Some(r#"{"name":"x","primitives":"/x"}"#),
+        ),
+        (
+            "PUT",
+            "/api/v1/config/services/web",
+            Some(r#"{"name":"web","primitives":"/x"}"#),
+        ),
+        ("DELETE", "/api/v1/config/services/web", None),
+        ("POST", "/api/v1/config/services/web/enable", None),
+        ("POST", "/api/v1/config/services/web/disable", None),
+    ]);
+    routes
+}
+
+fn wait_api(c: &Cluster, certs: &Certs, node: &str) {
+    wait_for(Duration::from_secs(20), || {
+        send(c, certs, node, &call("GET", "/api/v1/whoami", "alice")).0 == 200
+    })
+    .unwrap_or_else(|| panic!("the API on {node} does not answer\n{}", c.logs()));
+}
+
+#[test]
+fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
+    let certs = std::cell::OnceCell::new();
+    let mut c = Cluster::with_extra([100, 100, 100], |lab, node| {
+        certs.get_or_init(|| Certs::new(lab)).config(node)
+    });
+    let certs = certs.into_inner().expect("certificates made");
+    for node in ["n1", "n2", "n3"] {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    wait_api(&c, &certs, "n1");
+
+    // TLS: no certificate, another CA's, an expired one: no HTTP at all.
+    for who in [None, Some("mallory"), Some("expired")] {
+        let mut request = call("GET", "/api/v1/cluster", "alice");
+        request.who = who;
+        let (status, _) = send(&c, &certs, "n1", &request);
+        assert_eq!(status, 0, "{who:?} got an HTTP answer");
+    }
+    // A valid certificate that maps to no role: 403 even for reads.
+    assert_eq!(
+        send(&c, &certs, "n1", &call("GET", "/api/v1/cluster", "nobody")).0,
+        403
+    );
+
+    let (status, body) = send(&c, &certs, "n1", &call("GET", "/api/v1/whoami", "victor"));
+    assert_eq!(
+        (status, json(&body)["role"].as_str()),
+        (200, Some("viewer"))
+    );
+    let (status, body) = send(&c, &certs, "n1", &call("GET", "/api/v1/cluster", "victor"));
+    assert_eq!(status, 200, "{body}");
+    let view = json(&body);
+    assert_eq!(view["nodes"].as_array().map(Vec::len), Some(3), "{body}");
+
+    // A viewer changes nothing, on every mutating route.
+    for (method, path, body) in mutating_routes() {
+        let mut request = call(method, path, "victor");
+        request.body = body.map(str::to_string);
+        let (status, answer) = send(&c, &certs, "n1", &request);
+        assert_eq!(status, 403, "viewer {method} {path}: {answer}");
+        assert!(json(&answer)["error"].is_string());
+    }
+    // CSRF: no custom header, or a foreign Origin.
+    let mut request = call("POST", "/api/v1/services/web/start", "alice");
+    request.headers.clear();
+    assert_eq!(send(&c, &certs, "n1", &request).0, 403);
+    let mut request = call("POST", "/api/v1/services/web/start", "alice");
+    request.headers.push("Origin: https://evil.example".into());
+    assert_eq!(send(&c, &certs, "n1", &request).0, 403);
+    let mut request = call("POST", "/api/v1/services/web/start", "alice");
+    request
+        .headers
+        .push(format!("Origin: https://127.0.0.1:{PORT}"));
+    assert_eq!(send(&c, &certs, "n1", &request).0, 200, "same-origin start");
+
+    // Bad requests: 413, 400, 404, and the engine's own refusal (409).
+    let mut request = call("POST", "/api/v1/config/services", "alice");
+    request.body = Some(format!("{{\"name\":\"{}\"}}", "x".repeat(70_000)));
+    assert_eq!(send(&c, &certs, "n1", &request).0, 413);
+    request.body = Some("{\"name\":".into());
+    assert_eq!(send(&c, &certs, "n1", &request).0, 400);
+    assert_eq!(
+        send(
+            &c,
+            &certs,
+            "n1",
+            &call("POST", "/api/v1/services/nope/activate", "alice")
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        send(
+            &c,
+            &certs,
+            "n1",
+            &call("GET", "/api/v1/services/nope", "alice")
+        )
+        .0,
+        404
+    );
+    let (status, body) = send(
+        &c,
+        &certs,
+        "n1",
+        &call("POST", "/api/v1/services/web/clear-failed", "alice"),
+    );
+    assert_eq!(status, 409, "{body}");
+    let mut request = call("POST", "/api/v1/services/web/move", "alice");
+    request.body = Some(r#"{"node":"n2"}"#.into());
+    let (status, body) = send(&c, &certs, "n1", &request);
+    assert_eq!(
+        (status, json(&body)["result"].as_str()),
+        (409, Some("rejected")),
+        "{body}"
+    );
+
+    // Configuration: create, read, refuse to edit the active web, delete.
+    let config_path = c.lab.node_dir("n1").join("srrd.toml");
+    let mut request = call("POST", "/api/v1/config/services", "alice");
+    request.body = Some(r#"{"name":"extra","kind":"resource","primitives":"/bin/true","preference":7}"#.into());
+    let (status, body) = send(&c, &certs, "n1", &request);
+    assert_eq!(status, 200, "{body}");
+    let saved = srrd::config::load(&config_path).expect("saved file is valid");
+    assert!(saved
+        .services
+        .iter()
+        .any(|s| s.name == "extra" && s.preference == 7));
+    assert!(saved.web.is_some(), "[web] kept");
+    let (status, body) = send(
+        &c,
+        &certs,
+        "n1",
+        &call("GET", "/api/v1/config/services/extra", "victor"),
+    );
+    assert_eq!((status, json(&body)["preference"].as_u64()), (200, Some(7)));
+    let mut request = call("PUT", "/api/v1/config/services/web", "alice");
+    request.body = Some(r#"{"name":"web","primitives":"/bin/true"}"#.into());
+    assert_eq!(
+        send(&c, &certs, "n1", &request).0,
+        409,
+        "web is active on n1"
+    );
+    assert_eq!(
+        send(
+            &c,
+            &certs,
+            "n1",
+            &call("DELETE", "/api/v1/config/services/extra", "alice")
+        )
+        .0,
+        200
+    );
+    assert!(!srrd::config::load(&config_path)
+        .expect("valid")
+        .services
+        .iter()
+        .any(|s| s.name == "extra"));
+
+    // The status primitive's output.
+    let (status, body) = send(
+        &c,
+        &certs,
+        "n3",
+        &call("GET", "/api/v1/services/web/status", "victor"),
+    );
+    assert_eq!(
+        (status, json(&body)["result"].as_str()),
+        (200, Some("ok")),
+        "{body}"
+    );
+
+    // Live updates: an event stream on n1 sees the move happen.
+    let mut stream = Command::new("curl");
+    stream.args([
+        "-sSN",
+        "--max-time",
+        "30",
+        "--cacert",
+        &certs.file("ca.crt"),
+    ]);
+    stream.args([
+        "--cert",
+        &certs.file("victor.crt"),
+        "--key",
+        &certs.file("victor.key"),
+    ]);
+    stream.arg(format!("https://127.0.0.1:{PORT}/api/v1/events"));
+    let events = c.lab.spawn("n1", stream);
+
+    // End to end: the operator moves web from n3 to n1 with `srrd ctl`.
+    let (ok, out) = ctl(&c, &certs, "n3", &["move", "web", "n1"]);
+    assert!(ok, "srrd ctl move: {out}");
+    c.wait_served_by("n1", Duration::from_secs(20));
+    wait_for(Duration::from_secs(10), || {
+        let (_, body) = send(
+            &c,
+            &certs,
+            "n1",
+            &call("GET", "/api/v1/services/web", "victor"),
+        );
+        json(&body)["running_on"] == serde_json::json!(["10.255.0.11"])
+    })
+    .unwrap_or_else(|| panic!("the cluster view does not show web on n1\n{}", c.logs()));
+    let (ok, table) = ctl(&c, &certs, "n1", &["status"]);
+    assert!(
+        ok && table
+            .lines()
+            .any(|l| l.starts_with("web") && l.contains("n1")),
+        "{table}"
+    );
+    wait_for(Duration::from_secs(5), || {
+        events
+            .log_text()
+            .lines()
+            .any(|l| l.starts_with("data:") && l.contains(r#""running_on":["10.255.0.11"]"#))
+    })
+    .unwrap_or_else(|| panic!("no event showed web on n1:\n{}", events.log_text()));
+
+    // Every change was audited with the certificate subject.
+    let log = c.srrd("n1").log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("audit") && l.contains("CN=victor") && l.contains("refused")),
+        "no audit line"
+    );
+}
