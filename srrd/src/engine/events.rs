@@ -67,6 +67,7 @@ impl Engine {
         let decoded = match lsa::receive(payload, lsa.scope, lsa.adv_router, key) {
             Ok(p) => p,
             Err(e) => {
+                *self.ignored_lsas.entry(e.reason()).or_default() += 1;
                 self.log(Level::Warn, None, format!("ignoring LSA {lsa}: {e}"));
                 return;
             }

@@ -178,7 +178,7 @@ pub struct UnitState {
 /// Hands out 24-bit opaque ids, never one flushed within the last
 /// `REUSE_AFTER_MS` (a flushed instance lingers in neighbours' LSDBs and a
 /// reused id would be dropped as too recent or taken for a boomerang).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct IdAllocator {
     /// Ids are `1..=mask`.
     mask: u32,

@@ -18,16 +18,18 @@ mod runs;
 mod timers;
 mod units;
 mod view;
+mod whatif;
 
 pub use io::{Action, Command, Event, Level, OpId, PrimitiveResult, PrimitiveRun};
 pub use local::{Intent, ServiceStatus};
 pub use view::{LsaRef, PeerDaemon, PeerRecord, View};
+pub use whatif::{Prediction, WhatIf};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use crate::config::{NodeSettings, ServiceConfig};
-use crate::lsa::ClusterKey;
+use crate::lsa::{ClusterKey, IgnoreReason};
 use crate::model::{RouterId, Time};
 use fasthash::FastMap;
 use local::{Local, UnitState};
@@ -88,6 +90,8 @@ pub struct Restored {
     pub members: HashMap<String, BTreeSet<RouterId>>,
 }
 
+/// Clone: the what-if preview (whatif.rs) works on a copy.
+#[derive(Clone)]
 pub struct Engine {
     settings: EngineSettings,
     now: Time,
@@ -118,6 +122,8 @@ pub struct Engine {
     claim_seq: u32,
     actions: Vec<Action>,
     timer_requested: Option<Time>,
+    /// LSAs refused on receipt, by reason (for metrics).
+    ignored_lsas: BTreeMap<IgnoreReason, u64>,
 }
 
 impl Engine {
@@ -180,6 +186,7 @@ impl Engine {
             claim_seq: 0,
             actions: Vec::new(),
             timer_requested: None,
+            ignored_lsas: BTreeMap::new(),
         }
     }
 
@@ -219,6 +226,11 @@ impl Engine {
 
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// How many received LSAs were ignored, by reason, since the start.
+    pub fn ignored_lsas(&self) -> &BTreeMap<IgnoreReason, u64> {
+        &self.ignored_lsas
     }
 
     pub fn services(&self) -> impl Iterator<Item = ServiceStatus> + '_ {

@@ -210,3 +210,40 @@ fn generation_and_service_names_follow_what_is_flooded() {
     e.handle(Time(200_000), Event::LsaUpdate { lsa, payload });
     assert_eq!(e.view().service_names().collect::<Vec<_>>(), vec!["db"]);
 }
+
+#[test]
+fn ignored_lsas_are_counted_by_reason() {
+    use crate::lsa::{encode, DaemonLsa, IgnoreReason, Payload};
+    let mut e = engine();
+    e.handle(
+        Time(1),
+        Event::ApiConnected {
+            router_id: RouterId(2),
+        },
+    );
+    let lsa = LsaRef {
+        adv_router: RouterId(3),
+        scope: Scope::Area,
+        opaque_id: 1,
+    };
+    let foreign = Payload::Daemon(DaemonLsa {
+        generation: 1,
+        node_name: "n3".into(),
+        web: None,
+        software: "test".into(),
+        originator: Some(RouterId(9)),
+    });
+    let foreign = encode(&foreign, Scope::Area, None).expect("encodes");
+    for payload in [b"junk".to_vec(), foreign.clone(), foreign] {
+        e.handle(Time(2), Event::LsaUpdate { lsa, payload });
+    }
+    let counts: Vec<(IgnoreReason, u64)> =
+        e.ignored_lsas().iter().map(|(r, n)| (*r, *n)).collect();
+    assert_eq!(
+        counts,
+        vec![
+            (IgnoreReason::Malformed, 1),
+            (IgnoreReason::ForeignOriginator, 2)
+        ]
+    );
+}

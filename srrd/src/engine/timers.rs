@@ -27,7 +27,7 @@ pub enum Timer {
     SuspectGrace(RouterId),
 }
 
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Timers {
     queue: BTreeSet<(Time, Timer)>,
 }

@@ -57,7 +57,7 @@ pub struct PeerDaemon {
     pub web: Option<SocketAddr>,
 }
 
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct View {
     /// service name → advertising router → record
     /// Boxed: a BTreeMap moves its values around on insert.

@@ -132,17 +132,64 @@ pub enum Refused {
     ForeignOriginator { named: Option<RouterId> },
 }
 
-impl Refused {
-    /// A short label, as `srrd lsdb` shows it.
-    pub fn label(&self) -> String {
+/// Why a receiver ignores an LSA, as a closed set of values (metric
+/// labels, counters); [`Refused`] carries the detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoreReason {
+    /// The payload does not decode.
+    Malformed,
+    /// The HMAC tag does not match the cluster key.
+    BadTag,
+    /// A key is configured and the payload carries no tag.
+    NoTag,
+    /// The payload names another router as its originator.
+    ForeignOriginator,
+    /// A key is configured and the payload names no originator.
+    NoOriginator,
+}
+
+impl IgnoreReason {
+    pub const ALL: [IgnoreReason; 5] = [
+        IgnoreReason::Malformed,
+        IgnoreReason::BadTag,
+        IgnoreReason::NoTag,
+        IgnoreReason::ForeignOriginator,
+        IgnoreReason::NoOriginator,
+    ];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Refused::Undecodable(DecodeError::BadTag { .. }) => "bad tag".into(),
+            IgnoreReason::Malformed => "malformed",
+            IgnoreReason::BadTag => "bad_tag",
+            IgnoreReason::NoTag => "no_tag",
+            IgnoreReason::ForeignOriginator => "foreign_originator",
+            IgnoreReason::NoOriginator => "no_originator",
+        }
+    }
+}
+
+impl Refused {
+    pub fn reason(&self) -> IgnoreReason {
+        match self {
+            Refused::Undecodable(DecodeError::BadTag { .. }) => IgnoreReason::BadTag,
             Refused::Undecodable(
                 DecodeError::MissingTag { .. } | DecodeError::TagNotLast { .. },
-            ) => "no tag".into(),
-            Refused::Undecodable(_) => "undecodable".into(),
-            Refused::ForeignOriginator { named: Some(o) } => format!("foreign originator {o}"),
-            Refused::ForeignOriginator { named: None } => "no originator".into(),
+            ) => IgnoreReason::NoTag,
+            Refused::Undecodable(_) => IgnoreReason::Malformed,
+            Refused::ForeignOriginator { named: Some(_) } => IgnoreReason::ForeignOriginator,
+            Refused::ForeignOriginator { named: None } => IgnoreReason::NoOriginator,
+        }
+    }
+
+    /// A short label, as `srrd lsdb` shows it.
+    pub fn label(&self) -> String {
+        match (self.reason(), self) {
+            (_, Refused::ForeignOriginator { named: Some(o) }) => {
+                format!("foreign originator {o}")
+            }
+            (IgnoreReason::Malformed, _) => "undecodable".into(),
+            (reason, _) => reason.as_str().replace('_', " "),
         }
     }
 }

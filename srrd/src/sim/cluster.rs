@@ -1616,6 +1616,10 @@ impl Cluster {
         self.command(n, command);
     }
 
+    pub(super) fn engine(&self, n: usize) -> Option<&Engine> {
+        self.nodes[n].engine.as_ref()
+    }
+
     pub(super) fn last_rejection(&self, n: usize) -> Option<String> {
         self.nodes[n].rejected.clone()
     }

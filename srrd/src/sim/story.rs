@@ -13,7 +13,7 @@ use super::cluster::Cluster;
 use super::workload::{UnitSpec, Workload};
 use super::SimConfig;
 use crate::config::{parse_duration, ServiceConfig};
-use crate::engine::Command;
+use crate::engine::{Command, Prediction};
 use crate::model::{RouterId, ServiceKind};
 
 /// The `*.scn` files of a folder, in name order (stories, single-node
@@ -84,6 +84,8 @@ struct Story {
     lans: Vec<usize>,
     lan_names: Vec<String>,
     services: Vec<(ServiceConfig, Vec<usize>, BTreeMap<usize, u8>)>,
+    /// The predictions of the last `whatif`.
+    preview: std::cell::RefCell<Vec<Prediction>>,
 }
 
 impl Story {
@@ -253,25 +255,21 @@ impl Story {
                 c.fail_next_start(node(0)?, args.get(1).ok_or("fail-start NODE SERVICE")?)
             }
             "cmd" => {
-                let n = node(0)?;
-                let service = || {
-                    args.get(2)
-                        .map(|s| s.to_string())
-                        .ok_or("cmd NODE VERB SERVICE")
-                };
-                let command = match args.get(1).copied() {
-                    Some("stop") => Command::Stop(service()?),
-                    Some("start") => Command::Start(service()?),
-                    Some("activate") => Command::Activate(service()?),
-                    Some("deactivate") => Command::Deactivate(service()?),
-                    Some("move-to") => {
-                        let target = self.router_ids[node(3)?];
-                        Command::MoveTo(service()?, target)
-                    }
-                    other => return Err(format!("unknown command {other:?}")),
-                };
-                c.operator(n, command);
+                let command = self.command(args)?;
+                c.operator(node(0)?, command);
             }
+            "whatif" => {
+                let command = self.command(args)?;
+                let preview = c
+                    .engine(node(0)?)
+                    .ok_or("whatif: the node's engine is down")?
+                    .what_if(&command);
+                if let Some(why) = &preview.rejected {
+                    return Err(format!("whatif {command}: rejected: {why}"));
+                }
+                *self.preview.borrow_mut() = preview.services;
+            }
+            "expect-as-predicted" => self.expect_as_predicted(c)?,
             "expect-rejected" => {
                 let got = c.last_rejection(node(0)?);
                 let want = args[1..].join(" ");
@@ -297,6 +295,50 @@ impl Story {
                 }
             }
             _ => return Err(format!("unknown step {verb}")),
+        }
+        Ok(())
+    }
+
+    /// `cmd NODE VERB SERVICE [to NODE]`: the operator command.
+    fn command(&self, args: &[&str]) -> Result<Command, String> {
+        let service = || {
+            args.get(2)
+                .map(|s| s.to_string())
+                .ok_or("cmd NODE VERB SERVICE")
+        };
+        Ok(match args.get(1).copied() {
+            Some("stop") => Command::Stop(service()?),
+            Some("start") => Command::Start(service()?),
+            Some("activate") => Command::Activate(service()?),
+            Some("deactivate") => Command::Deactivate(service()?),
+            Some("disable") => Command::Disable(service()?),
+            Some("enable") => Command::Enable(service()?),
+            Some("move-to") => {
+                let target = args.get(3).ok_or("cmd NODE move-to SERVICE NODE")?;
+                Command::MoveTo(service()?, self.router_ids[self.node_index(target)?])
+            }
+            other => return Err(format!("unknown command {other:?}")),
+        })
+    }
+
+    /// Every service of the last `whatif` runs where it predicted.
+    fn expect_as_predicted(&self, c: &Cluster) -> Result<(), String> {
+        let preview = self.preview.borrow();
+        if preview.is_empty() {
+            return Err("expect-as-predicted without a whatif".into());
+        }
+        for p in preview.iter() {
+            let want: Vec<RouterId> = p.predicted.into_iter().collect();
+            let running: Vec<RouterId> = (0..self.names.len())
+                .filter(|&n| c.runs(n, &p.service))
+                .map(|n| self.router_ids[n])
+                .collect();
+            if running != want {
+                return Err(format!(
+                    "{}: predicted {:?} ({}), runs on {running:?}",
+                    p.service, p.predicted, p.reason
+                ));
+            }
         }
         Ok(())
     }
