@@ -74,8 +74,10 @@ enum Route {
     ConfigServices,
     ConfigService(String),
     ConfigServiceSwitch(String, bool),
+    /// With the request's query (`action=..&service=..&node=..`).
+    WhatIf(String),
     /// Routes of docs/openapi.yaml served elsewhere or later: the LSDB
-    /// looking glass, routing commands, what-if (they mount here).
+    /// looking glass, routing commands (they mount here).
     Reserved,
 }
 
@@ -120,7 +122,8 @@ fn route(method: &Method, path: &str) -> Result<Route, StatusCode> {
         ["config", "services", name, "disable"] => {
             (Route::ConfigServiceSwitch(name.to_string(), false), post)
         }
-        ["lsdb"] | ["whatif"] | ["routing", _] => (Route::Reserved, get),
+        ["whatif"] => (Route::WhatIf(String::new()), get),
+        ["lsdb"] | ["routing", _] => (Route::Reserved, get),
         _ => return Err(StatusCode::NOT_FOUND),
     };
     if allowed {
@@ -166,6 +169,7 @@ pub(super) async fn handle(
         return Ok(page.map(|body| body.boxed()));
     }
     let route = match route(&method, &path) {
+        Ok(Route::WhatIf(_)) => Route::WhatIf(req.uri().query().unwrap_or("").to_string()),
         Ok(route) => route,
         Err(StatusCode::METHOD_NOT_ALLOWED) => {
             return Ok(json_response(error(
@@ -269,6 +273,7 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
             None => not_found(&name),
         },
         Route::ServiceStatus(name) => status(context, &name).await,
+        Route::WhatIf(query) => what_if(context, &query).await,
         Route::ConfigServices => match crate::config::load(&context.config_path) {
             Ok(config) => ok(Value::Array(
                 config
@@ -368,15 +373,10 @@ async fn change(context: &Context, method: &Method, route: Route, body: Value) -
     match route {
         Route::ServiceCommand(name, command) => {
             let clear_failed = command == "clear-failed";
-            let command = match command.as_str() {
-                "activate" | "clear-failed" => Command::Activate(name),
-                "deactivate" => Command::Deactivate(name),
-                "enable" => Command::Enable(name),
-                "disable" => Command::Disable(name),
-                "start" => Command::Start(name),
-                _ => Command::Stop(name),
-            };
-            decide(context, command, clear_failed).await
+            match service_command(&command, name) {
+                Some(command) => decide(context, command, clear_failed).await,
+                None => error(StatusCode::NOT_FOUND, format!("no command {command:?}")),
+            }
         }
         Route::ServiceMove(name) => {
             let Some(target) = body.get("node").and_then(|n| n.as_str()) else {
@@ -400,6 +400,60 @@ async fn change(context: &Context, method: &Method, route: Route, body: Value) -
             edit(context, ConfigEdit::SetDisabled(name, !enable)).await
         }
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "not a change"),
+    }
+}
+
+/// The engine command a route's word names for `service`.
+fn service_command(word: &str, service: String) -> Option<Command> {
+    Some(match word {
+        "activate" | "clear-failed" => Command::Activate(service),
+        "deactivate" => Command::Deactivate(service),
+        "enable" => Command::Enable(service),
+        "disable" => Command::Disable(service),
+        "start" => Command::Start(service),
+        "stop" => Command::Stop(service),
+        _ => return None,
+    })
+}
+
+/// `?action=A&service=S&node=N`: where every affected service would end
+/// up (the engine's placement on its current view, docs/lookingglass.md).
+/// `action` is `shutdown`, `move` (with `node`, a router id or name) or a
+/// service command word.
+async fn what_if(context: &Context, query: &str) -> Answer {
+    let mut action = None;
+    let mut service = None;
+    let mut node = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("action", v)) => action = Some(v),
+            Some(("service", v)) => service = Some(v.to_string()),
+            Some(("node", v)) => node = Some(v),
+            _ => return error(StatusCode::BAD_REQUEST, format!("unknown query part {pair:?}")),
+        }
+    }
+    let command = match (action, service, node) {
+        (Some("shutdown"), None, None) => Command::Shutdown,
+        (Some("move"), Some(service), Some(node)) => {
+            let Some(router) = context.view.borrow().find_node(node) else {
+                return error(StatusCode::NOT_FOUND, format!("no node named {node:?}"));
+            };
+            Command::MoveTo(service, router)
+        }
+        (Some(word), Some(service), None) => match service_command(word, service) {
+            Some(command) => command,
+            None => return error(StatusCode::BAD_REQUEST, format!("no action {word:?}")),
+        },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "expected action=shutdown, action=move&service=S&node=N or action=WORD&service=S",
+            )
+        }
+    };
+    match ask(context, |reply| Request::WhatIf { command, reply }).await {
+        Ok(preview) => ok(to_value(&preview)),
+        Err(answer) => answer,
     }
 }
 
@@ -493,6 +547,10 @@ mod tests {
         );
         assert_eq!(route(&get, "/metrics"), Err(StatusCode::NOT_FOUND));
         assert_eq!(route(&get, "/api/v1/routing/x"), Ok(Route::Reserved));
+        assert_eq!(
+            route(&get, "/api/v1/whatif"),
+            Ok(Route::WhatIf(String::new()))
+        );
         assert_eq!(
             route(&Method::DELETE, "/api/v1/config/services/web"),
             Ok(Route::ConfigService("web".into()))

@@ -41,6 +41,11 @@ pub enum Request {
         edit: ConfigEdit,
         reply: oneshot::Sender<Result<Applied, EditError>>,
     },
+    /// The engine's preview of a command; nothing is sent.
+    WhatIf {
+        command: Command,
+        reply: oneshot::Sender<crate::engine::WhatIf>,
+    },
     /// The `status` primitive to run for a service (`None`: no such service).
     Status {
         service: String,
