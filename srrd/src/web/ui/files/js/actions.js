@@ -15,7 +15,7 @@ export async function send(service, command, node) {
   }
   const said = `${command} ${service}${node ? ` ${nodeName(node)}` : ""}`;
   try {
-    if (command === "move-to") await api.move(service, node);
+    if (command === "move") await api.move(service, node);
     else await api.command(service, command);
     notice("ok", `${said}: accepted`);
   } catch (e) {
@@ -36,11 +36,11 @@ export function actionBar(service, cluster) {
   const button = (command, label, cls = "") =>
     h("button", { class: `op ${cls}`, "data-action": command, onclick: () => send(service.name, command) }, label);
   const failed = here && (here.config === "failed" || here.run === "failed");
-  const move = h("select", { class: "op", "aria-label": `move ${service.name} to`, "data-action": "move-to",
+  const move = h("select", { class: "op", "aria-label": `move ${service.name} to`, "data-action": "move",
     onchange: (e) => {
       const rid = e.target.value;
       e.target.value = "";
-      if (rid) send(service.name, "move-to", rid);
+      if (rid) send(service.name, "move", rid);
     } },
     h("option", { value: "" }, "move to…"),
     cluster.nodes.filter((n) => n.reachable).map((n) => h("option", { value: n.router_id }, n.name)));

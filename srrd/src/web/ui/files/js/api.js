@@ -61,7 +61,7 @@ export const api = {
   command: (name, command) => request("POST", `/services/${seg(name)}/${seg(command)}`),
   move: (name, node) => request("POST", `/services/${seg(name)}/move`, { node }),
   shutdown: () => request("POST", "/node/shutdown"),
-  // { action, service?, node? } with the command's words: move-to, stop, ...
+  // { action, service?, node? }: action is move, stop, disable, deactivate or shutdown.
   whatIf: ({ action, service, node }) => {
     const query = new URLSearchParams({ action });
     if (service) query.set("service", service);

@@ -40,6 +40,7 @@ export function badge(text, severity, title) {
 // How bad a (config, run) pair on one node is.
 export function severity(record) {
   if (!record) return "none";
+  if (record.reachable === false) return "bad";
   if (record.config === "failed" || record.run === "failed") return "bad";
   if (record.run === "started") return "good";
   if (record.run === "starting" || record.run === "stopping") return "busy";
@@ -49,6 +50,8 @@ export function severity(record) {
 
 export function stateText(record) {
   if (!record) return "no record";
+  // What an unreachable node last flooded is history, not its state.
+  if (record.reachable === false) return `NODE UNREACHABLE (last ${record.config}/${record.run})`;
   if (record.config === "failed") return "FAILED (config)";
   if (record.run === "failed") return "FAILED";
   const words = [record.run];

@@ -27,7 +27,7 @@ export function servicePage(page, name) {
       return;
     }
     const running = live.holders(s);
-    const problems = live.problems(s, cluster.nodes);
+    const problems = live.problems(s);
     replace(head,
       h("h1", {}, `Service ${s.name}`),
       h("p", { class: "summary" }, "runs on ",

@@ -25,7 +25,7 @@ export function menuPage(page) {
 }
 
 function summaryText(cluster) {
-  const problems = cluster.services.flatMap((s) => live.problems(s, cluster.nodes));
+  const problems = cluster.services.flatMap((s) => live.problems(s));
   const down = cluster.nodes.filter((n) => !n.reachable);
   const bad = problems.length + down.length;
   return [
@@ -40,8 +40,11 @@ export function statusPage(page) {
   replace(page, h("h1", {}, "Cluster status"), body);
   const draw = (cluster) => replace(body, problemsPanel(cluster), nodesStrip(cluster), servicesTable(cluster));
   if (live.current()) draw(live.current());
-  // Check ages grow between changes.
-  const tick = setInterval(() => live.current() && draw(live.current()), 5000);
+  // Check ages grow between changes (not while a menu is open: a redraw
+  // would close it).
+  const tick = setInterval(() => {
+    if (live.current() && document.activeElement?.tagName !== "SELECT") draw(live.current());
+  }, 5000);
   const unsubscribe = live.subscribe(draw);
   return () => {
     clearInterval(tick);
@@ -55,7 +58,7 @@ function problemsPanel(cluster) {
     if (!n.reachable) items.push(h("li", {}, h("strong", {}, `node ${n.name}`), " UNREACHABLE: its services move elsewhere"));
   }
   for (const s of cluster.services) {
-    for (const p of live.problems(s, cluster.nodes)) {
+    for (const p of live.problems(s)) {
       items.push(h("li", {}, h("a", { href: `#/service/${encodeURIComponent(s.name)}` }, h("strong", {}, s.name)), " ", p));
     }
   }
@@ -108,7 +111,7 @@ function servicesTable(cluster) {
 
 function serviceRow(s, cluster, nodeNames) {
   const running = live.holders(s);
-  const problems = live.problems(s, cluster.nodes);
+  const problems = live.problems(s);
   const where = running.length === 0
     ? badge("NOT RUNNING", s.records.some((r) => r.config === "active" || r.config === "failed") ? "bad" : "off")
     : running.map((n) => badge(n, running.length > 1 ? "bad" : "good big"));

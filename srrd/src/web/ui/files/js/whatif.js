@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { h, replace, badge, table, notice } from "./dom.js";
 import * as live from "./live.js";
 
-export const PREVIEWED = new Set(["move-to", "stop", "disable", "deactivate", "shutdown"]);
+export const PREVIEWED = new Set(["move", "stop", "disable", "deactivate", "shutdown"]);
 
 // Resolves true when the operator confirms. `command` is the what-if
 // request: { action, service?, node? }.
