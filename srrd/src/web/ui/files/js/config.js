@@ -114,9 +114,13 @@ export function configEditPage(page, name) {
     replace(errors);
     const service = read(form, loaded);
     try {
-      if (name) await api.configUpdate(name, service);
-      else await api.configCreate(service);
-      notice("ok", `${name ? "saved" : "defined"} ${service.name}`);
+      const answer = name ? await api.configUpdate(name, service) : await api.configCreate(service);
+      const later = answer?.needs_restart || [];
+      if (later.length) {
+        notice("warn", `${name ? "saved" : "defined"} ${service.name}; srrd on this node takes it on its next restart: ${later.join(", ")}`);
+      } else {
+        notice("ok", `${name ? "saved" : "defined"} ${service.name}`);
+      }
       location.hash = "#/config";
     } catch (e) {
       replace(errors, h("p", { class: "failure" }, e.message), problemList(e.body));

@@ -82,7 +82,7 @@ export function notice(kind, text) {
   const item = h("div", { class: `note ${kind}` }, text, " ",
     h("button", { class: "link", onclick: () => item.remove(), "aria-label": "dismiss" }, "×"));
   box.append(item);
-  if (kind !== "error") setTimeout(() => item.remove(), 8000);
+  if (kind === "ok") setTimeout(() => item.remove(), 8000);
 }
 
 export function table(head, rows, attrs = {}) {

@@ -62,11 +62,13 @@ export function normalize(raw) {
     router_id: n.router_id || "?",
     name: n.name || n.router_id || "?",
     reachable: n.reachable !== false,
-    ui: n.web || null,
+    // This node's own address is the one the page came from.
+    ui: n.web || (n.local ? location.host : null),
     self: !!n.local,
     load: n.load,
     memory: n.memory,
   }));
+  nodes.sort((a, b) => a.name.localeCompare(b.name));
   const nameOf = (rid) => (nodes.find((n) => n.router_id === rid) || {}).name || rid || "?";
   const self = nodes.find((n) => n.self) || {
     router_id: raw.node?.router_id || "?",
