@@ -199,6 +199,11 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// The elements of a JSON array (none if it is not one).
+fn items(v: &Value) -> impl Iterator<Item = &Value> {
+    v.as_array().into_iter().flatten()
+}
+
 /// Columns padded to their widest cell.
 fn table(rows: &[Vec<String>]) {
     let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
@@ -216,10 +221,7 @@ fn table(rows: &[Vec<String>]) {
 
 /// A router id's node name, from the view's node list.
 fn node_name(view: &Value, router_id: &Value) -> String {
-    view["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    items(&view["nodes"])
         .find(|n| n["router_id"] == *router_id)
         .and_then(|n| n["name"].as_str())
         .map_or_else(|| text(router_id), str::to_string)
@@ -238,7 +240,7 @@ fn print_status(view: &Value) {
         "REACHABLE".into(),
         "UI".into(),
     ]];
-    for n in view["nodes"].as_array().into_iter().flatten() {
+    for n in items(&view["nodes"]) {
         rows.push(vec![
             text(&n["name"]),
             text(&n["router_id"]),
@@ -254,17 +256,11 @@ fn print_status(view: &Value) {
         "RUNNING ON".into(),
         "FAILED ON".into(),
     ]];
-    for s in view["services"].as_array().into_iter().flatten() {
-        let running: Vec<String> = s["running_on"]
-            .as_array()
-            .into_iter()
-            .flatten()
+    for s in items(&view["services"]) {
+        let running: Vec<String> = items(&s["running_on"])
             .map(|r| node_name(view, r))
             .collect();
-        let failed: Vec<String> = s["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let failed: Vec<String> = items(&s["nodes"])
             .filter(|n| n["failure"] != Value::Null)
             .map(|n| node_name(view, &n["router_id"]))
             .collect();
@@ -300,8 +296,8 @@ fn print_services(view: &Value) {
     ]
     .map(String::from)
     .to_vec()];
-    for s in view["services"].as_array().into_iter().flatten() {
-        for n in s["nodes"].as_array().into_iter().flatten() {
+    for s in items(&view["services"]) {
+        for n in items(&s["nodes"]) {
             let age = n["check_age_ms"]
                 .as_u64()
                 .map_or_else(|| "-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0));

@@ -91,45 +91,43 @@ const COMMANDS: [&str; 7] = [
     "clear-failed",
 ];
 
-/// The route and whether the method fits it (`Err`: 404 or 405).
-fn route(method: &Method, path: &str) -> Result<Route, StatusCode> {
+/// The route, or 404, or 405 with the methods it allows.
+fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, &'static str)> {
+    let not_found = (StatusCode::NOT_FOUND, "");
     let Some(rest) = path.strip_prefix("/api/v1/") else {
-        return Err(StatusCode::NOT_FOUND);
+        return Err(not_found);
     };
     let parts: Vec<&str> = rest.split('/').collect();
-    let get = method == Method::GET;
-    let post = method == Method::POST;
-    let (route, allowed) = match parts.as_slice() {
-        ["cluster"] => (Route::Cluster, get),
-        ["events"] => (Route::Events, get),
-        ["whoami"] => (Route::Whoami, get),
-        ["services", name] => (Route::Service(name.to_string()), get),
-        ["services", name, "status"] => (Route::ServiceStatus(name.to_string()), get),
-        ["services", name, "move"] => (Route::ServiceMove(name.to_string()), post),
+    let (route, allow) = match parts.as_slice() {
+        ["cluster"] => (Route::Cluster, "GET"),
+        ["events"] => (Route::Events, "GET"),
+        ["whoami"] => (Route::Whoami, "GET"),
+        ["services", name] => (Route::Service(name.to_string()), "GET"),
+        ["services", name, "status"] => (Route::ServiceStatus(name.to_string()), "GET"),
+        ["services", name, "move"] => (Route::ServiceMove(name.to_string()), "POST"),
         ["services", name, command] if COMMANDS.contains(command) => (
             Route::ServiceCommand(name.to_string(), command.to_string()),
-            post,
+            "POST",
         ),
-        ["node", "shutdown"] => (Route::NodeShutdown, post),
-        ["config", "services"] => (Route::ConfigServices, get || post),
-        ["config", "services", name] => (
-            Route::ConfigService(name.to_string()),
-            get || method == Method::PUT || method == Method::DELETE,
-        ),
+        ["node", "shutdown"] => (Route::NodeShutdown, "POST"),
+        ["config", "services"] => (Route::ConfigServices, "GET, POST"),
+        ["config", "services", name] => {
+            (Route::ConfigService(name.to_string()), "GET, PUT, DELETE")
+        }
         ["config", "services", name, "enable"] => {
-            (Route::ConfigServiceSwitch(name.to_string(), true), post)
+            (Route::ConfigServiceSwitch(name.to_string(), true), "POST")
         }
         ["config", "services", name, "disable"] => {
-            (Route::ConfigServiceSwitch(name.to_string(), false), post)
+            (Route::ConfigServiceSwitch(name.to_string(), false), "POST")
         }
-        ["whatif"] => (Route::WhatIf(String::new()), get),
-        ["lsdb"] | ["routing", _] => (Route::Reserved, get),
-        _ => return Err(StatusCode::NOT_FOUND),
+        ["whatif"] => (Route::WhatIf(String::new()), "GET"),
+        ["lsdb"] | ["routing", _] => (Route::Reserved, "GET"),
+        _ => return Err(not_found),
     };
-    if allowed {
+    if allow.split(", ").any(|m| m == method.as_str()) {
         Ok(route)
     } else {
-        Err(StatusCode::METHOD_NOT_ALLOWED)
+        Err((StatusCode::METHOD_NOT_ALLOWED, allow))
     }
 }
 
@@ -144,9 +142,8 @@ fn csrf_problem(headers: &HeaderMap) -> Option<&'static str> {
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
         return Some("missing header X-SRRD-CSRF: 1 (docs/api.md, CSRF)");
     }
-    let Some(origin) = headers.get(hyper::header::ORIGIN) else {
-        return None;
-    };
+    // Without Origin it is no browser's cross-site request.
+    let origin = headers.get(hyper::header::ORIGIN)?;
     let host = headers
         .get(hyper::header::HOST)
         .and_then(|h| h.to_str().ok());
@@ -171,13 +168,17 @@ pub(super) async fn handle(
     let route = match route(&method, &path) {
         Ok(Route::WhatIf(_)) => Route::WhatIf(req.uri().query().unwrap_or("").to_string()),
         Ok(route) => route,
-        Err(StatusCode::METHOD_NOT_ALLOWED) => {
-            return Ok(json_response(error(
+        Err((StatusCode::METHOD_NOT_ALLOWED, allow)) => {
+            let mut response = json_response(error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{method} is not allowed on {path}"),
-            )))
+            ));
+            response
+                .headers_mut()
+                .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+            return Ok(response);
         }
-        Err(status) => return Ok(json_response(error(status, format!("no route {path}")))),
+        Err((status, _)) => return Ok(json_response(error(status, format!("no route {path}")))),
     };
     let Some(role) = who.role else {
         let answer = error(
@@ -223,9 +224,9 @@ fn audit(who: &Identity, method: &Method, path: &str, status: StatusCode, outcom
         Role::Operator => "operator",
     });
     if status.is_success() {
-        info!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change");
+        info!(target: "srrd::audit", subject = %who.subject, %role, %method, %path, status = status.as_u16(), %outcome, "change");
     } else {
-        warn!(target: "srrd::audit", subject = %who.subject, role, %method, path, status = status.as_u16(), outcome, "change refused");
+        warn!(target: "srrd::audit", subject = %who.subject, %role, %method, %path, status = status.as_u16(), %outcome, "change refused");
     }
 }
 
@@ -539,13 +540,13 @@ mod tests {
         );
         assert_eq!(
             route(&get, "/api/v1/services/web/stop"),
-            Err(StatusCode::METHOD_NOT_ALLOWED)
+            Err((StatusCode::METHOD_NOT_ALLOWED, "POST"))
         );
         assert_eq!(
             route(&post, "/api/v1/services/web/explode"),
-            Err(StatusCode::NOT_FOUND)
+            Err((StatusCode::NOT_FOUND, ""))
         );
-        assert_eq!(route(&get, "/metrics"), Err(StatusCode::NOT_FOUND));
+        assert_eq!(route(&get, "/metrics"), Err((StatusCode::NOT_FOUND, "")));
         assert_eq!(route(&get, "/api/v1/routing/x"), Ok(Route::Reserved));
         assert_eq!(
             route(&get, "/api/v1/whatif"),

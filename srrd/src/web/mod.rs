@@ -98,6 +98,7 @@ pub struct Shell {
     view: watch::Sender<ClusterView>,
     reloadable: Arc<RwLock<Arc<Reloadable>>>,
     node_name: String,
+    advertised: Option<std::net::SocketAddr>,
 }
 
 impl Shell {
@@ -128,6 +129,7 @@ impl Shell {
             view,
             reloadable,
             node_name: config.node.name.clone(),
+            advertised: config.web_advertised(),
         }))
     }
 
@@ -138,7 +140,7 @@ impl Shell {
     /// Publishes the engine's view; readers and event streams wake only if
     /// it differs from the last one.
     pub fn publish(&self, engine: &Engine) {
-        let new = ClusterView::of(engine, &self.node_name);
+        let new = ClusterView::of(engine, &self.node_name, self.advertised);
         self.view.send_if_modified(|old| {
             let changed = *old != new;
             if changed {

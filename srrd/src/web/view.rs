@@ -3,7 +3,7 @@
 //! are pushed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
@@ -86,8 +86,9 @@ fn lsa_id(lsa: &LsaRef) -> String {
 }
 
 impl ClusterView {
-    /// The view of `engine` on the node named `node_name`.
-    pub fn of(engine: &Engine, node_name: &str) -> ClusterView {
+    /// The view of `engine` on the node named `node_name`, whose UI is at
+    /// `web`.
+    pub fn of(engine: &Engine, node_name: &str, web: Option<SocketAddr>) -> ClusterView {
         let me = engine.router_id();
         let view = engine.view();
         let reachable = |r: RouterId| Some(r) == me || view.is_reachable(r);
@@ -187,10 +188,7 @@ impl ClusterView {
             router_id: me,
             name: Some(node_name.to_string()),
             reachable: true,
-            web: me
-                .and_then(|r| view.daemons.get(&r))
-                .and_then(|d| d.web)
-                .map(|w| w.to_string()),
+            web: web.map(|w| w.to_string()),
             local: true,
         };
         let mut nodes = vec![local.clone()];
@@ -267,7 +265,12 @@ mod tests {
                 router_id: RouterId(7),
             },
         );
-        let view = ClusterView::of(&engine, "n1");
+        let view = ClusterView::of(
+            &engine,
+            "n1",
+            Some("10.0.0.7:8443".parse().expect("literal")),
+        );
+        assert_eq!(view.node.web.as_deref(), Some("10.0.0.7:8443"));
         assert_eq!(view.node.router_id, Some(RouterId(7)));
         assert_eq!(view.nodes.len(), 1);
         let web = view.service("web").expect("web");
