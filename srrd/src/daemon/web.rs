@@ -29,6 +29,9 @@ impl Daemon {
                 let applied = self.edit(edit).await;
                 let _ = reply.send(applied);
             }
+            Request::WhatIf { command, reply } => {
+                let _ = reply.send(self.engine.what_if(&command));
+            }
             Request::Status { service, reply } => {
                 let inv = self.engine.service_config(&service).map(|cfg| {
                     let run = PrimitiveRun {

@@ -74,8 +74,10 @@ enum Route {
     ConfigServices,
     ConfigService(String),
     ConfigServiceSwitch(String, bool),
+    /// With the request's query (`action=..&service=..&node=..`).
+    WhatIf(String),
     /// Routes of docs/openapi.yaml served elsewhere or later: the LSDB
-    /// looking glass, routing commands, what-if (they mount here).
+    /// looking glass, routing commands (they mount here).
     Reserved,
 }
 
@@ -118,7 +120,8 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, &'static str
         ["config", "services", name, "disable"] => {
             (Route::ConfigServiceSwitch(name.to_string(), false), "POST")
         }
-        ["lsdb"] | ["whatif"] | ["routing", _] => (Route::Reserved, "GET"),
+        ["whatif"] => (Route::WhatIf(String::new()), "GET"),
+        ["lsdb"] | ["routing", _] => (Route::Reserved, "GET"),
         _ => return Err(not_found),
     };
     if allow.split(", ").any(|m| m == method.as_str()) {
@@ -159,7 +162,11 @@ pub(super) async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if let Some(page) = super::ui::response(&method, &path) {
+        return Ok(page.map(|body| body.boxed()));
+    }
     let route = match route(&method, &path) {
+        Ok(Route::WhatIf(_)) => Route::WhatIf(req.uri().query().unwrap_or("").to_string()),
         Ok(route) => route,
         Err((StatusCode::METHOD_NOT_ALLOWED, allow)) => {
             let mut response = json_response(error(
@@ -267,6 +274,7 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
             None => not_found(&name),
         },
         Route::ServiceStatus(name) => status(context, &name).await,
+        Route::WhatIf(query) => what_if(context, &query).await,
         Route::ConfigServices => match crate::config::load(&context.config_path) {
             Ok(config) => ok(Value::Array(
                 config
@@ -366,15 +374,10 @@ async fn change(context: &Context, method: &Method, route: Route, body: Value) -
     match route {
         Route::ServiceCommand(name, command) => {
             let clear_failed = command == "clear-failed";
-            let command = match command.as_str() {
-                "activate" | "clear-failed" => Command::Activate(name),
-                "deactivate" => Command::Deactivate(name),
-                "enable" => Command::Enable(name),
-                "disable" => Command::Disable(name),
-                "start" => Command::Start(name),
-                _ => Command::Stop(name),
-            };
-            decide(context, command, clear_failed).await
+            match service_command(&command, name) {
+                Some(command) => decide(context, command, clear_failed).await,
+                None => error(StatusCode::NOT_FOUND, format!("no command {command:?}")),
+            }
         }
         Route::ServiceMove(name) => {
             let Some(target) = body.get("node").and_then(|n| n.as_str()) else {
@@ -398,6 +401,60 @@ async fn change(context: &Context, method: &Method, route: Route, body: Value) -
             edit(context, ConfigEdit::SetDisabled(name, !enable)).await
         }
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "not a change"),
+    }
+}
+
+/// The engine command a route's word names for `service`.
+fn service_command(word: &str, service: String) -> Option<Command> {
+    Some(match word {
+        "activate" | "clear-failed" => Command::Activate(service),
+        "deactivate" => Command::Deactivate(service),
+        "enable" => Command::Enable(service),
+        "disable" => Command::Disable(service),
+        "start" => Command::Start(service),
+        "stop" => Command::Stop(service),
+        _ => return None,
+    })
+}
+
+/// `?action=A&service=S&node=N`: where every affected service would end
+/// up (the engine's placement on its current view, docs/lookingglass.md).
+/// `action` is `shutdown`, `move` (with `node`, a router id or name) or a
+/// service command word.
+async fn what_if(context: &Context, query: &str) -> Answer {
+    let mut action = None;
+    let mut service = None;
+    let mut node = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("action", v)) => action = Some(v),
+            Some(("service", v)) => service = Some(v.to_string()),
+            Some(("node", v)) => node = Some(v),
+            _ => return error(StatusCode::BAD_REQUEST, format!("unknown query part {pair:?}")),
+        }
+    }
+    let command = match (action, service, node) {
+        (Some("shutdown"), None, None) => Command::Shutdown,
+        (Some("move"), Some(service), Some(node)) => {
+            let Some(router) = context.view.borrow().find_node(node) else {
+                return error(StatusCode::NOT_FOUND, format!("no node named {node:?}"));
+            };
+            Command::MoveTo(service, router)
+        }
+        (Some(word), Some(service), None) => match service_command(word, service) {
+            Some(command) => command,
+            None => return error(StatusCode::BAD_REQUEST, format!("no action {word:?}")),
+        },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "expected action=shutdown, action=move&service=S&node=N or action=WORD&service=S",
+            )
+        }
+    };
+    match ask(context, |reply| Request::WhatIf { command, reply }).await {
+        Ok(preview) => ok(to_value(&preview)),
+        Err(answer) => answer,
     }
 }
 
@@ -491,6 +548,10 @@ mod tests {
         );
         assert_eq!(route(&get, "/metrics"), Err((StatusCode::NOT_FOUND, "")));
         assert_eq!(route(&get, "/api/v1/routing/x"), Ok(Route::Reserved));
+        assert_eq!(
+            route(&get, "/api/v1/whatif"),
+            Ok(Route::WhatIf(String::new()))
+        );
         assert_eq!(
             route(&Method::DELETE, "/api/v1/config/services/web"),
             Ok(Route::ConfigService("web".into()))

@@ -11,6 +11,7 @@ mod identity;
 pub mod pki;
 mod server;
 pub mod tls;
+pub mod ui;
 mod view;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,11 @@ pub enum Request {
     Edit {
         edit: ConfigEdit,
         reply: oneshot::Sender<Result<Applied, EditError>>,
+    },
+    /// The engine's preview of a command; nothing is sent.
+    WhatIf {
+        command: Command,
+        reply: oneshot::Sender<crate::engine::WhatIf>,
     },
     /// The `status` primitive to run for a service (`None`: no such service).
     Status {
