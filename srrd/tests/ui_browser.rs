@@ -171,7 +171,8 @@ impl Browser {
     }
 
     fn step(&mut self, request: Value) -> Value {
-        self.try_step(request).unwrap_or_else(|e| panic!("browser: {e}"))
+        self.try_step(request)
+            .unwrap_or_else(|e| panic!("browser: {e}"))
     }
 
     /// Opens `view` on `node`'s UI, retrying while the node's server is
@@ -186,7 +187,12 @@ impl Browser {
     }
 
     /// Waits until `selector` shows `text`; how long that took.
-    fn wait_text(&mut self, selector: &str, text: &str, timeout: Duration) -> Result<Duration, String> {
+    fn wait_text(
+        &mut self,
+        selector: &str,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
         let ms = timeout.as_millis() as u64;
         self.try_step(json!({ "op": "wait", "selector": selector, "text": text, "timeout": ms }))
             .map(|v| Duration::from_millis(v.as_u64().unwrap_or(0)))
@@ -306,7 +312,10 @@ fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
         "n1 crashed: the status page showed web on n3 after {shown:?} (c1 served by n3 {served:?} later, {:?} after the crash)",
         crashed.elapsed()
     );
-    assert!(browser.not_reloaded(), "the page reloaded to show the failover");
+    assert!(
+        browser.not_reloaded(),
+        "the page reloaded to show the failover"
+    );
     browser
         .wait_text("#problems", "UNREACHABLE", SECONDS_20)
         .expect("n1 reported unreachable in words");
@@ -323,7 +332,10 @@ fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
         .expect("n3's status page");
     browser.click("tr[data-service=\"web\"] button[data-action=\"disable\"]");
     if let Err(e) = browser.wait_text("dialog.whatif", "Nothing has been changed", SECONDS_20) {
-        panic!("no what-if preview: {e}; notices: {:?}", browser.text("#notice"));
+        panic!(
+            "no what-if preview: {e}; notices: {:?}",
+            browser.text("#notice")
+        );
     }
     let predicted = browser
         .step(json!({ "op": "attr", "selector": "dialog.whatif tr[data-service=\"web\"]", "name": "data-predicted" }))
@@ -340,7 +352,9 @@ fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
 
     // Define a service through the form on n3, activate it, and reach it.
     browser.goto("n3", "#/config/new");
-    browser.wait_text("#service-form", "", SECONDS_20).expect("the form");
+    browser
+        .wait_text("#service-form", "", SECONDS_20)
+        .expect("the form");
     let script = c.lab.dir().join("web.sh").display().to_string();
     browser.fill("#f-name", "api");
     browser.fill("#f-addresses", NEW_VIP);

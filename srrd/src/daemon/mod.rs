@@ -151,7 +151,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     let session = Session::open(config.node.ospf_api, &scopes).await?;
     check_router_id(&config, session.router_id());
 
-    let web = crate::web::Shell::start(&config, config_path).await?;
+    let web = crate::web::Shell::start(&config, config_path, key.clone()).await?;
     let mut settings = EngineSettings::from_node(&config.node, key, state.incarnation);
     settings.web = config.web_advertised();
     if restarted_after_crash {

@@ -3,6 +3,7 @@
 //! nothing.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,8 @@ use super::identity::{Identity, Role};
 use super::view::{wall_ms, ClusterView};
 use super::{Applied, Decision, Request};
 use crate::engine::{Command, PrimitiveResult};
+use crate::glass::{self, Vtysh};
+use crate::lsa::ClusterKey;
 use crate::primitives::Runner;
 
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -38,6 +41,10 @@ pub(super) struct Context {
     pub requests: mpsc::Sender<Request>,
     pub view: watch::Receiver<ClusterView>,
     pub config_path: PathBuf,
+    /// Where the looking glass reads: the local ospfd's API and FRR's vtysh.
+    pub ospf_api: SocketAddr,
+    pub cluster_key: Option<ClusterKey>,
+    pub vtysh: Vtysh,
 }
 
 /// A refusal or a result: status and JSON body.
@@ -76,9 +83,9 @@ enum Route {
     ConfigServiceSwitch(String, bool),
     /// With the request's query (`action=..&service=..&node=..`).
     WhatIf(String),
-    /// Routes of docs/openapi.yaml served elsewhere or later: the LSDB
-    /// looking glass, routing commands (they mount here).
-    Reserved,
+    Lsdb,
+    RoutingCommands,
+    Routing(String),
 }
 
 const COMMANDS: [&str; 7] = [
@@ -121,7 +128,9 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, &'static str
             (Route::ConfigServiceSwitch(name.to_string(), false), "POST")
         }
         ["whatif"] => (Route::WhatIf(String::new()), "GET"),
-        ["lsdb"] | ["routing", _] => (Route::Reserved, "GET"),
+        ["lsdb"] => (Route::Lsdb, "GET"),
+        ["routing"] => (Route::RoutingCommands, "GET"),
+        ["routing", id] => (Route::Routing(id.to_string()), "GET"),
         _ => return Err(not_found),
     };
     if allow.split(", ").any(|m| m == method.as_str()) {
@@ -298,7 +307,19 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
                 format!("configuration file invalid: {e}"),
             ),
         },
-        Route::Reserved => error(StatusCode::NOT_IMPLEMENTED, "not available in this build"),
+        Route::Lsdb => match glass::lsdb(context.ospf_api, context.cluster_key.as_ref()).await {
+            Ok(db) => ok(to_value(&db)),
+            Err(e) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("ospfd's LSDB not readable: {e}"),
+            ),
+        },
+        Route::RoutingCommands => ok(to_value(&glass::COMMANDS)),
+        Route::Routing(id) => match glass::routing(&context.vtysh, &id).await {
+            Ok(output) => ok(json!({ "id": id, "output": output })),
+            Err(e @ glass::RoutingError::Unknown(_)) => error(StatusCode::NOT_FOUND, e.to_string()),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        },
         // Not reached: every other route changes state or streams.
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "not a read"),
     }
@@ -430,28 +451,32 @@ async fn what_if(context: &Context, query: &str) -> Answer {
             Some(("action", v)) => action = Some(v),
             Some(("service", v)) => service = Some(v.to_string()),
             Some(("node", v)) => node = Some(v),
-            _ => return error(StatusCode::BAD_REQUEST, format!("unknown query part {pair:?}")),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query part {pair:?}"),
+                )
+            }
         }
     }
-    let command = match (action, service, node) {
-        (Some("shutdown"), None, None) => Command::Shutdown,
-        (Some("move"), Some(service), Some(node)) => {
-            let Some(router) = context.view.borrow().find_node(node) else {
-                return error(StatusCode::NOT_FOUND, format!("no node named {node:?}"));
-            };
-            Command::MoveTo(service, router)
-        }
-        (Some(word), Some(service), None) => match service_command(word, service) {
-            Some(command) => command,
-            None => return error(StatusCode::BAD_REQUEST, format!("no action {word:?}")),
-        },
-        _ => {
-            return error(
+    let command =
+        match (action, service, node) {
+            (Some("shutdown"), None, None) => Command::Shutdown,
+            (Some("move"), Some(service), Some(node)) => {
+                let Some(router) = context.view.borrow().find_node(node) else {
+                    return error(StatusCode::NOT_FOUND, format!("no node named {node:?}"));
+                };
+                Command::MoveTo(service, router)
+            }
+            (Some(word), Some(service), None) => match service_command(word, service) {
+                Some(command) => command,
+                None => return error(StatusCode::BAD_REQUEST, format!("no action {word:?}")),
+            },
+            _ => return error(
                 StatusCode::BAD_REQUEST,
                 "expected action=shutdown, action=move&service=S&node=N or action=WORD&service=S",
-            )
-        }
-    };
+            ),
+        };
     match ask(context, |reply| Request::WhatIf { command, reply }).await {
         Ok(preview) => ok(to_value(&preview)),
         Err(answer) => answer,
@@ -547,7 +572,12 @@ mod tests {
             Err((StatusCode::NOT_FOUND, ""))
         );
         assert_eq!(route(&get, "/metrics"), Err((StatusCode::NOT_FOUND, "")));
-        assert_eq!(route(&get, "/api/v1/routing/x"), Ok(Route::Reserved));
+        assert_eq!(
+            route(&get, "/api/v1/routing/x"),
+            Ok(Route::Routing("x".into()))
+        );
+        assert_eq!(route(&get, "/api/v1/routing"), Ok(Route::RoutingCommands));
+        assert_eq!(route(&get, "/api/v1/lsdb"), Ok(Route::Lsdb));
         assert_eq!(
             route(&get, "/api/v1/whatif"),
             Ok(Route::WhatIf(String::new()))

@@ -22,6 +22,7 @@ use tracing::{error, info};
 
 use crate::config::{Config, RoleMap, WebSettings};
 use crate::engine::{Command, Engine};
+use crate::lsa::ClusterKey;
 use crate::primitives::Invocation;
 pub use edit::{ConfigEdit, EditError};
 pub use identity::{Identity, Role};
@@ -103,7 +104,11 @@ pub struct Shell {
 
 impl Shell {
     /// Binds `node.web_listen` and serves; `None` if there is no `[web]`.
-    pub async fn start(config: &Config, config_path: &Path) -> Result<Option<Shell>, WebError> {
+    pub async fn start(
+        config: &Config,
+        config_path: &Path,
+        cluster_key: Option<ClusterKey>,
+    ) -> Result<Option<Shell>, WebError> {
         let (Some(addr), Some(web)) = (config.node.web_listen, config.web.as_ref()) else {
             return Ok(None);
         };
@@ -117,6 +122,9 @@ impl Shell {
             requests: request_tx,
             view: view_rx,
             config_path: PathBuf::from(config_path),
+            ospf_api: config.node.ospf_api,
+            cluster_key,
+            vtysh: crate::glass::Vtysh::from_node(&config.node),
         });
         info!(%addr, "HTTPS API listening");
         tokio::spawn(tracing::Instrument::in_current_span(server::serve(
