@@ -76,10 +76,11 @@ impl Cluster {
             let (node_lines, appended) = extra(&lab, node);
             let config = format!(
                 "[node]\nname = \"{node}\"\nstate_dir = \"{state}\"\nvip_interface = \"lo\"\n\
-                 cluster_key_file = \"{key}\"\n{node_lines}\n\
+                 cluster_key_file = \"{key}\"\nvty_socket_dir = \"{vty}\"\n{node_lines}\n\
                  [[service]]\nname = \"web\"\naddresses = [\"{VIP}\"]\npreference = {pref}\n\
                  check_interval = \"1s\"\nprimitives = \"{script}\"\n{appended}",
                 state = dir.join("state").display(),
+                vty = dir.display(),
                 script = script.display(),
                 key = key.display(),
             );
