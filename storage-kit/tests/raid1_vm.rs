@@ -1,0 +1,55 @@
+//! The kit on real md and NBD: a Debian kernel under QEMU, nodes as network
+//! namespaces inside it (docs/storage.md, "Tests"). Each case boots one VM
+//! and runs a script of vm/cases/; the script checks the data itself and
+//! prints `RESULT` lines, which are echoed here.
+
+mod vm;
+
+use std::time::Duration;
+
+fn case(name: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let r = vm::run(name, env, Duration::from_secs(900));
+    let results: Vec<String> = r.console.lines().filter(|l| l.contains("RESULT") || l.contains("FAIL")).map(str::to_owned).collect();
+    eprintln!("{name}: status {} in {:.1}s wall (boot included)\n{}", r.status, r.wall.as_secs_f64(), results.join("\n"));
+    assert_eq!(r.status, 0, "{name} failed; console:\n{}", r.console);
+    results
+}
+
+/// The number before `unit` in the RESULT line that contains `key`.
+fn number(results: &[String], key: &str, unit: &str) -> f64 {
+    let line = results.iter().find(|l| l.contains(key)).unwrap_or_else(|| panic!("no RESULT with {key}"));
+    let word = line.split_whitespace().find(|w| w.ends_with(unit) && w.contains(|c: char| c.is_ascii_digit())).unwrap_or_else(|| panic!("no {unit} in {line}"));
+    let digits: String = word.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+    digits.parse().unwrap_or_else(|_| panic!("{word} in {line}"))
+}
+
+#[test]
+fn mirror_takeover_keeps_every_byte() {
+    case("mirror.sh", &[]);
+}
+
+#[test]
+fn returning_member_resyncs_only_what_changed() {
+    let r = case("resync.sh", &[]);
+    let dirty = |changed: &str| -> f64 {
+        let line = r.iter().find(|l| l.contains(&format!("changed={changed}"))).expect("resync RESULT");
+        line.split_whitespace().find_map(|w| w.strip_prefix("dirty=")).and_then(|d| d.parse().ok()).expect("dirty=N")
+    };
+    // 1 MiB bitmap chunks: the dirty chunks follow the changed MiB, not
+    // the disk size (55 chunks).
+    let (small, large) = (dirty("4MiB"), dirty("16MiB"));
+    assert!((4.0..=6.0).contains(&small), "4 MiB changed, {small} chunks dirty");
+    assert!((16.0..=18.0).contains(&large), "16 MiB changed, {large} chunks dirty");
+    let blocked = number(&r, "partition-write-blocked", "s");
+    assert!(blocked < 5.0 + 3.0, "a write blocked {blocked}s on a silent partition (nbd_timeout 5s)");
+}
+
+#[test]
+fn stale_first_power_on_waits_and_force_is_logged() {
+    case("stale.sh", &[]);
+}
+
+#[test]
+fn twenty_takeovers_lose_nothing() {
+    case("takeovers.sh", &[("SIZE_MB", "32"), ("ROUNDS", "20")]);
+}
