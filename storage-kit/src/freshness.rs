@@ -68,22 +68,36 @@ impl MemberView {
 /// How `joiner` rejoins an array with `array` UUID at `events` whose in-sync
 /// members hold the slots `active_roles`.
 pub fn rejoin(joiner: Option<&Examine>, array: &str, events: u64, active_roles: &[usize]) -> Rejoin {
-    match joiner {
-        // md takes a member whose events are not behind as in sync without
-        // any resync. That is right only for a member of the same array that
-        // never ran without the current members and is not ahead of them
-        // (docs/storage.md, "Rejoining"); anything else gets a full copy.
-        Some(j)
-            if j.array_uuid == array
-                && j.internal_bitmap
-                && !j.recovering
-                && j.events <= events
-                && active_roles.iter().all(|&r| j.saw_active(r)) =>
-        {
-            Rejoin::ReAdd
-        }
-        _ => Rejoin::Full,
+    if full_copy_reason(joiner, array, events, active_roles).is_some() {
+        Rejoin::Full
+    } else {
+        Rejoin::ReAdd
     }
+}
+
+/// Why `joiner` needs a full copy, or `None` when the bitmap suffices.
+/// md takes a re-added member whose events are not behind as in sync
+/// without any resync. That is right only for a member of the same array
+/// that never ran without the current members and is not ahead of them
+/// (docs/storage.md, "Rejoining").
+pub fn full_copy_reason(joiner: Option<&Examine>, array: &str, events: u64, active_roles: &[usize]) -> Option<String> {
+    let Some(j) = joiner else { return Some("no md superblock".into()) };
+    if j.array_uuid != array {
+        return Some(format!("superblock of another array ({})", j.array_uuid));
+    }
+    if !j.internal_bitmap {
+        return Some("no write-intent bitmap".into());
+    }
+    if j.recovering {
+        return Some("its last recovery did not finish".into());
+    }
+    if j.events > events {
+        return Some(format!("its events ({}) are ahead of the array's ({events})", j.events));
+    }
+    if let Some(r) = active_roles.iter().find(|&&r| !j.saw_active(r)) {
+        return Some(format!("it ran without slot {r} (array state {})", j.array_state));
+    }
+    None
 }
 
 /// `all_nodes`: every node of the resource's configuration; `me` is among

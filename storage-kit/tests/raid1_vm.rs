@@ -51,5 +51,5 @@ fn stale_first_power_on_waits_and_force_is_logged() {
 
 #[test]
 fn twenty_takeovers_lose_nothing() {
-    case("takeovers.sh", &[("SIZE_MB", "32"), ("ROUNDS", "20")]);
+    case("takeovers.sh", &[("SIZE_MB", "16"), ("ROUNDS", "20")]);
 }

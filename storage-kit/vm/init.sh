@@ -1,5 +1,5 @@
 #!/bin/sh
-# /init of the test VM: mount the basics, load md/raid1/nbd/loop/veth, run
+# /init of the test VM: mount the basics, load the modules in /etc/modules, run
 # /test/run.sh, print its status for the host, power off.
 export PATH=/usr/bin
 mount -t proc proc /proc
@@ -12,7 +12,7 @@ mount -t tmpfs run /run
 mkdir -p /run/netns
 mount --make-rshared /
 ln -s /proc/self/fd /dev/fd
-for m in md-mod raid1 nbd loop veth; do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done
+for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done
 ip link set lo up
 cd /test
 sh /test/run.sh

@@ -73,6 +73,7 @@ crash() {
     ip -n n$i link set e$i down
     for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
     sleep 0.2
+    ! mountpoint -q /tmp/n$i/mnt || umount -l /tmp/n$i/mnt
     [ -e /sys/block/md1$i/md/array_state ] && mdadm --stop /dev/md1$i >/dev/null 2>&1
     for d in 0 1 2; do nbd-client -d /dev/nbd$(( (i - 1) * 3 + d )) >/dev/null 2>&1; done
     losetup -d /dev/loop$i

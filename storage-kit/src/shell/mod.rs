@@ -7,7 +7,7 @@ pub mod md;
 pub mod nbd;
 
 use crate::config::{Config, Node};
-use crate::freshness::{decide_start, rejoin, Decision, MemberView, Rejoin};
+use crate::freshness::{decide_start, full_copy_reason, Decision, MemberView, Rejoin};
 use crate::mdadm::Detail;
 use crate::record::{self, Block, Kind, Record};
 use cmd::CmdError;
@@ -273,7 +273,13 @@ impl Kit {
             return Ok(());
         }
         let roles: Vec<usize> = d.members.iter().filter(|m| m.in_sync()).filter_map(|m| m.raid_device).collect();
-        self.bring_in(n, rejoin(md::examine(&dev)?.as_ref(), &d.uuid, d.events, &roles))
+        match full_copy_reason(md::examine(&dev)?.as_ref(), &d.uuid, d.events, &roles) {
+            None => self.bring_in(n, Rejoin::ReAdd),
+            Some(why) => {
+                println!("{}: full copy needed: {why}", n.name);
+                self.bring_in(n, Rejoin::Full)
+            }
+        }
     }
 
     /// Reachable peers that are not in the array come back.

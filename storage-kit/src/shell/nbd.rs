@@ -85,5 +85,5 @@ pub fn detach(device: &str) -> Result<(), CmdError> {
     if !connected(device) {
         return Ok(());
     }
-    run_ok("nbd-client", &["-d", device], QUICK).map(drop)
+    run_ok("nbd-client", &["-L", "-d", device], QUICK).map(drop)
 }

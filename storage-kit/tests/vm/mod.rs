@@ -15,15 +15,21 @@ use std::time::{Duration, Instant};
 static ONE_VM: Mutex<()> = Mutex::new(());
 
 const PACKAGES: [&str; 4] = ["mdadm", "nbd-server", "nbd-client", "busybox-static"];
-const MODULES: [(&str, &str); 5] = [
+/// Loaded in this order by /init (dependencies first).
+const MODULES: [(&str, &str); 10] = [
     ("md-mod", "drivers/md/md-mod.ko"),
     ("raid1", "drivers/md/raid1.ko"),
     ("nbd", "drivers/block/nbd.ko"),
     ("loop", "drivers/block/loop.ko"),
     ("veth", "drivers/net/veth.ko"),
+    ("crc32c_generic", "crypto/crc32c_generic.ko"),
+    ("crc16", "lib/crc16.ko"),
+    ("mbcache", "fs/mbcache.ko"),
+    ("jbd2", "fs/jbd2/jbd2.ko"),
+    ("ext4", "fs/ext4/ext4.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 12] = ["dash", "bash", "ip", "nsenter", "losetup", "mount", "umount", "dd", "cmp", "timeout", "blockdev", "logger"];
+const HOST_BINS: [&str; 14] = ["dash", "bash", "ip", "nsenter", "losetup", "mount", "umount", "dd", "cmp", "timeout", "blockdev", "logger", "mkfs.ext4", "mountpoint"];
 const APPLETS: [&str; 42] = [
     "insmod", "poweroff", "sleep", "cat", "mkdir", "cp", "mv", "rm", "ls", "ps", "kill", "sha256sum", "head", "tail", "grep", "sed", "awk", "seq", "wc", "tr",
     "cut", "date", "dmesg", "sync", "sort", "xargs", "printf", "test", "true", "false", "od", "stat", "truncate", "tee", "ln", "chmod", "env", "expr", "pidof",
@@ -111,8 +117,9 @@ fn vmlinux(root: &Path) -> PathBuf {
 /// Libraries a binary loads, by `ldd`.
 fn libs(bin: &Path) -> Vec<PathBuf> {
     let out = Command::new("ldd").arg(bin).output().expect("ldd");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("not found"), "{}: a library is missing on the host (see .ci/run):\n{text}", bin.display());
+    text.lines()
         .filter_map(|l| l.split_whitespace().find(|t| t.starts_with('/')).map(PathBuf::from))
         .collect()
 }
@@ -142,7 +149,11 @@ fn add_with_libs(c: &mut cpio::Cpio, bin: &Path, name: &str, seen: &mut Vec<Stri
 
 /// The part of the initramfs that does not change between runs.
 fn base(root: &Path) -> Vec<u8> {
-    let path = cache().join("base.cpio");
+    use std::hash::{Hash, Hasher};
+    let init = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/init.sh");
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (HOST_BINS, APPLETS, MODULES, std::fs::read(&init).unwrap()).hash(&mut h);
+    let path = cache().join(format!("base-{:016x}.cpio", h.finish()));
     if let Ok(b) = std::fs::read(&path) {
         return b;
     }
@@ -176,8 +187,9 @@ fn base(root: &Path) -> Vec<u8> {
     }
     c.file("/etc/passwd", false, b"root:x:0:0:root:/root:/bin/sh\n");
     c.file("/etc/group", false, b"root:x:0:\n");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/init.sh");
-    c.file("/init", true, &std::fs::read(script).unwrap());
+    c.file("/init", true, &std::fs::read(init).unwrap());
+    let mods: Vec<&str> = MODULES.iter().map(|(m, _)| *m).collect();
+    c.file("/etc/modules", false, format!("{}\n", mods.join("\n")).as_bytes());
     let b = c.finish();
     std::fs::write(&path, &b).unwrap();
     b
