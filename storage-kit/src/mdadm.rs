@@ -189,13 +189,13 @@ pub fn parse_mdstat(text: &str, md: &str) -> Option<MdStat> {
     Some(stat)
 }
 
-/// `mdadm --examine-bitmap`: (dirty chunks, total chunks, chunk size text).
+/// `mdadm --examine-bitmap`: (dirty chunks, total chunks).
 pub fn parse_bitmap_dirty(text: &str) -> Option<(u64, u64)> {
     // "Bitmap : 64 bits (chunks), 3 dirty (4.7%)"
     let v = field(text, "Bitmap")?;
     let mut t = v.split_whitespace();
     let total = t.next()?.parse().ok()?;
-    let dirty = t.nth(1)?.parse().ok()?;
+    let dirty = t.nth(2)?.parse().ok()?;
     Some((dirty, total))
 }
 
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn mdstat_lists_sync_and_bitmap() {
-        let s = parse_mdstat(&fixture("mdstat-recovering.txt"), "md10").unwrap();
+        let s = parse_mdstat(&fixture("mdstat-recovering.txt"), "md11").unwrap();
         assert!(s.sync.as_deref().unwrap().starts_with("recovery ="), "{s:?}");
         assert!(s.bitmap.is_some());
         assert!(s.members.starts_with('['));

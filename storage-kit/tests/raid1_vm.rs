@@ -8,7 +8,11 @@ mod vm;
 use std::time::Duration;
 
 fn case(name: &str, env: &[(&str, &str)]) -> Vec<String> {
-    let r = vm::run(name, env, Duration::from_secs(900));
+    case_with_memory(name, env, "1536M")
+}
+
+fn case_with_memory(name: &str, env: &[(&str, &str)], mem: &str) -> Vec<String> {
+    let r = vm::run(name, env, mem, Duration::from_secs(1800));
     let results: Vec<String> = r.console.lines().filter(|l| l.contains("RESULT") || l.contains("FAIL")).map(str::to_owned).collect();
     eprintln!("{name}: status {} in {:.1}s wall (boot included)\n{}", r.status, r.wall.as_secs_f64(), results.join("\n"));
     assert_eq!(r.status, 0, "{name} failed; console:\n{}", r.console);
@@ -52,4 +56,45 @@ fn stale_first_power_on_waits_and_force_is_logged() {
 #[test]
 fn twenty_takeovers_lose_nothing() {
     case("takeovers.sh", &[("SIZE_MB", "16"), ("ROUNDS", "20")]);
+}
+
+/// The failover benchmark (docs/benchmarks.md), not part of the test run:
+/// `cargo test -p srrd-storage-kit --test raid1_vm -- --ignored --nocapture bench`
+#[test]
+#[ignore]
+fn bench_failover_with_a_512_mib_mirror() {
+    let r = case_with_memory("bench.sh", &[("SIZE_MB", "521"), ("ROUNDS", "10")], "3G");
+    let column = |key: &str| -> Vec<f64> {
+        r.iter()
+            .filter(|l| l.contains("RESULT failover"))
+            .map(|l| {
+                let w = l.split_whitespace().find_map(|w| w.strip_prefix(key)).expect(key);
+                w.trim_end_matches('s').parse().expect("seconds")
+            })
+            .collect()
+    };
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (start, mount, total) = (column("kit-start="), column("mount="), column("total="));
+    let (min, max) = (total.iter().cloned().fold(f64::MAX, f64::min), total.iter().cloned().fold(0.0, f64::max));
+    // The same reference steps on the host, outside the emulator.
+    let kit = env!("CARGO_BIN_EXE_srrd-raid1");
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        std::process::Command::new(kit).arg("--help").output().expect("srrd-raid1");
+    }
+    let host_spawn = t.elapsed().as_secs_f64();
+    let vm_spawn = number(&r, "ref spawn20", "s");
+    println!("| rounds | kit start (median) | mount (median) | failover total (median) | min | max | 20 spawns VM / host |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.2} s | {:.2} s | {:.2} s | {min:.2} s | {max:.2} s | {vm_spawn:.2} s / {host_spawn:.3} s (x{:.0}) |",
+        total.len(),
+        median(start),
+        median(mount),
+        median(total.clone()),
+        vm_spawn / host_spawn
+    );
 }

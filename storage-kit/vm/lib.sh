@@ -112,3 +112,12 @@ heal() { ip -n n$1 link set e$1 up; ip -n n$1 route add default via 10.99.$1.1; 
 
 # Dirty chunks in the write-intent bitmap of node I's disk.
 dirty_chunks() { mdadm --examine-bitmap /dev/loop$1 | sed -n 's/.*Bitmap : [0-9]* bits (chunks), \([0-9]*\) dirty.*/\1/p'; }
+
+# md clears bitmap bits a few seconds after the writes reached every member.
+wait_bitmap_clean() {
+    n=0
+    while [ "$(dirty_chunks $1)" != 0 ]; do
+        n=$((n + 1)); [ $n -lt 300 ] || fail "bitmap of n$1 never got clean"
+        sleep 0.1
+    done
+}

@@ -213,7 +213,7 @@ pub struct Run {
 
 /// Boots the VM with `case` (a script in vm/cases/) as /test/run.sh and
 /// vm/lib.sh next to it; returns the script's exit status and the console.
-pub fn run(case: &str, env: &[(&str, &str)], timeout: Duration) -> Run {
+pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Run {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let qemu = which("qemu-system-x86_64");
     let root = unpacked();
@@ -239,11 +239,10 @@ pub fn run(case: &str, env: &[(&str, &str)], timeout: Duration) -> Run {
     let initrd_path = dir.join(format!("{case}.cpio"));
     std::fs::write(&initrd_path, initrd).unwrap();
     let log = dir.join(format!("{case}.console"));
-    let mem = std::env::var("SRRD_VM_MEM").unwrap_or("1536M".into());
     let started = Instant::now();
     let mut child = Command::new(qemu)
         .args(["-nodefaults", "-no-user-config", "-no-reboot", "-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max", "-machine", "pc"])
-        .args(["-m", &mem, "-smp", "2", "-display", "none", "-monitor", "none"])
+        .args(["-m", mem, "-smp", "2", "-display", "none", "-monitor", "none"])
         .arg("-chardev")
         .arg(format!("file,id=con0,path={}", log.display()))
         .args(["-serial", "chardev:con0", "-kernel"])

@@ -7,6 +7,7 @@ t=$(now); md_wait 1; log "RESULT full-resync $(( $(blockdev --getsize64 /dev/md1
 kit 1 check || fail "check"
 expect_init 1
 write_data 1 0 8
+t=$(now); wait_bitmap_clean 1; log "RESULT bitmap-clean-after $(since $t)s"
 
 # Round 1: n3 is cut off silently while n1 writes.
 partition 3
@@ -23,6 +24,7 @@ kit 1 check || fail "check"
 verify 1
 
 # Round 2: n3 leaves (srrd's leave primitive) while 16 MiB change.
+wait_bitmap_clean 1
 kit 1 leave SRRD_PEER=$(rid 3) || fail "leave n3"
 write_data 1 16 16
 dirty=$(dirty_chunks 1)

@@ -9,7 +9,7 @@ expect_init 1
 a=1
 r=1
 while [ $r -le $ROUNDS ]; do
-    write_data $a $(( r % 16 )) 1
+    write_data $a $(( r % 6 )) 1
     crash $a
     b=$(( a % 3 + 1 )); c=$(( b % 3 + 1 ))
     t=$(now)
