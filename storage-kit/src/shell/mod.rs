@@ -313,7 +313,7 @@ impl Kit {
         let mut newest: Option<Record> = None;
         for n in &in_sync {
             if let Block::Valid(r) = self.read(&self.device_of(n), Kind::Generation)? {
-                if newest.as_ref().is_none_or(|x| r.generation > x.generation) {
+                if newest.as_ref().map_or(true, |x| r.generation > x.generation) {
                     newest = Some(r);
                 }
             }
