@@ -121,3 +121,16 @@ wait_bitmap_clean() {
         sleep 0.1
     done
 }
+
+# make_primitive I TARGET [VAR=VALUE...]: the example Makefile
+# (examples/disk.mk) run the way srrd runs it: `make -s -f FILE TARGET` in
+# the file's directory, with only PATH and SRRD_* in the environment.
+make_primitive() {
+    i=$1; target=$2; shift 2
+    mkdir -p /tmp/n$i/etc
+    sed "s|/etc/srrd/raid1.toml|/tmp/n$i/raid1.toml|" /test/disk.mk > /tmp/n$i/etc/disk.mk
+    (cd /tmp/n$i/etc && env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        SRRD_SERVICE=disk SRRD_PRIMITIVE=$target SRRD_NODE=n$i SRRD_ROUTER_ID=$(rid $i) SRRD_KIND=resource \
+        SRRD_STATE_DIR=/tmp/n$i/srrd-state SRRD_PEERS= SRRD_ADDRESSES= "$@" \
+        nsenter --net=/run/netns/n$i make -s -f /tmp/n$i/etc/disk.mk $target)
+}

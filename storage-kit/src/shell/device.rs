@@ -46,7 +46,7 @@ pub fn size(dev: &str) -> std::io::Result<u64> {
 pub fn read_block(dev: &str, from_end: u64) -> std::io::Result<Vec<u8>> {
     let mut f = open(dev, false)?;
     let end = f.seek(SeekFrom::End(0))?;
-    f.seek(SeekFrom::Start(end - from_end))?;
+    f.seek(SeekFrom::Start(start_of(end, from_end)?))?;
     let mut buf = Aligned::new();
     f.read_exact(buf.bytes())?;
     Ok(buf.bytes().to_vec())
@@ -55,9 +55,13 @@ pub fn read_block(dev: &str, from_end: u64) -> std::io::Result<Vec<u8>> {
 pub fn write_block(dev: &str, from_end: u64, data: &[u8]) -> std::io::Result<()> {
     let mut f = open(dev, true)?;
     let end = f.seek(SeekFrom::End(0))?;
-    f.seek(SeekFrom::Start(end - from_end))?;
+    f.seek(SeekFrom::Start(start_of(end, from_end)?))?;
     let mut buf = Aligned::new();
     buf.bytes()[..data.len()].copy_from_slice(data);
     f.write_all(buf.bytes())?;
     f.sync_all()
+}
+
+fn start_of(end: u64, from_end: u64) -> std::io::Result<u64> {
+    end.checked_sub(from_end).filter(|_| end >= crate::record::RESERVED_TAIL).ok_or_else(|| std::io::Error::other(format!("device too small ({end} bytes)")))
 }

@@ -78,7 +78,17 @@ pub fn connected(device: &str) -> bool {
 pub fn attach(export: &str, address: &str, port: u16, device: &str, timeout_s: u32) -> Result<(), CmdError> {
     let t = timeout_s.to_string();
     run_ok("nbd-client", &["-N", export, address, &port.to_string(), device, "-t", &t, "-b", "4096", "-L"], QUICK)?;
-    Ok(())
+    // In ioctl mode the client's daemon sets the device up after the
+    // command returned: until then the device reads as empty.
+    let sys = format!("/sys/block/{}/size", device.trim_start_matches("/dev/"));
+    for _ in 0..100 {
+        let sectors: u64 = std::fs::read_to_string(&sys).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if sectors > 0 && connected(device) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(CmdError::Timeout { cmdline: format!("nbd-client ... {device} (waiting for the device to get its size)"), after: Duration::from_secs(5), text: String::new() })
 }
 
 pub fn detach(device: &str) -> Result<(), CmdError> {

@@ -29,7 +29,7 @@ const MODULES: [(&str, &str); 10] = [
     ("ext4", "fs/ext4/ext4.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 14] = ["dash", "bash", "ip", "nsenter", "losetup", "mount", "umount", "dd", "cmp", "timeout", "blockdev", "logger", "mkfs.ext4", "mountpoint"];
+const HOST_BINS: [&str; 15] = ["dash", "bash", "ip", "nsenter", "losetup", "mount", "umount", "dd", "cmp", "timeout", "blockdev", "logger", "mkfs.ext4", "mountpoint", "make"];
 const APPLETS: [&str; 42] = [
     "insmod", "poweroff", "sleep", "cat", "mkdir", "cp", "mv", "rm", "ls", "ps", "kill", "sha256sum", "head", "tail", "grep", "sed", "awk", "seq", "wc", "tr",
     "cut", "date", "dmesg", "sync", "sort", "xargs", "printf", "test", "true", "false", "od", "stat", "truncate", "tee", "ln", "chmod", "env", "expr", "pidof",
@@ -228,6 +228,8 @@ pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Ru
     let script = std::fs::read_to_string(vm.join("cases").join(case)).unwrap();
     c.file("/test/run.sh", true, format!("{vars}. /test/lib.sh\n{script}").as_bytes());
     c.file("/test/lib.sh", false, &std::fs::read(vm.join("lib.sh")).unwrap());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/disk.mk");
+    c.file("/test/disk.mk", false, &std::fs::read(example).unwrap());
     let kit = PathBuf::from(env!("CARGO_BIN_EXE_srrd-raid1"));
     let mut seen = vec![];
     add_with_libs(&mut c, &kit, "srrd-raid1", &mut seen);
@@ -268,6 +270,7 @@ pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Ru
         std::thread::sleep(Duration::from_millis(100));
     };
     let wall = started.elapsed();
+    let _ = std::fs::remove_file(&initrd_path);
     let console = std::fs::read_to_string(&log).unwrap_or_default();
     let marker = console.lines().find_map(|l| l.trim().strip_prefix("@@EXIT_STATUS=").and_then(|s| s.parse().ok()));
     let status = match (status, marker) {

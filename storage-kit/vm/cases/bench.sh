@@ -30,7 +30,7 @@ while [ $r -le $ROUNDS ]; do
     [ "$(sha256sum < /tmp/n$b/mnt/data.$r)" = "$sum" ] || fail "round $r: data"
     log "RESULT failover round=$r kit-start=$(awk -v a=$t -v b=$t1 'BEGIN{printf "%.2f", b-a}')s mount=$(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s total=$(since $t)s"
     boot $a; activate $a
-    t=$(now); kit $b join SRRD_PEER=$(rid $a) >/dev/null || fail "round $r: join"; md_wait $b
+    t=$(now); kit $b join SRRD_PEER=$(rid $a) || fail "round $r: join"; md_wait $b
     log "RESULT rejoin round=$r $(since $t)s"
     kit $b check >/dev/null || fail "round $r: check"
     a=$b
