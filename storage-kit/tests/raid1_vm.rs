@@ -63,7 +63,7 @@ fn twenty_takeovers_lose_nothing() {
 #[test]
 #[ignore]
 fn bench_failover_with_a_512_mib_mirror() {
-    let r = case_with_memory("bench.sh", &[("SIZE_MB", "521"), ("ROUNDS", "10")], "3G");
+    let r = case_with_memory("bench.sh", &[("SIZE_MB", "521"), ("ROUNDS", "10")], "4G");
     let column = |key: &str| -> Vec<f64> {
         r.iter()
             .filter(|l| l.contains("RESULT failover"))

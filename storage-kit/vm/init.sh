@@ -7,7 +7,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm /run/netns /var/run
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmp /tmp
+mount -t tmpfs -o size=90% tmp /tmp
 mount -t tmpfs run /run
 mkdir -p /run/netns
 mount --make-rshared /

@@ -69,7 +69,7 @@ md_wait() { mdadm --wait /dev/md1$1 >/dev/null 2>&1; while grep -q -E 'resync|re
 # nodes share one kernel here).
 crash() {
     i=$1
-    cp /tmp/disk$i.img /tmp/disk$i.crash
+    cp /tmp/disk$i.img /tmp/disk$i.crash || fail "crash copy of n$i (out of memory?)"
     ip -n n$i link set e$i down
     for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
     sleep 0.2
