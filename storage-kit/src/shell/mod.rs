@@ -401,7 +401,7 @@ impl Kit {
             Decision::Refuse { reason } => format!("refused: {reason}"),
             Decision::Create { members } => format!("created with {}", members.join(", ")),
             Decision::Assemble { generation, fresh, stale, .. } => {
-                format!("assembled from {} (generation {generation}); resync towards: {}", fresh.join(", "), if stale.is_empty() { "-".into() } else { stale.iter().map(|(n, h)| format!("{n} ({h:?})")).collect::<Vec<_>>().join(", ") })
+                format!("assembled from {} (their generation {generation}, now {}); resync towards: {}", fresh.join(", "), generation + 1, if stale.is_empty() { "-".into() } else { stale.iter().map(|(n, h)| format!("{n} ({h:?})")).collect::<Vec<_>>().join(", ") })
             }
         };
         let _ = std::fs::write(self.state_dir.join("last-start"), format!("{} {text}\n", now_utc()));
