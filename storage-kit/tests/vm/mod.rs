@@ -191,6 +191,13 @@ fn base(root: &Path) -> Vec<u8> {
     let mods: Vec<&str> = MODULES.iter().map(|(m, _)| *m).collect();
     c.file("/etc/modules", false, format!("{}\n", mods.join("\n")).as_bytes());
     let b = c.finish();
+    // Images built from older lists are of no further use.
+    for old in std::fs::read_dir(cache()).unwrap().flatten() {
+        let name = old.file_name().to_string_lossy().into_owned();
+        if name.starts_with("base") && name.ends_with(".cpio") {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
     std::fs::write(&path, &b).unwrap();
     b
 }
