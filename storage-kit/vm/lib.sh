@@ -87,6 +87,9 @@ boot() {
     losetup /dev/loop$i /tmp/disk$i.img
     ip -n n$i link set e$i up
     ip -n n$i route add default via 10.99.$i.1
+    # Forget the failed ARP entry from while it was down (a switch would
+    # learn the returning node at once).
+    ip neigh flush dev v$i
 }
 
 # The expected content of the array, kept beside it.

@@ -75,8 +75,9 @@ pub fn connected(device: &str) -> bool {
     Path::new(&sys).exists()
 }
 
-pub fn attach(export: &str, address: &str, port: u16, device: &str, timeout_s: u32) -> Result<(), CmdError> {
-    let t = timeout_s.to_string();
+/// Attaches `device`; `io_timeout_s` is nbd's I/O timeout.
+pub fn attach(export: &str, address: &str, port: u16, device: &str, io_timeout_s: u32) -> Result<(), CmdError> {
+    let t = io_timeout_s.to_string();
     run_ok("nbd-client", &["-N", export, address, &port.to_string(), device, "-t", &t, "-b", "4096", "-L"], QUICK)?;
     // In ioctl mode the client's daemon sets the device up after the
     // command returned: until then the device reads as empty.
