@@ -278,6 +278,9 @@ fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
         .wait_text("#node-switch", "n3", SECONDS_20)
         .expect("every node in the switcher");
     assert_eq!(browser.text("#node-name"), "n2");
+    browser
+        .wait_text("[data-load]", "memory", SECONDS_20)
+        .expect("this node's load and memory on its card");
     browser.screenshot("status");
     for (view, name, ready) in [
         ("#/", "menu", ".summary"),

@@ -60,7 +60,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let c: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        c.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        c.validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(c)
     }
 
@@ -69,39 +70,65 @@ impl Config {
             return Err("node: a mirror needs at least two [[node]] tables".into());
         }
         for (i, n) in self.nodes.iter().enumerate() {
-            if self.nodes[..i].iter().any(|m| m.name == n.name || m.router_id == n.router_id) {
-                return Err(format!("node[{i}]: name {:?} or router_id {:?} appears twice", n.name, n.router_id));
+            if self.nodes[..i]
+                .iter()
+                .any(|m| m.name == n.name || m.router_id == n.router_id)
+            {
+                return Err(format!(
+                    "node[{i}]: name {:?} or router_id {:?} appears twice",
+                    n.name, n.router_id
+                ));
             }
             if n.name.is_empty() || n.name.contains([',', '=', '\n', ' ']) {
-                return Err(format!("node[{i}].name: {:?}: use letters, digits, '.', '_' or '-'", n.name));
+                return Err(format!(
+                    "node[{i}].name: {:?}: use letters, digits, '.', '_' or '-'",
+                    n.name
+                ));
             }
             if n.address.parse::<std::net::IpAddr>().is_err() {
-                return Err(format!("node[{i}].address: {:?} is not an IP address", n.address));
+                return Err(format!(
+                    "node[{i}].address: {:?} is not an IP address",
+                    n.address
+                ));
             }
             if n.local_device.is_none() && self.local_device.is_none() {
-                return Err(format!("node[{i}]: no local_device (set it here or at the top)"));
+                return Err(format!(
+                    "node[{i}]: no local_device (set it here or at the top)"
+                ));
             }
         }
         if self.nbd_timeout == 0 {
             return Err("nbd_timeout: 0 would let md I/O hang forever on a silent peer".into());
         }
         if !self.md_device.starts_with("/dev/md") {
-            return Err(format!("md_device: {:?}: expected /dev/mdN", self.md_device));
+            return Err(format!(
+                "md_device: {:?}: expected /dev/mdN",
+                self.md_device
+            ));
         }
         Ok(())
     }
 
     /// The node called `name` (srrd's node name) or with router id `name`.
     pub fn node(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name || n.router_id == name)
+        self.nodes
+            .iter()
+            .find(|n| n.name == name || n.router_id == name)
     }
 
     pub fn local_device(&self, n: &Node) -> String {
-        n.local_device.clone().or_else(|| self.local_device.clone()).unwrap_or_default()
+        n.local_device
+            .clone()
+            .or_else(|| self.local_device.clone())
+            .unwrap_or_default()
     }
 
     pub fn nbd_device(&self, peer: &Node) -> String {
-        let i = self.nodes.iter().position(|n| n.name == peer.name).unwrap_or(0);
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.name == peer.name)
+            .unwrap_or(0);
         format!("/dev/nbd{}", self.nbd_first as usize + i)
     }
 
@@ -137,7 +164,10 @@ local_device = "/dev/sdb"
     fn example_parses_with_defaults() {
         let c: Config = toml::from_str(EXAMPLE).unwrap();
         c.validate().unwrap();
-        assert_eq!((c.port, c.nbd_timeout, c.export.as_str()), (10809, 5, "srrd-raid1"));
+        assert_eq!(
+            (c.port, c.nbd_timeout, c.export.as_str()),
+            (10809, 5, "srrd-raid1")
+        );
         let n2 = c.node("10.255.0.2").unwrap();
         assert_eq!(c.local_device(n2), "/dev/sdb");
         assert_eq!(c.nbd_device(n2), "/dev/nbd1");
@@ -150,7 +180,9 @@ local_device = "/dev/sdb"
         assert!(e.to_string().contains("md_devic"), "{e}");
         let c: Config = toml::from_str(&EXAMPLE.replace("10.0.2.1", "nowhere")).unwrap();
         assert!(c.validate().unwrap_err().contains("node[1].address"));
-        let c: Config = toml::from_str(&EXAMPLE.replace("local_device = \"/dev/vdb\"", "nbd_timeout = 0")).unwrap();
+        let c: Config =
+            toml::from_str(&EXAMPLE.replace("local_device = \"/dev/vdb\"", "nbd_timeout = 0"))
+                .unwrap();
         assert!(c.validate().unwrap_err().contains("node[0]"));
     }
 }

@@ -29,7 +29,12 @@ pub enum Decision {
     /// First start: no member holds anything yet.
     Create { members: Vec<String> },
     /// Assemble from `fresh`, then bring `stale` back (resync towards them).
-    Assemble { array: String, generation: u64, fresh: Vec<String>, stale: Vec<(String, Rejoin)> },
+    Assemble {
+        array: String,
+        generation: u64,
+        fresh: Vec<String>,
+        stale: Vec<(String, Rejoin)>,
+    },
     /// Not safe yet: a member that may hold newer data is unreachable.
     Wait { reason: String },
     /// Never safe without an operator (diverged copies, foreign data).
@@ -55,7 +60,10 @@ impl MemberView {
     /// was up: its node was alive and in the writer's array then.
     fn witnessed(&self) -> bool {
         match (&self.epoch, self.record()) {
-            (Block::Valid(e), Some(r)) => (e.array.as_str(), e.generation, e.writer.as_str()) != (r.array.as_str(), r.generation, r.writer.as_str()),
+            (Block::Valid(e), Some(r)) => {
+                (e.array.as_str(), e.generation, e.writer.as_str())
+                    != (r.array.as_str(), r.generation, r.writer.as_str())
+            }
             _ => false,
         }
     }
@@ -67,7 +75,12 @@ impl MemberView {
 
 /// How `joiner` rejoins an array with `array` UUID at `events` whose in-sync
 /// members hold the slots `active_roles`.
-pub fn rejoin(joiner: Option<&Examine>, array: &str, events: u64, active_roles: &[usize]) -> Rejoin {
+pub fn rejoin(
+    joiner: Option<&Examine>,
+    array: &str,
+    events: u64,
+    active_roles: &[usize],
+) -> Rejoin {
     if full_copy_reason(joiner, array, events, active_roles).is_some() {
         Rejoin::Full
     } else {
@@ -80,8 +93,15 @@ pub fn rejoin(joiner: Option<&Examine>, array: &str, events: u64, active_roles: 
 /// without any resync. That is right only for a member of the same array
 /// that never ran without the current members and is not ahead of them
 /// (docs/storage.md, "Rejoining").
-pub fn full_copy_reason(joiner: Option<&Examine>, array: &str, events: u64, active_roles: &[usize]) -> Option<String> {
-    let Some(j) = joiner else { return Some("no md superblock".into()) };
+pub fn full_copy_reason(
+    joiner: Option<&Examine>,
+    array: &str,
+    events: u64,
+    active_roles: &[usize],
+) -> Option<String> {
+    let Some(j) = joiner else {
+        return Some("no md superblock".into());
+    };
     if j.array_uuid != array {
         return Some(format!("superblock of another array ({})", j.array_uuid));
     }
@@ -92,10 +112,16 @@ pub fn full_copy_reason(joiner: Option<&Examine>, array: &str, events: u64, acti
         return Some("its last recovery did not finish".into());
     }
     if j.events > events {
-        return Some(format!("its events ({}) are ahead of the array's ({events})", j.events));
+        return Some(format!(
+            "its events ({}) are ahead of the array's ({events})",
+            j.events
+        ));
     }
     if let Some(r) = active_roles.iter().find(|&&r| !j.saw_active(r)) {
-        return Some(format!("it ran without slot {r} (array state {})", j.array_state));
+        return Some(format!(
+            "it ran without slot {r} (array state {})",
+            j.array_state
+        ));
     }
     None
 }
@@ -108,31 +134,59 @@ pub fn decide_start(me: &str, all_nodes: &[String], views: &[MemberView], force:
         return forced(me, views);
     }
     if views.iter().all(MemberView::is_blank) {
-        let missing: Vec<&String> = all_nodes.iter().filter(|n| !reachable.contains(&n.as_str())).collect();
+        let missing: Vec<&String> = all_nodes
+            .iter()
+            .filter(|n| !reachable.contains(&n.as_str()))
+            .collect();
         if !missing.is_empty() {
-            return Decision::Wait { reason: format!("first start: waiting for every node to be reachable (missing: {})", join(missing)) };
+            return Decision::Wait {
+                reason: format!(
+                    "first start: waiting for every node to be reachable (missing: {})",
+                    join(missing)
+                ),
+            };
         }
-        return Decision::Create { members: all_nodes.to_vec() };
+        return Decision::Create {
+            members: all_nodes.to_vec(),
+        };
     }
-    let candidates: Vec<(&MemberView, &Record, &Examine)> = views.iter().filter_map(|v| v.consistent().map(|(r, e)| (v, r, e))).collect();
+    let candidates: Vec<(&MemberView, &Record, &Examine)> = views
+        .iter()
+        .filter_map(|v| v.consistent().map(|(r, e)| (v, r, e)))
+        .collect();
     let Some(newest) = candidates.iter().map(|(_, r, _)| r.generation).max() else {
         return Decision::Refuse {
             reason: "no reachable member holds a generation record that matches its md superblock (not created by srrd-raid1, or damaged): inspect with `status`, then `force-start` on the node whose copy to keep".into(),
         };
     };
-    let top: Vec<_> = candidates.iter().filter(|(_, r, _)| r.generation == newest).collect();
+    let top: Vec<_> = candidates
+        .iter()
+        .filter(|(_, r, _)| r.generation == newest)
+        .collect();
     let writers: Vec<&str> = dedup(top.iter().map(|(_, r, _)| r.writer.as_str()));
     let arrays: Vec<&str> = dedup(top.iter().map(|(_, r, _)| r.array.as_str()));
     if writers.len() > 1 || arrays.len() > 1 {
-        let who = top.iter().map(|(v, r, _)| format!("{}: {r}", v.node)).collect::<Vec<_>>().join("; ");
+        let who = top
+            .iter()
+            .map(|(v, r, _)| format!("{}: {r}", v.node))
+            .collect::<Vec<_>>()
+            .join("; ");
         return Decision::Refuse {
             reason: format!("copies diverged: generation {newest} was written by different nodes ({who}); `force-start` on the node whose copy to keep"),
         };
     }
     let events = top.iter().map(|(_, _, e)| e.events).max().unwrap_or(0);
-    let fresh: Vec<&MemberView> = top.iter().filter(|(_, _, e)| e.events == events).map(|(v, _, _)| *v).collect();
+    let fresh: Vec<&MemberView> = top
+        .iter()
+        .filter(|(_, _, e)| e.events == events)
+        .map(|(v, _, _)| *v)
+        .collect();
     let (_, r, _) = top[0];
-    let unreachable: Vec<&String> = r.members.iter().filter(|m| !reachable.contains(&m.as_str())).collect();
+    let unreachable: Vec<&String> = r
+        .members
+        .iter()
+        .filter(|m| !reachable.contains(&m.as_str()))
+        .collect();
     if !unreachable.is_empty() {
         let only_writer = unreachable.len() == 1 && *unreachable[0] == r.writer;
         if !(only_writer && fresh.iter().any(|v| v.witnessed())) {
@@ -154,25 +208,50 @@ pub fn decide_start(me: &str, all_nodes: &[String], views: &[MemberView], force:
     let stale = views
         .iter()
         .filter(|v| !fresh.iter().any(|f| f.node == v.node))
-        .map(|v| (v.node.clone(), rejoin(v.md.as_ref(), &r.array, events, &active_roles)))
+        .map(|v| {
+            (
+                v.node.clone(),
+                rejoin(v.md.as_ref(), &r.array, events, &active_roles),
+            )
+        })
         .collect();
-    Decision::Assemble { array: r.array.clone(), generation: newest, fresh: fresh.iter().map(|v| v.node.clone()).collect(), stale }
+    Decision::Assemble {
+        array: r.array.clone(),
+        generation: newest,
+        fresh: fresh.iter().map(|v| v.node.clone()).collect(),
+        stale,
+    }
 }
 
 /// `force-start`: the local copy is the source, whatever the others hold.
 fn forced(me: &str, views: &[MemberView]) -> Decision {
     let Some(local) = views.iter().find(|v| v.node == me) else {
-        return Decision::Refuse { reason: format!("force-start: {me} is not among the members") };
+        return Decision::Refuse {
+            reason: format!("force-start: {me} is not among the members"),
+        };
     };
     let Some(md) = &local.md else {
-        return Decision::Refuse { reason: format!("force-start: the local device of {me} has no md superblock, nothing to start from") };
+        return Decision::Refuse {
+            reason: format!(
+                "force-start: the local device of {me} has no md superblock, nothing to start from"
+            ),
+        };
     };
-    let generation = views.iter().filter_map(MemberView::record).map(|r| r.generation).max().unwrap_or(0);
+    let generation = views
+        .iter()
+        .filter_map(MemberView::record)
+        .map(|r| r.generation)
+        .max()
+        .unwrap_or(0);
     Decision::Assemble {
         array: md.array_uuid.clone(),
         generation,
         fresh: vec![me.to_owned()],
-        stale: views.iter().filter(|v| v.node != me).map(|v| (v.node.clone(), Rejoin::Full)).collect(),
+        stale: views
+            .iter()
+            .filter(|v| v.node != me)
+            .map(|v| (v.node.clone(), Rejoin::Full))
+            .collect(),
     }
 }
 
@@ -184,7 +263,11 @@ fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 fn join(names: Vec<&String>) -> String {
-    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -199,42 +282,86 @@ mod tests {
     }
 
     fn rec(generation: u64, writer: &str, members: &[&str]) -> Record {
-        Record { array: UUID.into(), generation, writer: writer.into(), members: members.iter().map(|s| s.to_string()).collect() }
+        Record {
+            array: UUID.into(),
+            generation,
+            writer: writer.into(),
+            members: members.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     fn md(role: usize, events: u64, state: &str) -> Examine {
-        Examine { array_uuid: UUID.into(), events, role: Role::Active(role), array_state: state.into(), internal_bitmap: true, recovering: false }
+        Examine {
+            array_uuid: UUID.into(),
+            events,
+            role: Role::Active(role),
+            array_state: state.into(),
+            internal_bitmap: true,
+            recovering: false,
+        }
     }
 
     /// A member whose record was written while its export was up (witness).
     fn live(node: &str, r: Record, m: Examine) -> MemberView {
-        MemberView { node: node.into(), epoch: Block::Valid(Record { generation: r.generation.saturating_sub(1), ..r.clone() }), record: Block::Valid(r), md: Some(m) }
+        MemberView {
+            node: node.into(),
+            epoch: Block::Valid(Record {
+                generation: r.generation.saturating_sub(1),
+                ..r.clone()
+            }),
+            record: Block::Valid(r),
+            md: Some(m),
+        }
     }
 
     /// A member whose export started after its record was written
     /// (its node was off or restarted since).
     fn rebooted(node: &str, r: Record, m: Examine) -> MemberView {
-        MemberView { node: node.into(), epoch: Block::Valid(r.clone()), record: Block::Valid(r), md: Some(m) }
+        MemberView {
+            node: node.into(),
+            epoch: Block::Valid(r.clone()),
+            record: Block::Valid(r),
+            md: Some(m),
+        }
     }
 
     fn blank(node: &str) -> MemberView {
-        MemberView { node: node.into(), record: Block::Blank, epoch: Block::Blank, md: None }
+        MemberView {
+            node: node.into(),
+            record: Block::Blank,
+            epoch: Block::Blank,
+            md: None,
+        }
     }
 
     #[test]
     fn first_start_creates_only_with_every_node() {
         let all = [blank("n1"), blank("n2"), blank("n3")];
-        assert_eq!(decide_start("n1", &nodes(), &all, false), Decision::Create { members: nodes() });
-        assert!(matches!(decide_start("n1", &nodes(), &all[..2], false), Decision::Wait { .. }));
+        assert_eq!(
+            decide_start("n1", &nodes(), &all, false),
+            Decision::Create { members: nodes() }
+        );
+        assert!(matches!(
+            decide_start("n1", &nodes(), &all[..2], false),
+            Decision::Wait { .. }
+        ));
     }
 
     #[test]
     fn takeover_after_the_writer_crashed() {
         // n1 ran {n1,n2,n3} and crashed; n2 and n3 were up all along.
         let r = rec(4, "n1", &["n1", "n2", "n3"]);
-        let views = [live("n2", r.clone(), md(1, 90, "AAA")), live("n3", r, md(2, 90, "AAA"))];
+        let views = [
+            live("n2", r.clone(), md(1, 90, "AAA")),
+            live("n3", r, md(2, 90, "AAA")),
+        ];
         match decide_start("n2", &nodes(), &views, false) {
-            Decision::Assemble { fresh, stale, generation, .. } => {
+            Decision::Assemble {
+                fresh,
+                stale,
+                generation,
+                ..
+            } => {
                 assert_eq!(fresh, ["n2", "n3"]);
                 assert!(stale.is_empty());
                 assert_eq!(generation, 4);
@@ -249,7 +376,10 @@ mod tests {
         // n2 may have been off while n1 went on without it.
         let r = rec(4, "n1", &["n1", "n2"]);
         let views = [rebooted("n2", r, md(1, 90, "AA."))];
-        assert!(matches!(decide_start("n2", &nodes(), &views, false), Decision::Wait { .. }));
+        assert!(matches!(
+            decide_start("n2", &nodes(), &views, false),
+            Decision::Wait { .. }
+        ));
     }
 
     #[test]
@@ -260,7 +390,9 @@ mod tests {
         let n1 = rebooted("n1", rec(5, "n1", &["n1", "n2"]), md(0, 120, "AA."));
         let n3 = rebooted("n3", rec(4, "n1", &["n1", "n2", "n3"]), md(2, 100, "AAA"));
         let d = decide_start("n1", &nodes(), &[n1.clone(), n3.clone()], false);
-        let Decision::Wait { reason } = d else { panic!("{d:?}") };
+        let Decision::Wait { reason } = d else {
+            panic!("{d:?}")
+        };
         assert!(reason.contains("n2"), "{reason}");
         // Once n2 is reachable, its copy is the source and n1, n3 resync.
         let n2 = rebooted("n2", rec(6, "n2", &["n2"]), md(1, 140, ".A."));
@@ -268,7 +400,10 @@ mod tests {
             Decision::Assemble { fresh, stale, .. } => {
                 assert_eq!(fresh, ["n2"]);
                 // n1 and n3 saw n2's slot active and are behind: bitmap resync.
-                assert_eq!(stale, [("n1".into(), Rejoin::ReAdd), ("n3".into(), Rejoin::ReAdd)]);
+                assert_eq!(
+                    stale,
+                    [("n1".into(), Rejoin::ReAdd), ("n3".into(), Rejoin::ReAdd)]
+                );
             }
             d => panic!("{d:?}"),
         }
@@ -279,7 +414,11 @@ mod tests {
         // n3 was failed by md (events stopped at 100) before the kit
         // rewrote the record.
         let r = rec(4, "n1", &["n1", "n2", "n3"]);
-        let views = [live("n1", r.clone(), md(0, 104, "AA.")), live("n2", r.clone(), md(1, 104, "AA.")), live("n3", r, md(2, 100, "AAA"))];
+        let views = [
+            live("n1", r.clone(), md(0, 104, "AA.")),
+            live("n2", r.clone(), md(1, 104, "AA.")),
+            live("n3", r, md(2, 100, "AAA")),
+        ];
         match decide_start("n1", &nodes(), &views, false) {
             Decision::Assemble { fresh, stale, .. } => {
                 assert_eq!(fresh, ["n1", "n2"]);
@@ -293,7 +432,10 @@ mod tests {
     fn diverged_copies_are_refused() {
         let a = live("n1", rec(6, "n1", &["n1"]), md(0, 130, "A.."));
         let b = live("n2", rec(6, "n2", &["n2"]), md(1, 140, ".A."));
-        assert!(matches!(decide_start("n1", &nodes(), &[a, b], false), Decision::Refuse { .. }));
+        assert!(matches!(
+            decide_start("n1", &nodes(), &[a, b], false),
+            Decision::Refuse { .. }
+        ));
     }
 
     #[test]
@@ -314,7 +456,10 @@ mod tests {
         assert_eq!(rejoin(Some(&j), UUID, 299, &[1, 2]), Rejoin::Full);
         assert_eq!(rejoin(Some(&j), UUID, 300, &[1, 2]), Rejoin::ReAdd);
         assert_eq!(rejoin(Some(&j), UUID, 301, &[1, 2]), Rejoin::ReAdd);
-        assert_eq!(rejoin(Some(&md(0, 10, "A..")), UUID, 301, &[1, 2]), Rejoin::Full);
+        assert_eq!(
+            rejoin(Some(&md(0, 10, "A..")), UUID, 301, &[1, 2]),
+            Rejoin::Full
+        );
         assert_eq!(rejoin(None, UUID, 301, &[1]), Rejoin::Full);
     }
 
@@ -329,12 +474,23 @@ mod tests {
             }
             d => panic!("{d:?}"),
         }
-        assert!(matches!(decide_start("n1", &nodes(), &[blank("n1")], true), Decision::Refuse { .. }));
+        assert!(matches!(
+            decide_start("n1", &nodes(), &[blank("n1")], true),
+            Decision::Refuse { .. }
+        ));
     }
 
     #[test]
     fn superblocks_without_records_are_refused() {
-        let v = MemberView { node: "n1".into(), record: Block::Blank, epoch: Block::Blank, md: Some(md(0, 5, "AAA")) };
-        assert!(matches!(decide_start("n1", &nodes(), &[v], false), Decision::Refuse { .. }));
+        let v = MemberView {
+            node: "n1".into(),
+            record: Block::Blank,
+            epoch: Block::Blank,
+            md: Some(md(0, 5, "AAA")),
+        };
+        assert!(matches!(
+            decide_start("n1", &nodes(), &[v], false),
+            Decision::Refuse { .. }
+        ));
     }
 }

@@ -22,7 +22,10 @@ fn main() {
 }
 
 fn usage(msg: &str) -> KitError {
-    KitError { code: code::USAGE, message: format!("{msg}\n{USAGE}") }
+    KitError {
+        code: code::USAGE,
+        message: format!("{msg}\n{USAGE}"),
+    }
 }
 
 fn run() -> Result<i32, KitError> {
@@ -30,7 +33,11 @@ fn run() -> Result<i32, KitError> {
     let (mut config, mut node, mut command) = (None, std::env::var("SRRD_NODE").ok(), None);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--config" | "-c" => config = Some(PathBuf::from(args.next().ok_or_else(|| usage("--config needs a file"))?)),
+            "--config" | "-c" => {
+                config = Some(PathBuf::from(
+                    args.next().ok_or_else(|| usage("--config needs a file"))?,
+                ))
+            }
             "--node" => node = Some(args.next().ok_or_else(|| usage("--node needs a name"))?),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -45,22 +52,40 @@ fn run() -> Result<i32, KitError> {
         return Ok(code::OK);
     }
     let config = config.ok_or_else(|| usage("no --config"))?;
-    let cfg = Config::load(&config).map_err(|m| KitError { code: code::USAGE, message: m })?;
+    let cfg = Config::load(&config).map_err(|m| KitError {
+        code: code::USAGE,
+        message: m,
+    })?;
     let node = node.ok_or_else(|| usage("no --node and no SRRD_NODE"))?;
-    let me = cfg.node(&node).cloned().ok_or_else(|| usage(&format!("{}: node {node:?} is not in the configuration", config.display())))?;
+    let me = cfg.node(&node).cloned().ok_or_else(|| {
+        usage(&format!(
+            "{}: node {node:?} is not in the configuration",
+            config.display()
+        ))
+    })?;
     let state_dir = cfg
         .state_dir
         .clone()
         .or_else(|| std::env::var_os("SRRD_STATE_DIR").map(PathBuf::from))
         .ok_or_else(|| usage("no state_dir in the configuration and no SRRD_STATE_DIR"))?;
-    std::fs::create_dir_all(&state_dir).map_err(|e| KitError { code: code::COMMAND, message: format!("{}: {e}", state_dir.display()) })?;
+    std::fs::create_dir_all(&state_dir).map_err(|e| KitError {
+        code: code::COMMAND,
+        message: format!("{}: {e}", state_dir.display()),
+    })?;
     let env = Env {
-        peers: std::env::var("SRRD_PEERS").ok().map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        peers: std::env::var("SRRD_PEERS")
+            .ok()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect()),
         peer: std::env::var("SRRD_PEER").ok(),
         service: std::env::var("SRRD_SERVICE").unwrap_or_else(|_| cfg.export.clone()),
     };
     let degraded_fails = cfg.degraded_fails_check;
-    let kit = Kit { cfg, me, state_dir, env };
+    let kit = Kit {
+        cfg,
+        me,
+        state_dir,
+        env,
+    };
     match command.as_str() {
         "activate" => kit.activate(),
         "deactivate" => kit.deactivate(),

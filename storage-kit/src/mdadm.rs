@@ -110,7 +110,9 @@ pub struct Detail {
 
 impl Detail {
     pub fn member(&self, device: &str) -> Option<&DetailMember> {
-        self.members.iter().find(|m| m.device.as_deref() == Some(device))
+        self.members
+            .iter()
+            .find(|m| m.device.as_deref() == Some(device))
     }
 }
 
@@ -136,8 +138,15 @@ pub fn parse_detail(text: &str) -> Result<Detail, String> {
             continue;
         }
         // Number Major Minor RaidDevice State... [Device]
-        let device = t.last().filter(|d| d.starts_with('/')).map(|d| d.to_string());
-        let state_end = if device.is_some() { t.len() - 1 } else { t.len() };
+        let device = t
+            .last()
+            .filter(|d| d.starts_with('/'))
+            .map(|d| d.to_string());
+        let state_end = if device.is_some() {
+            t.len() - 1
+        } else {
+            t.len()
+        };
         members.push(DetailMember {
             raid_device: t[3].parse().ok(),
             state: t[4..state_end].iter().map(|s| s.to_string()).collect(),
@@ -150,7 +159,9 @@ pub fn parse_detail(text: &str) -> Result<Detail, String> {
         state: field(text, "State").unwrap_or("").to_owned(),
         raid_devices,
         bitmap_internal: field(text, "Intent Bitmap") == Some("Internal"),
-        rebuild_status: field(text, "Rebuild Status").or(field(text, "Resync Status")).map(str::to_owned),
+        rebuild_status: field(text, "Rebuild Status")
+            .or(field(text, "Resync Status"))
+            .map(str::to_owned),
         members,
     })
 }
@@ -168,7 +179,9 @@ pub struct MdStat {
 
 /// `None` when `md` (e.g. `md10`) is not listed.
 pub fn parse_mdstat(text: &str, md: &str) -> Option<MdStat> {
-    let mut lines = text.lines().skip_while(|l| !l.starts_with(&format!("{md} :")));
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{md} :")));
     lines.next()?;
     let mut stat = MdStat::default();
     for line in lines {
@@ -177,10 +190,17 @@ pub fn parse_mdstat(text: &str, md: &str) -> Option<MdStat> {
             break;
         }
         if let Some(at) = l.find("blocks") {
-            stat.members = l[at..].split_whitespace().filter(|t| t.starts_with('[')).collect::<Vec<_>>().join(" ");
+            stat.members = l[at..]
+                .split_whitespace()
+                .filter(|t| t.starts_with('['))
+                .collect::<Vec<_>>()
+                .join(" ");
         } else if let Some(b) = l.strip_prefix("bitmap: ") {
             stat.bitmap = Some(format!("bitmap: {b}"));
-        } else if let Some(at) = ["recovery", "resync", "check", "reshape"].iter().find_map(|w| l.find(&format!("{w} ="))) {
+        } else if let Some(at) = ["recovery", "resync", "check", "reshape"]
+            .iter()
+            .find_map(|w| l.find(&format!("{w} =")))
+        {
             stat.sync = Some(l[at..].to_owned());
         } else if l.contains("DELAYED") || l.contains("PENDING") {
             stat.sync = Some(l.to_owned());
@@ -210,7 +230,9 @@ mod tests {
 
     #[test]
     fn examine_of_an_in_sync_member() {
-        let e = parse_examine(&fixture("examine-in-sync.txt")).unwrap().unwrap();
+        let e = parse_examine(&fixture("examine-in-sync.txt"))
+            .unwrap()
+            .unwrap();
         assert_eq!(e.role, Role::Active(0));
         assert_eq!(e.array_state, "AAA");
         assert!(e.internal_bitmap);
@@ -221,7 +243,9 @@ mod tests {
 
     #[test]
     fn examine_of_a_member_that_ran_alone() {
-        let e = parse_examine(&fixture("examine-alone.txt")).unwrap().unwrap();
+        let e = parse_examine(&fixture("examine-alone.txt"))
+            .unwrap()
+            .unwrap();
         assert_eq!(e.array_state.matches('A').count(), 1);
     }
 
@@ -244,16 +268,25 @@ mod tests {
     fn detail_while_recovering() {
         let d = parse_detail(&fixture("detail-recovering.txt")).unwrap();
         assert!(d.rebuild_status.is_some());
-        assert!(d.members.iter().any(|m| m.state.contains(&"rebuilding".to_string())));
+        assert!(d
+            .members
+            .iter()
+            .any(|m| m.state.contains(&"rebuilding".to_string())));
     }
 
     #[test]
     fn mdstat_lists_sync_and_bitmap() {
         let s = parse_mdstat(&fixture("mdstat-recovering.txt"), "md11").unwrap();
-        assert!(s.sync.as_deref().unwrap().starts_with("recovery ="), "{s:?}");
+        assert!(
+            s.sync.as_deref().unwrap().starts_with("recovery ="),
+            "{s:?}"
+        );
         assert!(s.bitmap.is_some());
         assert!(s.members.starts_with('['));
-        assert_eq!(parse_mdstat(&fixture("mdstat-recovering.txt"), "md99"), None);
+        assert_eq!(
+            parse_mdstat(&fixture("mdstat-recovering.txt"), "md99"),
+            None
+        );
     }
 
     #[test]

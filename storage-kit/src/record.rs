@@ -52,7 +52,12 @@ pub struct Record {
 impl Record {
     /// What an epoch stores when the member had no record yet.
     pub fn none() -> Record {
-        Record { array: "-".into(), generation: 0, writer: "-".into(), members: vec![] }
+        Record {
+            array: "-".into(),
+            generation: 0,
+            writer: "-".into(),
+            members: vec![],
+        }
     }
 
     pub fn encode(&self, kind: Kind) -> Vec<u8> {
@@ -77,7 +82,11 @@ impl fmt::Display for Record {
             "generation {} by {} (members {}; array {})",
             self.generation,
             self.writer,
-            if self.members.is_empty() { "-".into() } else { self.members.join(",") },
+            if self.members.is_empty() {
+                "-".into()
+            } else {
+                self.members.join(",")
+            },
             self.array
         )
     }
@@ -132,16 +141,29 @@ fn parse(text: &str, kind: Kind) -> Result<Record, String> {
             .ok_or(format!("expected {name}=, found {line:?}"))
     };
     let array = field("array")?;
-    let generation = field("generation")?.parse().map_err(|e| format!("generation: {e}"))?;
+    let generation = field("generation")?
+        .parse()
+        .map_err(|e| format!("generation: {e}"))?;
     let writer = field("writer")?;
     let members = field("members")?;
-    let members = members.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect();
-    Ok(Record { array, generation, writer, members })
+    let members = members
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(Record {
+        array,
+        generation,
+        writer,
+        members,
+    })
 }
 
 /// FNV-1a 64: detects torn and foreign blocks; not a security measure.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -163,7 +185,10 @@ mod tests {
         assert_eq!(block.len(), BLOCK);
         assert_eq!(decode(&block, Kind::Generation), Block::Valid(sample()));
         let none = Record::none();
-        assert_eq!(decode(&none.encode(Kind::Epoch), Kind::Epoch), Block::Valid(none));
+        assert_eq!(
+            decode(&none.encode(Kind::Epoch), Kind::Epoch),
+            Block::Valid(none)
+        );
     }
 
     #[test]
@@ -178,7 +203,10 @@ mod tests {
         let mut block = sample().encode(Kind::Generation);
         let at = block.iter().position(|&b| b == b'7').unwrap();
         block[at] = b'9';
-        assert!(matches!(decode(&block, Kind::Generation), Block::Corrupt(_)));
+        assert!(matches!(
+            decode(&block, Kind::Generation),
+            Block::Corrupt(_)
+        ));
         // A torn write: the second half of the text is gone.
         let mut torn = sample().encode(Kind::Generation);
         torn[40..].fill(0);
@@ -188,6 +216,9 @@ mod tests {
     #[test]
     fn the_kinds_are_not_interchangeable() {
         let block = sample().encode(Kind::Epoch);
-        assert!(matches!(decode(&block, Kind::Generation), Block::Corrupt(_)));
+        assert!(matches!(
+            decode(&block, Kind::Generation),
+            Block::Corrupt(_)
+        ));
     }
 }

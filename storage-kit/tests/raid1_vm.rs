@@ -13,18 +13,39 @@ fn case(name: &str, env: &[(&str, &str)]) -> Vec<String> {
 
 fn case_with_memory(name: &str, env: &[(&str, &str)], mem: &str) -> Vec<String> {
     let r = vm::run(name, env, mem, Duration::from_secs(1800));
-    let results: Vec<String> = r.console.lines().filter(|l| l.contains("RESULT") || l.contains("FAIL")).map(str::to_owned).collect();
-    eprintln!("{name}: status {} in {:.1}s wall (boot included)\n{}", r.status, r.wall.as_secs_f64(), results.join("\n"));
+    let results: Vec<String> = r
+        .console
+        .lines()
+        .filter(|l| l.contains("RESULT") || l.contains("FAIL"))
+        .map(str::to_owned)
+        .collect();
+    eprintln!(
+        "{name}: status {} in {:.1}s wall (boot included)\n{}",
+        r.status,
+        r.wall.as_secs_f64(),
+        results.join("\n")
+    );
     assert_eq!(r.status, 0, "{name} failed; console:\n{}", r.console);
     results
 }
 
 /// The number before `unit` in the RESULT line that contains `key`.
 fn number(results: &[String], key: &str, unit: &str) -> f64 {
-    let line = results.iter().find(|l| l.contains(key)).unwrap_or_else(|| panic!("no RESULT with {key}"));
-    let word = line.split_whitespace().find(|w| w.ends_with(unit) && w.contains(|c: char| c.is_ascii_digit())).unwrap_or_else(|| panic!("no {unit} in {line}"));
-    let digits: String = word.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
-    digits.parse().unwrap_or_else(|_| panic!("{word} in {line}"))
+    let line = results
+        .iter()
+        .find(|l| l.contains(key))
+        .unwrap_or_else(|| panic!("no RESULT with {key}"));
+    let word = line
+        .split_whitespace()
+        .find(|w| w.ends_with(unit) && w.contains(|c: char| c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no {unit} in {line}"));
+    let digits: String = word
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{word} in {line}"))
 }
 
 #[test]
@@ -36,16 +57,31 @@ fn mirror_takeover_keeps_every_byte() {
 fn returning_member_resyncs_only_what_changed() {
     let r = case("resync.sh", &[]);
     let dirty = |changed: &str| -> f64 {
-        let line = r.iter().find(|l| l.contains(&format!("changed={changed}"))).expect("resync RESULT");
-        line.split_whitespace().find_map(|w| w.strip_prefix("dirty=")).and_then(|d| d.parse().ok()).expect("dirty=N")
+        let line = r
+            .iter()
+            .find(|l| l.contains(&format!("changed={changed}")))
+            .expect("resync RESULT");
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix("dirty="))
+            .and_then(|d| d.parse().ok())
+            .expect("dirty=N")
     };
     // 1 MiB bitmap chunks: the dirty chunks follow the changed MiB, not
     // the disk size (55 chunks).
     let (small, large) = (dirty("4MiB"), dirty("16MiB"));
-    assert!((4.0..=6.0).contains(&small), "4 MiB changed, {small} chunks dirty");
-    assert!((16.0..=18.0).contains(&large), "16 MiB changed, {large} chunks dirty");
+    assert!(
+        (4.0..=6.0).contains(&small),
+        "4 MiB changed, {small} chunks dirty"
+    );
+    assert!(
+        (16.0..=18.0).contains(&large),
+        "16 MiB changed, {large} chunks dirty"
+    );
     let blocked = number(&r, "partition-write-blocked", "s");
-    assert!(blocked < 5.0 + 3.0, "a write blocked {blocked}s on a silent partition (nbd_timeout 5s)");
+    assert!(
+        blocked < 5.0 + 3.0,
+        "a write blocked {blocked}s on a silent partition (nbd_timeout 5s)"
+    );
 }
 
 #[test]
@@ -68,7 +104,10 @@ fn bench_failover_with_a_512_mib_mirror() {
         r.iter()
             .filter(|l| l.contains("RESULT failover"))
             .map(|l| {
-                let w = l.split_whitespace().find_map(|w| w.strip_prefix(key)).expect(key);
+                let w = l
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix(key))
+                    .expect(key);
                 w.trim_end_matches('s').parse().expect("seconds")
             })
             .collect()
@@ -78,17 +117,29 @@ fn bench_failover_with_a_512_mib_mirror() {
         v[v.len() / 2]
     };
     let (start, mount, total) = (column("kit-start="), column("mount="), column("total="));
-    let (min, max) = (total.iter().cloned().fold(f64::MAX, f64::min), total.iter().cloned().fold(0.0, f64::max));
+    let (min, max) = (
+        total.iter().cloned().fold(f64::MAX, f64::min),
+        total.iter().cloned().fold(0.0, f64::max),
+    );
     // The same reference steps on the host, outside the emulator.
     let kit = env!("CARGO_BIN_EXE_srrd-raid1");
     let t = std::time::Instant::now();
     for _ in 0..20 {
-        std::process::Command::new(kit).arg("--help").output().expect("srrd-raid1");
+        std::process::Command::new(kit)
+            .arg("--help")
+            .output()
+            .expect("srrd-raid1");
     }
     let host_spawn = t.elapsed().as_secs_f64();
     let vm_spawn = number(&r, "ref spawn20", "s");
     let t = std::time::Instant::now();
-    std::process::Command::new("sh").args(["-c", "dd if=/dev/zero bs=1M count=256 2>/dev/null | sha256sum >/dev/null"]).status().expect("sh");
+    std::process::Command::new("sh")
+        .args([
+            "-c",
+            "dd if=/dev/zero bs=1M count=256 2>/dev/null | sha256sum >/dev/null",
+        ])
+        .status()
+        .expect("sh");
     let host_sha = t.elapsed().as_secs_f64();
     let vm_sha = number(&r, "ref sha256-256MiB", "s");
     println!("| rounds | kit start (median) | mount (median) | failover total (median) | min | max | 20 spawns VM / host | sha256 of 256 MiB VM / host |");
@@ -103,4 +154,3 @@ fn bench_failover_with_a_512_mib_mirror() {
         vm_sha / host_sha
     );
 }
-

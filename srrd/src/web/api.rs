@@ -73,6 +73,7 @@ enum Route {
     Cluster,
     Events,
     Whoami,
+    NodeLoad,
     Service(String),
     ServiceStatus(String),
     ServiceCommand(String, String),
@@ -109,6 +110,7 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, &'static str
         ["cluster"] => (Route::Cluster, "GET"),
         ["events"] => (Route::Events, "GET"),
         ["whoami"] => (Route::Whoami, "GET"),
+        ["node"] => (Route::NodeLoad, "GET"),
         ["services", name] => (Route::Service(name.to_string()), "GET"),
         ["services", name, "status"] => (Route::ServiceStatus(name.to_string()), "GET"),
         ["services", name, "move"] => (Route::ServiceMove(name.to_string()), "POST"),
@@ -278,6 +280,9 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
     match route {
         Route::Cluster => ok(to_value(&view)),
         Route::Whoami => ok(json!({ "subject": who.subject, "role": role })),
+        Route::NodeLoad => ok(to_value(&crate::metrics::node_load(
+            &mut sysinfo::System::new(),
+        ))),
         Route::Service(name) => match view.service(&name) {
             Some(s) => ok(to_value(s)),
             None => not_found(&name),

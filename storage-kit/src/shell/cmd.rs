@@ -17,18 +17,41 @@ pub struct Output {
 
 #[derive(Debug)]
 pub enum CmdError {
-    Spawn { cmdline: String, error: std::io::Error },
-    Failed { cmdline: String, status: ExitStatus, text: String },
-    Timeout { cmdline: String, after: Duration, text: String },
+    Spawn {
+        cmdline: String,
+        error: std::io::Error,
+    },
+    Failed {
+        cmdline: String,
+        status: ExitStatus,
+        text: String,
+    },
+    Timeout {
+        cmdline: String,
+        after: Duration,
+        text: String,
+    },
 }
 
 impl fmt::Display for CmdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CmdError::Spawn { cmdline, error } => write!(f, "`{cmdline}` could not run: {error}"),
-            CmdError::Failed { cmdline, status, text } => write!(f, "`{cmdline}` failed ({status}): {}", text.trim_end()),
-            CmdError::Timeout { cmdline, after, text } => {
-                write!(f, "`{cmdline}` did not finish within {after:?} and was killed: {}", text.trim_end())
+            CmdError::Failed {
+                cmdline,
+                status,
+                text,
+            } => write!(f, "`{cmdline}` failed ({status}): {}", text.trim_end()),
+            CmdError::Timeout {
+                cmdline,
+                after,
+                text,
+            } => {
+                write!(
+                    f,
+                    "`{cmdline}` did not finish within {after:?} and was killed: {}",
+                    text.trim_end()
+                )
             }
         }
     }
@@ -41,10 +64,26 @@ static SCRATCH: AtomicU32 = AtomicU32::new(0);
 /// Runs `program args` with stdin from /dev/null; kills it after `timeout`.
 /// A non-zero exit is not an error here (see [`run_ok`]).
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Output, CmdError> {
-    let cmdline = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
-    let path = std::env::temp_dir().join(format!("srrd-raid1-{}-{}.out", std::process::id(), SCRATCH.fetch_add(1, Ordering::Relaxed)));
-    let spawn_err = |error| CmdError::Spawn { cmdline: cmdline.clone(), error };
-    let mut out = File::options().read(true).write(true).create(true).truncate(true).open(&path).map_err(spawn_err)?;
+    let cmdline = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let path = std::env::temp_dir().join(format!(
+        "srrd-raid1-{}-{}.out",
+        std::process::id(),
+        SCRATCH.fetch_add(1, Ordering::Relaxed)
+    ));
+    let spawn_err = |error| CmdError::Spawn {
+        cmdline: cmdline.clone(),
+        error,
+    };
+    let mut out = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(spawn_err)?;
     let _ = std::fs::remove_file(&path);
     let err = out.try_clone().map_err(spawn_err)?;
     let mut child = Command::new(program)
@@ -68,10 +107,17 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Output, Cm
         None => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(CmdError::Timeout { cmdline, after: timeout, text: read_all(&mut out) });
+            return Err(CmdError::Timeout {
+                cmdline,
+                after: timeout,
+                text: read_all(&mut out),
+            });
         }
     };
-    Ok(Output { status, text: read_all(&mut out) })
+    Ok(Output {
+        status,
+        text: read_all(&mut out),
+    })
 }
 
 /// Like [`run`], and a non-zero exit is an error carrying the output.
@@ -80,8 +126,15 @@ pub fn run_ok(program: &str, args: &[&str], timeout: Duration) -> Result<String,
     if o.status.success() {
         Ok(o.text)
     } else {
-        let cmdline = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
-        Err(CmdError::Failed { cmdline, status: o.status, text: o.text })
+        let cmdline = std::iter::once(program)
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Err(CmdError::Failed {
+            cmdline,
+            status: o.status,
+            text: o.text,
+        })
     }
 }
 

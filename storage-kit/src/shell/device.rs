@@ -35,7 +35,11 @@ impl Drop for Aligned {
 }
 
 fn open(dev: &str, write: bool) -> std::io::Result<File> {
-    OpenOptions::new().read(true).write(write).custom_flags(libc::O_DIRECT | if write { libc::O_SYNC } else { 0 }).open(dev)
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_DIRECT | if write { libc::O_SYNC } else { 0 })
+        .open(dev)
 }
 
 pub fn size(dev: &str) -> std::io::Result<u64> {
@@ -63,5 +67,7 @@ pub fn write_block(dev: &str, from_end: u64, data: &[u8]) -> std::io::Result<()>
 }
 
 fn start_of(end: u64, from_end: u64) -> std::io::Result<u64> {
-    end.checked_sub(from_end).filter(|_| end >= crate::record::RESERVED_TAIL).ok_or_else(|| std::io::Error::other(format!("device too small ({end} bytes)")))
+    end.checked_sub(from_end)
+        .filter(|_| end >= crate::record::RESERVED_TAIL)
+        .ok_or_else(|| std::io::Error::other(format!("device too small ({end} bytes)")))
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 const MDADM: Duration = Duration::from_secs(30);
 
 fn failed(what: &str, e: String) -> CmdError {
-    CmdError::Spawn { cmdline: what.to_owned(), error: std::io::Error::other(e) }
+    CmdError::Spawn {
+        cmdline: what.to_owned(),
+        error: std::io::Error::other(e),
+    }
 }
 
 /// `None` when the device has no md superblock.
@@ -17,7 +20,11 @@ pub fn examine(device: &str) -> Result<Option<Examine>, CmdError> {
         if o.text.contains("No md superblock") {
             return Ok(None);
         }
-        return Err(CmdError::Failed { cmdline: format!("mdadm --examine {device}"), status: o.status, text: o.text });
+        return Err(CmdError::Failed {
+            cmdline: format!("mdadm --examine {device}"),
+            status: o.status,
+            text: o.text,
+        });
     }
     parse_examine(&o.text).map_err(|e| failed(&format!("mdadm --examine {device}: {}", o.text), e))
 }
@@ -41,7 +48,18 @@ pub fn create(md: &str, name: &str, size_kib: u64, devices: &[String]) -> Result
     let size = format!("--size={size_kib}K");
     let name = format!("--name={name}");
     let mut args = vec![
-        "--create", md, "--run", "--level=1", "--metadata=1.2", "--bitmap=internal", "--bitmap-chunk=1M", "--data-offset=8M", &size, &name, "--raid-devices", &n,
+        "--create",
+        md,
+        "--run",
+        "--level=1",
+        "--metadata=1.2",
+        "--bitmap=internal",
+        "--bitmap-chunk=1M",
+        "--data-offset=8M",
+        &size,
+        &name,
+        "--raid-devices",
+        &n,
     ];
     args.extend(devices.iter().map(String::as_str));
     run_ok("mdadm", &args, MDADM).map(drop)

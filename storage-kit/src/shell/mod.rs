@@ -35,13 +35,19 @@ pub struct KitError {
 
 impl From<CmdError> for KitError {
     fn from(e: CmdError) -> Self {
-        KitError { code: code::COMMAND, message: e.to_string() }
+        KitError {
+            code: code::COMMAND,
+            message: e.to_string(),
+        }
     }
 }
 
 fn io_error(what: &str, dev: &str) -> impl FnOnce(std::io::Error) -> KitError {
     let context = format!("{what} {dev}");
-    move |e| KitError { code: code::COMMAND, message: format!("{context}: {e}") }
+    move |e| KitError {
+        code: code::COMMAND,
+        message: format!("{context}: {e}"),
+    }
 }
 
 type Result<T> = std::result::Result<T, KitError>;
@@ -83,7 +89,10 @@ impl Kit {
 
     fn node_of_device(&self, dev: &str) -> Option<&Node> {
         let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
-        self.cfg.nodes.iter().find(|n| canon(&self.device_of(n)) == canon(dev))
+        self.cfg
+            .nodes
+            .iter()
+            .find(|n| canon(&self.device_of(n)) == canon(dev))
     }
 
     fn pidfile(&self) -> PathBuf {
@@ -108,12 +117,22 @@ impl Kit {
             Block::Valid(r) => r,
             _ => Record::none(),
         };
-        device::write_block(&dev, record::EPOCH_FROM_END, &current.encode(Kind::Epoch)).map_err(io_error("writing the export epoch to", &dev))?;
+        device::write_block(&dev, record::EPOCH_FROM_END, &current.encode(Kind::Epoch))
+            .map_err(io_error("writing the export epoch to", &dev))?;
         let conf = self.state_dir.join("nbd-server.conf");
-        let export = nbd::Export { name: &self.cfg.export, device: &dev, address: &self.me.address, port: self.cfg.port };
-        std::fs::write(&conf, nbd::server_config(&export)).map_err(io_error("writing", &conf.to_string_lossy()))?;
+        let export = nbd::Export {
+            name: &self.cfg.export,
+            device: &dev,
+            address: &self.me.address,
+            port: self.cfg.port,
+        };
+        std::fs::write(&conf, nbd::server_config(&export))
+            .map_err(io_error("writing", &conf.to_string_lossy()))?;
         nbd::start_server(&conf, &self.pidfile())?;
-        println!("export {} of {dev} started on {}:{}", self.cfg.export, self.me.address, self.cfg.port);
+        println!(
+            "export {} of {dev} started on {}:{}",
+            self.cfg.export, self.me.address, self.cfg.port
+        );
         Ok(())
     }
 
@@ -135,7 +154,8 @@ impl Kit {
         nbd::stop_server(&self.pidfile());
         if !self.running() {
             let dev = self.local();
-            device::write_block(&dev, record::EPOCH_FROM_END, &[0u8; record::BLOCK]).map_err(io_error("clearing the export epoch of", &dev))?;
+            device::write_block(&dev, record::EPOCH_FROM_END, &[0u8; record::BLOCK])
+                .map_err(io_error("clearing the export epoch of", &dev))?;
         }
         Ok(code::OK)
     }
@@ -147,19 +167,26 @@ impl Kit {
             Kind::Generation => record::RECORD_FROM_END,
             Kind::Epoch => record::EPOCH_FROM_END,
         };
-        let bytes = device::read_block(dev, from_end).map_err(io_error("reading the kit's blocks of", dev))?;
+        let bytes = device::read_block(dev, from_end)
+            .map_err(io_error("reading the kit's blocks of", dev))?;
         Ok(record::decode(&bytes, kind))
     }
 
     fn view(&self, n: &Node) -> Result<MemberView> {
         let dev = self.device_of(n);
-        Ok(MemberView { node: n.name.clone(), record: self.read(&dev, Kind::Generation)?, epoch: self.read(&dev, Kind::Epoch)?, md: md::examine(&dev)? })
+        Ok(MemberView {
+            node: n.name.clone(),
+            record: self.read(&dev, Kind::Generation)?,
+            epoch: self.read(&dev, Kind::Epoch)?,
+            md: md::examine(&dev)?,
+        })
     }
 
     fn write_record(&self, r: &Record, nodes: &[&Node]) -> Result<()> {
         for n in nodes {
             let dev = self.device_of(n);
-            device::write_block(&dev, record::RECORD_FROM_END, &r.encode(Kind::Generation)).map_err(io_error("writing the generation record to", &dev))?;
+            device::write_block(&dev, record::RECORD_FROM_END, &r.encode(Kind::Generation))
+                .map_err(io_error("writing the generation record to", &dev))?;
         }
         Ok(())
     }
@@ -168,10 +195,16 @@ impl Kit {
     /// answers, attached. The others are left out of this run.
     fn attach_reachable(&self) -> Vec<&Node> {
         let wanted: Vec<&Node> = match &self.env.peers {
-            Some(ids) => self.peers().filter(|p| ids.contains(&p.router_id) || ids.contains(&p.name)).collect(),
+            Some(ids) => self
+                .peers()
+                .filter(|p| ids.contains(&p.router_id) || ids.contains(&p.name))
+                .collect(),
             None => self.peers().collect(),
         };
-        wanted.into_iter().filter(|p| self.attach(p).is_ok()).collect()
+        wanted
+            .into_iter()
+            .filter(|p| self.attach(p).is_ok())
+            .collect()
     }
 
     fn attach(&self, p: &Node) -> Result<()> {
@@ -181,12 +214,29 @@ impl Kit {
         }
         // A peer srrd reports has the resource active: its `activate`
         // answered only once the export served. Others are probed first.
-        let vouched = self.env.peers.as_ref().is_some_and(|ids| ids.contains(&p.router_id));
+        let vouched = self
+            .env
+            .peers
+            .as_ref()
+            .is_some_and(|ids| ids.contains(&p.router_id));
         if !vouched && !nbd::serves(&p.address, self.cfg.port, &self.cfg.export) {
-            println!("{}: export not reachable at {}:{}", p.name, p.address, self.cfg.port);
-            return Err(KitError { code: code::COMMAND, message: format!("{} unreachable", p.name) });
+            println!(
+                "{}: export not reachable at {}:{}",
+                p.name, p.address, self.cfg.port
+            );
+            return Err(KitError {
+                code: code::COMMAND,
+                message: format!("{} unreachable", p.name),
+            });
         }
-        nbd::attach(&self.cfg.export, &p.address, self.cfg.port, &dev, self.cfg.nbd_timeout).map_err(|e| {
+        nbd::attach(
+            &self.cfg.export,
+            &p.address,
+            self.cfg.port,
+            &dev,
+            self.cfg.nbd_timeout,
+        )
+        .map_err(|e| {
             println!("{}: attach failed: {e}", p.name);
             KitError::from(e)
         })
@@ -204,7 +254,10 @@ impl Kit {
         let peers = self.attach_reachable();
         let mut members: Vec<&Node> = vec![&self.me];
         members.extend(peers);
-        let views = members.iter().map(|n| self.view(n)).collect::<Result<Vec<_>>>()?;
+        let views = members
+            .iter()
+            .map(|n| self.view(n))
+            .collect::<Result<Vec<_>>>()?;
         let decision = decide_start(&self.me.name, &self.cfg.names(), &views, force);
         self.remember(&decision);
         match decision {
@@ -212,18 +265,44 @@ impl Kit {
                 println!("waiting: {reason}");
                 Ok(code::RECALL)
             }
-            Decision::Refuse { reason } => Err(KitError { code: code::REFUSED, message: format!("refusing to start: {reason}") }),
+            Decision::Refuse { reason } => Err(KitError {
+                code: code::REFUSED,
+                message: format!("refusing to start: {reason}"),
+            }),
             Decision::Create { .. } => self.create(&members),
-            Decision::Assemble { array, generation, fresh, stale } => {
+            Decision::Assemble {
+                array,
+                generation,
+                fresh,
+                stale,
+            } => {
                 if force {
                     self.log_force(&views, &fresh)?;
                 }
-                let node = |name: &String| members.iter().copied().find(|n| &n.name == name).expect("decided among the members");
+                let node = |name: &String| {
+                    members
+                        .iter()
+                        .copied()
+                        .find(|n| &n.name == name)
+                        .expect("decided among the members")
+                };
                 let fresh: Vec<&Node> = fresh.iter().map(node).collect();
-                let r = Record { array, generation: generation + 1, writer: self.me.name.clone(), members: fresh.iter().map(|n| n.name.clone()).collect() };
+                let r = Record {
+                    array,
+                    generation: generation + 1,
+                    writer: self.me.name.clone(),
+                    members: fresh.iter().map(|n| n.name.clone()).collect(),
+                };
                 self.write_record(&r, &fresh)?;
-                md::assemble(&self.cfg.md_device, &fresh.iter().map(|n| self.device_of(n)).collect::<Vec<_>>())?;
-                println!("assembled {} from {} ({r})", self.cfg.md_device, r.members.join(", "));
+                md::assemble(
+                    &self.cfg.md_device,
+                    &fresh.iter().map(|n| self.device_of(n)).collect::<Vec<_>>(),
+                )?;
+                println!(
+                    "assembled {} from {} ({r})",
+                    self.cfg.md_device,
+                    r.members.join(", ")
+                );
                 for (name, how) in stale {
                     self.bring_in(node(&name), how)?;
                 }
@@ -242,13 +321,30 @@ impl Kit {
         let data_offset = 8 * MIB;
         let usable = smallest.saturating_sub(data_offset + record::RESERVED_TAIL) / MIB * MIB;
         if usable == 0 {
-            return Err(KitError { code: code::REFUSED, message: format!("devices too small ({smallest} bytes): need more than 9 MiB") });
+            return Err(KitError {
+                code: code::REFUSED,
+                message: format!("devices too small ({smallest} bytes): need more than 9 MiB"),
+            });
         }
-        md::create(&self.cfg.md_device, &self.cfg.export, usable / 1024, &devices)?;
+        md::create(
+            &self.cfg.md_device,
+            &self.cfg.export,
+            usable / 1024,
+            &devices,
+        )?;
         let uuid = md::detail(&self.cfg.md_device)?.uuid;
-        let r = Record { array: uuid, generation: 1, writer: self.me.name.clone(), members: members.iter().map(|n| n.name.clone()).collect() };
+        let r = Record {
+            array: uuid,
+            generation: 1,
+            writer: self.me.name.clone(),
+            members: members.iter().map(|n| n.name.clone()).collect(),
+        };
         self.write_record(&r, members)?;
-        println!("created {} on {} ({r})", self.cfg.md_device, devices.join(", "));
+        println!(
+            "created {} on {} ({r})",
+            self.cfg.md_device,
+            devices.join(", ")
+        );
         Ok(code::OK)
     }
 
@@ -275,7 +371,12 @@ impl Kit {
         if d.member(&dev).is_some() {
             return Ok(());
         }
-        let roles: Vec<usize> = d.members.iter().filter(|m| m.in_sync()).filter_map(|m| m.raid_device).collect();
+        let roles: Vec<usize> = d
+            .members
+            .iter()
+            .filter(|m| m.in_sync())
+            .filter_map(|m| m.raid_device)
+            .collect();
         match full_copy_reason(md::examine(&dev)?.as_ref(), &d.uuid, d.events, &roles) {
             None => self.bring_in(n, Rejoin::ReAdd),
             Some(why) => {
@@ -311,19 +412,35 @@ impl Kit {
         if d.members.iter().any(|m| m.faulty()) {
             d = md::detail(md_dev)?;
         }
-        let in_sync: Vec<&Node> = d.members.iter().filter(|m| m.in_sync()).filter_map(|m| m.device.as_deref()).filter_map(|dev| self.node_of_device(dev)).collect();
+        let in_sync: Vec<&Node> = d
+            .members
+            .iter()
+            .filter(|m| m.in_sync())
+            .filter_map(|m| m.device.as_deref())
+            .filter_map(|dev| self.node_of_device(dev))
+            .collect();
         let names: Vec<String> = in_sync.iter().map(|n| n.name.clone()).collect();
         let mut newest: Option<Record> = None;
         for n in &in_sync {
             if let Block::Valid(r) = self.read(&self.device_of(n), Kind::Generation)? {
-                if newest.as_ref().map_or(true, |x| r.generation > x.generation) {
+                if newest
+                    .as_ref()
+                    .map_or(true, |x| r.generation > x.generation)
+                {
                     newest = Some(r);
                 }
             }
         }
-        let up_to_date = newest.as_ref().is_some_and(|r| r.writer == self.me.name && r.array == d.uuid && sorted(&r.members) == sorted(&names));
+        let up_to_date = newest.as_ref().is_some_and(|r| {
+            r.writer == self.me.name && r.array == d.uuid && sorted(&r.members) == sorted(&names)
+        });
         if !up_to_date && !in_sync.is_empty() {
-            let r = Record { array: d.uuid.clone(), generation: newest.map_or(1, |r| r.generation + 1), writer: self.me.name.clone(), members: names };
+            let r = Record {
+                array: d.uuid.clone(),
+                generation: newest.map_or(1, |r| r.generation + 1),
+                writer: self.me.name.clone(),
+                members: names,
+            };
             self.write_record(&r, &in_sync)?;
             println!("new {r}");
         }
@@ -346,7 +463,13 @@ impl Kit {
 
     fn peer_from_env(&self) -> Result<&Node> {
         let id = self.env.peer.as_deref().unwrap_or_default();
-        self.cfg.node(id).filter(|n| n.name != self.me.name).ok_or(KitError { code: code::USAGE, message: format!("SRRD_PEER {id:?} is not a peer in the configuration") })
+        self.cfg
+            .node(id)
+            .filter(|n| n.name != self.me.name)
+            .ok_or(KitError {
+                code: code::USAGE,
+                message: format!("SRRD_PEER {id:?} is not a peer in the configuration"),
+            })
     }
 
     pub fn join(&self) -> Result<i32> {
@@ -387,7 +510,10 @@ impl Kit {
         self.bring_back_reachable()?;
         let d = md::detail(&self.cfg.md_device)?;
         let in_sync = d.members.iter().filter(|m| m.in_sync()).count();
-        println!("{}: {} of {} in sync, state {}", self.cfg.md_device, in_sync, d.raid_devices, d.state);
+        println!(
+            "{}: {} of {} in sync, state {}",
+            self.cfg.md_device, in_sync, d.raid_devices, d.state
+        );
         Ok(match () {
             _ if !degraded_fails => code::OK,
             _ if d.rebuild_status.is_some() => code::RESYNCING,
@@ -403,21 +529,53 @@ impl Kit {
             Decision::Wait { reason } => format!("waiting: {reason}"),
             Decision::Refuse { reason } => format!("refused: {reason}"),
             Decision::Create { members } => format!("created with {}", members.join(", ")),
-            Decision::Assemble { generation, fresh, stale, .. } => {
-                format!("assembled from {} (their generation {generation}, now {}); resync towards: {}", fresh.join(", "), generation + 1, if stale.is_empty() { "-".into() } else { stale.iter().map(|(n, h)| format!("{n} ({h:?})")).collect::<Vec<_>>().join(", ") })
+            Decision::Assemble {
+                generation,
+                fresh,
+                stale,
+                ..
+            } => {
+                format!(
+                    "assembled from {} (their generation {generation}, now {}); resync towards: {}",
+                    fresh.join(", "),
+                    generation + 1,
+                    if stale.is_empty() {
+                        "-".into()
+                    } else {
+                        stale
+                            .iter()
+                            .map(|(n, h)| format!("{n} ({h:?})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )
             }
         };
-        let _ = std::fs::write(self.state_dir.join("last-start"), format!("{} {text}\n", now_utc()));
+        let _ = std::fs::write(
+            self.state_dir.join("last-start"),
+            format!("{} {text}\n", now_utc()),
+        );
     }
 
     fn log_force(&self, views: &[MemberView], fresh: &[String]) -> Result<()> {
-        let mut line = format!("{} FORCED START of {} on {} from {}; members seen:", now_utc(), self.env.service, self.me.name, fresh.join(","));
+        let mut line = format!(
+            "{} FORCED START of {} on {} from {}; members seen:",
+            now_utc(),
+            self.env.service,
+            self.me.name,
+            fresh.join(",")
+        );
         for v in views {
             let r = match &v.record {
                 Block::Valid(r) => r.to_string(),
                 b => format!("{b:?}"),
             };
-            let _ = write!(line, " [{}: {r}; md events {}]", v.node, v.md.as_ref().map_or("-".into(), |e| e.events.to_string()));
+            let _ = write!(
+                line,
+                " [{}: {r}; md events {}]",
+                v.node,
+                v.md.as_ref().map_or("-".into(), |e| e.events.to_string())
+            );
         }
         println!("{line}");
         let path = self.state_dir.join("force.log");
@@ -425,7 +583,11 @@ impl Kit {
         log.push_str(&line);
         log.push('\n');
         std::fs::write(&path, log).map_err(io_error("writing", &path.to_string_lossy()))?;
-        let _ = cmd::run("logger", &["-t", "srrd-raid1", &line], std::time::Duration::from_secs(2));
+        let _ = cmd::run(
+            "logger",
+            &["-t", "srrd-raid1", &line],
+            std::time::Duration::from_secs(2),
+        );
         Ok(())
     }
 
@@ -434,32 +596,79 @@ impl Kit {
         let md_dev = &self.cfg.md_device;
         if self.running() {
             let d = md::detail(md_dev)?;
-            let _ = writeln!(out, "{} on {}: ACTIVE, {md_dev} {} (events {}, bitmap {})", self.env.service, self.me.name, d.state, d.events, if d.bitmap_internal { "internal" } else { "none" });
+            let _ = writeln!(
+                out,
+                "{} on {}: ACTIVE, {md_dev} {} (events {}, bitmap {})",
+                self.env.service,
+                self.me.name,
+                d.state,
+                d.events,
+                if d.bitmap_internal {
+                    "internal"
+                } else {
+                    "none"
+                }
+            );
             if let Some(s) = crate::mdadm::parse_mdstat(&md::mdstat(), self.cfg.md_name()) {
                 let _ = writeln!(out, "mdstat: {} {}", s.members, s.sync.unwrap_or_default());
                 if let Some(b) = s.bitmap {
                     let _ = writeln!(out, "{b}");
                 }
             }
-            if let Some((dirty, total)) = md::examine_bitmap(&self.local()).and_then(|t| crate::mdadm::parse_bitmap_dirty(&t)) {
+            if let Some((dirty, total)) =
+                md::examine_bitmap(&self.local()).and_then(|t| crate::mdadm::parse_bitmap_dirty(&t))
+            {
                 let _ = writeln!(out, "bitmap: {dirty} of {total} chunks dirty");
             }
             for n in &self.cfg.nodes {
                 let dev = self.device_of(n);
-                let state = d.member(&dev).map_or("not in the array".to_string(), |m| m.state.join(" "));
-                let rec = if d.member(&dev).is_some() { self.read(&dev, Kind::Generation).map(|b| describe(&b)).unwrap_or_else(|e| e.message) } else { "-".into() };
+                let state = d
+                    .member(&dev)
+                    .map_or("not in the array".to_string(), |m| m.state.join(" "));
+                let rec = if d.member(&dev).is_some() {
+                    self.read(&dev, Kind::Generation)
+                        .map(|b| describe(&b))
+                        .unwrap_or_else(|e| e.message)
+                } else {
+                    "-".into()
+                };
                 let _ = writeln!(out, "  {:<10} {:<12} {:<22} {rec}", n.name, dev, state);
             }
         } else {
             let dev = self.local();
             let e = md::examine(&dev)?;
-            let _ = writeln!(out, "{} on {}: passive, {md_dev} not running here", self.env.service, self.me.name);
-            let _ = writeln!(out, "  local {dev}: md {}", e.map_or("no superblock".into(), |e| format!("array {} events {} role {:?} saw {}", e.array_uuid, e.events, e.role, e.array_state)));
+            let _ = writeln!(
+                out,
+                "{} on {}: passive, {md_dev} not running here",
+                self.env.service, self.me.name
+            );
+            let _ = writeln!(
+                out,
+                "  local {dev}: md {}",
+                e.map_or("no superblock".into(), |e| format!(
+                    "array {} events {} role {:?} saw {}",
+                    e.array_uuid, e.events, e.role, e.array_state
+                ))
+            );
             let rec = self.read(&dev, Kind::Generation)?;
             let epoch = self.read(&dev, Kind::Epoch)?;
             let _ = writeln!(out, "  record: {}", describe(&rec));
-            let _ = writeln!(out, "  export epoch: {}{}", describe(&epoch), if matches!((&epoch, &rec), (Block::Valid(a), Block::Valid(b)) if a != b) { " (record written since the export started: witness)" } else { "" });
-            let export = nbd::server_pid(&self.pidfile()).map_or("not running".into(), |p| format!("nbd-server pid {p} on {}:{}", self.me.address, self.cfg.port));
+            let _ = writeln!(
+                out,
+                "  export epoch: {}{}",
+                describe(&epoch),
+                if matches!((&epoch, &rec), (Block::Valid(a), Block::Valid(b)) if a != b) {
+                    " (record written since the export started: witness)"
+                } else {
+                    ""
+                }
+            );
+            let export = nbd::server_pid(&self.pidfile()).map_or("not running".into(), |p| {
+                format!(
+                    "nbd-server pid {p} on {}:{}",
+                    self.me.address, self.cfg.port
+                )
+            });
             let _ = writeln!(out, "  export: {export}");
         }
         if let Ok(last) = std::fs::read_to_string(self.state_dir.join("last-start")) {
@@ -492,7 +701,9 @@ fn sorted(v: &[String]) -> Vec<String> {
 
 /// UTC wall clock as `YYYY-MM-DDTHH:MM:SSZ`.
 fn now_utc() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let (days, rem) = ((secs / 86400) as i64, secs % 86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -504,5 +715,10 @@ fn now_utc() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -39,7 +39,9 @@ pub fn start_server(config: &Path, pidfile: &Path) -> Result<(), CmdError> {
 
 /// Stops the export and its per-connection children (one process group).
 pub fn stop_server(pidfile: &Path) {
-    let Some(pid) = server_pid(pidfile) else { return };
+    let Some(pid) = server_pid(pidfile) else {
+        return;
+    };
     // SAFETY: plain kill(2) on a pid we read and checked just now.
     unsafe {
         libc::kill(-pid, libc::SIGTERM);
@@ -65,7 +67,12 @@ pub fn stop_server(pidfile: &Path) {
 /// its start-up work, which takes seconds: docs/storage.md, "Timeouts").
 pub fn serves(address: &str, port: u16, export: &str) -> bool {
     match run("nbd-client", &["-l", address, &port.to_string()], PROBE) {
-        Ok(o) => o.status.success() && o.text.lines().any(|l| l.split_whitespace().next() == Some(export)),
+        Ok(o) => {
+            o.status.success()
+                && o.text
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(export))
+        }
         Err(_) => false,
     }
 }
@@ -76,20 +83,48 @@ pub fn connected(device: &str) -> bool {
 }
 
 /// Attaches `device`; `io_timeout_s` is nbd's I/O timeout.
-pub fn attach(export: &str, address: &str, port: u16, device: &str, io_timeout_s: u32) -> Result<(), CmdError> {
+pub fn attach(
+    export: &str,
+    address: &str,
+    port: u16,
+    device: &str,
+    io_timeout_s: u32,
+) -> Result<(), CmdError> {
     let t = io_timeout_s.to_string();
-    run_ok("nbd-client", &["-N", export, address, &port.to_string(), device, "-t", &t, "-b", "4096", "-L"], QUICK)?;
+    run_ok(
+        "nbd-client",
+        &[
+            "-N",
+            export,
+            address,
+            &port.to_string(),
+            device,
+            "-t",
+            &t,
+            "-b",
+            "4096",
+            "-L",
+        ],
+        QUICK,
+    )?;
     // In ioctl mode the client's daemon sets the device up after the
     // command returned: until then the device reads as empty.
     let sys = format!("/sys/block/{}/size", device.trim_start_matches("/dev/"));
     for _ in 0..100 {
-        let sectors: u64 = std::fs::read_to_string(&sys).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        let sectors: u64 = std::fs::read_to_string(&sys)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
         if sectors > 0 && connected(device) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(CmdError::Timeout { cmdline: format!("nbd-client ... {device} (waiting for the device to get its size)"), after: Duration::from_secs(5), text: String::new() })
+    Err(CmdError::Timeout {
+        cmdline: format!("nbd-client ... {device} (waiting for the device to get its size)"),
+        after: Duration::from_secs(5),
+        text: String::new(),
+    })
 }
 
 pub fn detach(device: &str) -> Result<(), CmdError> {

@@ -29,11 +29,66 @@ const MODULES: [(&str, &str); 10] = [
     ("ext4", "fs/ext4/ext4.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 15] = ["dash", "bash", "ip", "nsenter", "losetup", "mount", "umount", "dd", "cmp", "timeout", "blockdev", "logger", "mkfs.ext4", "mountpoint", "make"];
+const HOST_BINS: [&str; 15] = [
+    "dash",
+    "bash",
+    "ip",
+    "nsenter",
+    "losetup",
+    "mount",
+    "umount",
+    "dd",
+    "cmp",
+    "timeout",
+    "blockdev",
+    "logger",
+    "mkfs.ext4",
+    "mountpoint",
+    "make",
+];
 const APPLETS: [&str; 42] = [
-    "insmod", "poweroff", "sleep", "cat", "mkdir", "cp", "mv", "rm", "ls", "ps", "kill", "sha256sum", "head", "tail", "grep", "sed", "awk", "seq", "wc", "tr",
-    "cut", "date", "dmesg", "sync", "sort", "xargs", "printf", "test", "true", "false", "od", "stat", "truncate", "tee", "ln", "chmod", "env", "expr", "pidof",
-    "uptime", "hexdump", "echo",
+    "insmod",
+    "poweroff",
+    "sleep",
+    "cat",
+    "mkdir",
+    "cp",
+    "mv",
+    "rm",
+    "ls",
+    "ps",
+    "kill",
+    "sha256sum",
+    "head",
+    "tail",
+    "grep",
+    "sed",
+    "awk",
+    "seq",
+    "wc",
+    "tr",
+    "cut",
+    "date",
+    "dmesg",
+    "sync",
+    "sort",
+    "xargs",
+    "printf",
+    "test",
+    "true",
+    "false",
+    "od",
+    "stat",
+    "truncate",
+    "tee",
+    "ln",
+    "chmod",
+    "env",
+    "expr",
+    "pidof",
+    "uptime",
+    "hexdump",
+    "echo",
 ];
 
 fn cache() -> PathBuf {
@@ -42,7 +97,12 @@ fn cache() -> PathBuf {
 
 fn sh(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -77,7 +137,10 @@ fn unpacked() -> PathBuf {
     let kernel = kernel_package();
     let mut pkgs = vec![kernel.as_str()];
     pkgs.extend(PACKAGES);
-    sh(Command::new("apt-get").arg("download").args(&pkgs).current_dir(&debs));
+    sh(Command::new("apt-get")
+        .arg("download")
+        .args(&pkgs)
+        .current_dir(&debs));
     for deb in std::fs::read_dir(&debs).unwrap() {
         let deb = deb.unwrap().path();
         sh(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
@@ -94,11 +157,29 @@ fn vmlinux(root: &Path) -> PathBuf {
         return out;
     }
     let boot = root.join("boot");
-    let bz = std::fs::read_dir(&boot).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("vmlinuz-")).expect("vmlinuz in the kernel package");
+    let bz = std::fs::read_dir(&boot)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("vmlinuz-")
+        })
+        .expect("vmlinuz in the kernel package");
     let bytes = std::fs::read(&bz).unwrap();
     let magic = [0xfd, b'7', b'z', b'X', b'Z', 0];
-    let at = bytes.windows(6).position(|w| w == magic).expect("xz stream in the bzImage");
-    let mut xz = Command::new("xz").arg("-dc").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("xz");
+    let at = bytes
+        .windows(6)
+        .position(|w| w == magic)
+        .expect("xz stream in the bzImage");
+    let mut xz = Command::new("xz")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("xz");
     let mut stdin = xz.stdin.take().unwrap();
     let data = bytes[at..].to_vec();
     let feeder = std::thread::spawn(move || {
@@ -109,7 +190,11 @@ fn vmlinux(root: &Path) -> PathBuf {
     // xz complains about the bytes after the stream; the ELF is complete.
     let elf = xz.wait_with_output().unwrap().stdout;
     feeder.join().unwrap();
-    assert!(elf.starts_with(b"\x7fELF"), "no ELF kernel in {}", bz.display());
+    assert!(
+        elf.starts_with(b"\x7fELF"),
+        "no ELF kernel in {}",
+        bz.display()
+    );
     std::fs::write(&out, elf).unwrap();
     out
 }
@@ -118,9 +203,17 @@ fn vmlinux(root: &Path) -> PathBuf {
 fn libs(bin: &Path) -> Vec<PathBuf> {
     let out = Command::new("ldd").arg(bin).output().expect("ldd");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("not found"), "{}: a library is missing on the host (see .ci/run):\n{text}", bin.display());
+    assert!(
+        !text.contains("not found"),
+        "{}: a library is missing on the host (see .ci/run):\n{text}",
+        bin.display()
+    );
     text.lines()
-        .filter_map(|l| l.split_whitespace().find(|t| t.starts_with('/')).map(PathBuf::from))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|t| t.starts_with('/'))
+                .map(PathBuf::from)
+        })
         .collect()
 }
 
@@ -135,7 +228,11 @@ fn in_image(p: &Path) -> String {
 }
 
 fn add_with_libs(c: &mut cpio::Cpio, bin: &Path, name: &str, seen: &mut Vec<String>) {
-    c.file(&format!("/usr/bin/{name}"), true, &std::fs::read(bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display())));
+    c.file(
+        &format!("/usr/bin/{name}"),
+        true,
+        &std::fs::read(bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display())),
+    );
     for lib in libs(bin) {
         let real = std::fs::canonicalize(&lib).unwrap_or(lib.clone());
         for p in [in_image(&lib), in_image(&real)] {
@@ -158,7 +255,23 @@ fn base(root: &Path) -> Vec<u8> {
         return b;
     }
     let mut c = cpio::Cpio::default();
-    for d in ["/usr", "/usr/bin", "/usr/lib", "/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/dev", "/proc", "/sys", "/tmp", "/run", "/etc", "/var", "/mnt", "/test", "/lib"] {
+    for d in [
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/lib/x86_64-linux-gnu",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/tmp",
+        "/run",
+        "/etc",
+        "/var",
+        "/mnt",
+        "/test",
+        "/lib",
+    ] {
         if d != "/lib" {
             c.dir(d);
         }
@@ -174,22 +287,43 @@ fn base(root: &Path) -> Vec<u8> {
         add_with_libs(&mut c, &which(b), b, &mut seen);
     }
     c.symlink("/usr/bin/sh", "dash");
-    for (name, rel) in [("mdadm", "sbin/mdadm"), ("nbd-client", "sbin/nbd-client"), ("nbd-server", "bin/nbd-server")] {
+    for (name, rel) in [
+        ("mdadm", "sbin/mdadm"),
+        ("nbd-client", "sbin/nbd-client"),
+        ("nbd-server", "bin/nbd-server"),
+    ] {
         add_with_libs(&mut c, &root.join(rel), name, &mut seen);
     }
-    c.file("/usr/bin/busybox", true, &std::fs::read(root.join("bin/busybox")).unwrap());
+    c.file(
+        "/usr/bin/busybox",
+        true,
+        &std::fs::read(root.join("bin/busybox")).unwrap(),
+    );
     for a in APPLETS {
         c.symlink(&format!("/usr/bin/{a}"), "busybox");
     }
-    let kdir = std::fs::read_dir(root.join("lib/modules")).unwrap().next().unwrap().unwrap().path();
+    let kdir = std::fs::read_dir(root.join("lib/modules"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     for (name, rel) in MODULES {
-        c.file(&format!("/usr/lib/modules/{name}.ko"), false, &std::fs::read(kdir.join("kernel").join(rel)).unwrap());
+        c.file(
+            &format!("/usr/lib/modules/{name}.ko"),
+            false,
+            &std::fs::read(kdir.join("kernel").join(rel)).unwrap(),
+        );
     }
     c.file("/etc/passwd", false, b"root:x:0:0:root:/root:/bin/sh\n");
     c.file("/etc/group", false, b"root:x:0:\n");
     c.file("/init", true, &std::fs::read(init).unwrap());
     let mods: Vec<&str> = MODULES.iter().map(|(m, _)| *m).collect();
-    c.file("/etc/modules", false, format!("{}\n", mods.join("\n")).as_bytes());
+    c.file(
+        "/etc/modules",
+        false,
+        format!("{}\n", mods.join("\n")).as_bytes(),
+    );
     let b = c.finish();
     // Images built from older lists are of no further use.
     for old in std::fs::read_dir(cache()).unwrap().flatten() {
@@ -207,7 +341,12 @@ fn shim() -> PathBuf {
     let out = cache().join("nbd-nodh.so");
     if !out.exists() {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/nbd-nodh.rs");
-        sh(Command::new(std::env::var("RUSTC").unwrap_or("rustc".into())).args(["--crate-type", "cdylib", "-O", "-o"]).arg(&out).arg(&src));
+        sh(
+            Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+                .args(["--crate-type", "cdylib", "-O", "-o"])
+                .arg(&out)
+                .arg(&src),
+        );
     }
     out
 }
@@ -233,14 +372,26 @@ pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Ru
         vars.push_str(&format!("export {k}='{v}'\n"));
     }
     let script = std::fs::read_to_string(vm.join("cases").join(case)).unwrap();
-    c.file("/test/run.sh", true, format!("{vars}. /test/lib.sh\n{script}").as_bytes());
-    c.file("/test/lib.sh", false, &std::fs::read(vm.join("lib.sh")).unwrap());
+    c.file(
+        "/test/run.sh",
+        true,
+        format!("{vars}. /test/lib.sh\n{script}").as_bytes(),
+    );
+    c.file(
+        "/test/lib.sh",
+        false,
+        &std::fs::read(vm.join("lib.sh")).unwrap(),
+    );
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/disk.mk");
     c.file("/test/disk.mk", false, &std::fs::read(example).unwrap());
     let kit = PathBuf::from(env!("CARGO_BIN_EXE_srrd-raid1"));
     let mut seen = vec![];
     add_with_libs(&mut c, &kit, "srrd-raid1", &mut seen);
-    c.file("/usr/lib/nbd-nodh.so", true, &std::fs::read(shim()).unwrap());
+    c.file(
+        "/usr/lib/nbd-nodh.so",
+        true,
+        &std::fs::read(shim()).unwrap(),
+    );
     c.file("/etc/ld.so.preload", false, b"/usr/lib/nbd-nodh.so\n");
     initrd.extend(c.finish());
     let dir = cache().join("runs");
@@ -279,11 +430,19 @@ pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Ru
     let wall = started.elapsed();
     let _ = std::fs::remove_file(&initrd_path);
     let console = std::fs::read_to_string(&log).unwrap_or_default();
-    let marker = console.lines().find_map(|l| l.trim().strip_prefix("@@EXIT_STATUS=").and_then(|s| s.parse().ok()));
+    let marker = console.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("@@EXIT_STATUS=")
+            .and_then(|s| s.parse().ok())
+    });
     let status = match (status, marker) {
         (_, Some(rc)) => rc,
         (None, None) => 124,
         (Some(_), None) => 125,
     };
-    Run { status, console, wall }
+    Run {
+        status,
+        console,
+        wall,
+    }
 }

@@ -55,6 +55,7 @@ const seg = encodeURIComponent;
 
 export const api = {
   whoami: () => request("GET", "/whoami"),
+  node: () => request("GET", "/node"),
   cluster: () => request("GET", "/cluster"),
   serviceStatus: (name) => request("GET", `/services/${seg(name)}/status`),
   // activate, deactivate, enable, disable, start, stop, clear-failed.

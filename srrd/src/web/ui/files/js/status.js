@@ -3,6 +3,7 @@
 
 import { h, replace, badge, recordBadge, ago } from "./dom.js";
 import * as live from "./live.js";
+import { api } from "./api.js";
 import { actionBar } from "./actions.js";
 
 export function menuPage(page) {
@@ -38,11 +39,16 @@ function summaryText(cluster) {
 export function statusPage(page) {
   const body = h("div", { id: "status" }, h("p", {}, "Loading…"));
   replace(page, h("h1", {}, "Cluster status"), body);
-  const draw = (cluster) => replace(body, problemsPanel(cluster), nodesStrip(cluster), servicesTable(cluster));
+  // This node's load and memory (the server reads them for its own host).
+  let load = null;
+  const draw = (cluster) => replace(body, problemsPanel(cluster), nodesStrip(cluster, load), servicesTable(cluster));
+  const readLoad = () => api.node().then((l) => { load = l; }).catch(() => { load = null; });
+  readLoad().then(() => live.current() && draw(live.current()));
   if (live.current()) draw(live.current());
   // Check ages grow between changes (not while a menu is open: a redraw
   // would close it).
   const tick = setInterval(() => {
+    readLoad();
     if (live.current() && document.activeElement?.tagName !== "SELECT") draw(live.current());
   }, 5000);
   const unsubscribe = live.subscribe(draw);
@@ -70,14 +76,21 @@ function problemsPanel(cluster) {
     h("ul", {}, items));
 }
 
-function nodesStrip(cluster) {
+const GIB = 1024 ** 3;
+
+function loadLine(l) {
+  const used = (l.memory_total_bytes - l.memory_available_bytes) / GIB;
+  return `load ${l.load1.toFixed(2)} ${l.load5.toFixed(2)} ${l.load15.toFixed(2)} · memory ${used.toFixed(1)} of ${(l.memory_total_bytes / GIB).toFixed(1)} GiB used`;
+}
+
+function nodesStrip(cluster, load) {
   return h("section", { class: "nodes" }, cluster.nodes.map((n) => {
     const runs = cluster.services.filter((s) => live.holders(s).includes(n.name)).map((s) => s.name);
     return h("div", { class: `node ${n.reachable ? "" : "down"}`, "data-node": n.name },
       h("div", {}, h("strong", {}, n.name), n.self ? " (this node)" : "", " ",
         n.reachable ? badge("UP", "good") : badge("UNREACHABLE", "bad")),
       h("div", { class: "muted" }, n.router_id, n.ui ? ` · UI ${n.ui}` : ""),
-      n.load !== undefined ? h("div", { class: "muted" }, `load ${n.load}`, n.memory !== undefined ? ` · memory ${n.memory}` : "") : null,
+      n.self && load ? h("div", { class: "muted", "data-load": "" }, loadLine(load)) : null,
       h("div", {}, runs.length ? `runs ${runs.join(", ")}` : "runs nothing"));
   }));
 }
