@@ -22,7 +22,6 @@ use common::lab::{wait_for, Lab};
 use serde_json::{json, Value};
 
 const PORT: u16 = 8443;
-const SRRD: &str = env!("CARGO_BIN_EXE_srrd");
 const NODE_ADDRESSES: [(&str, &str); 3] = [
     ("n1", "198.51.100.11"),
     ("n2", "198.51.100.12"),
@@ -79,20 +78,7 @@ fn node_dir() -> PathBuf {
 /// its LAN address, and the operator the browser presents.
 fn issue_certificates(lab: &Lab) -> PathBuf {
     let dir = lab.dir().join("pki");
-    let pki = |args: &[&str]| {
-        let out = Command::new(SRRD)
-            .arg("pki")
-            .arg("--dir")
-            .arg(&dir)
-            .args(args)
-            .output()
-            .expect("srrd pki runs");
-        assert!(
-            out.status.success(),
-            "srrd pki {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let pki = |args: &[&str]| common::srrd_pki(&dir, args);
     pki(&["init"]);
     for (node, ip) in NODE_ADDRESSES {
         pki(&["server", node, "--ip", ip]);

@@ -34,20 +34,7 @@ struct Certs {
 impl Certs {
     fn new(lab: &Lab) -> Certs {
         let dir = lab.dir().join("pki");
-        let pki = |args: &[&str]| {
-            let out = Command::new(SRRD)
-                .arg("pki")
-                .arg("--dir")
-                .arg(&dir)
-                .args(args)
-                .output()
-                .expect("srrd pki runs");
-            assert!(
-                out.status.success(),
-                "srrd pki {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let pki = |args: &[&str]| common::srrd_pki(&dir, args);
         pki(&["init"]);
         for node in ["n1", "n2", "n3"] {
             pki(&[
