@@ -697,6 +697,15 @@ impl Lab {
         if !self.frr_running(node, "ospfd") {
             self.spawn_frr(node, "ospfd", &["-a"]);
         }
+        // Started means the API server listens: `srrd run` started right
+        // after would otherwise fail fast on a refused connection.
+        let listening = || {
+            let out = self.exec(node, &["ss", "-Hltn", "sport = :2607"]);
+            out.status.success() && !out.stdout.is_empty()
+        };
+        if wait_for(Duration::from_secs(10), listening).is_none() {
+            panic!("lab {}: ospfd on {node} does not listen on its API port 2607", self.name);
+        }
     }
 
     fn spawn_frr(&self, node: &str, daemon: &'static str, extra: &[&str]) -> ProcHandle {
