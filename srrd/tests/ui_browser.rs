@@ -128,7 +128,16 @@ impl Browser {
             "the browser driver did not start:\n{}",
             driver.log_text()
         );
-        let writer = UnixStream::connect(&socket).expect("connect to the driver");
+        // The socket file appears at bind(), a moment before listen():
+        // a refused connect is no connection, so try again.
+        let mut connected = None;
+        wait_for(Duration::from_secs(10), || {
+            connected = UnixStream::connect(&socket).ok();
+            connected.is_some()
+        });
+        let writer = connected.unwrap_or_else(|| {
+            panic!("cannot connect to the browser driver:\n{}", driver.log_text())
+        });
         writer
             .set_read_timeout(Some(Duration::from_secs(90)))
             .expect("timeout");
