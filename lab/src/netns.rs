@@ -704,7 +704,10 @@ impl Lab {
             out.status.success() && !out.stdout.is_empty()
         };
         if wait_for(Duration::from_secs(10), listening).is_none() {
-            panic!("lab {}: ospfd on {node} does not listen on its API port 2607", self.name);
+            panic!(
+                "lab {}: ospfd on {node} does not listen on its API port 2607",
+                self.name
+            );
         }
     }
 

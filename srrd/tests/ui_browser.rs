@@ -136,7 +136,10 @@ impl Browser {
             connected.is_some()
         });
         let writer = connected.unwrap_or_else(|| {
-            panic!("cannot connect to the browser driver:\n{}", driver.log_text())
+            panic!(
+                "cannot connect to the browser driver:\n{}",
+                driver.log_text()
+            )
         });
         writer
             .set_read_timeout(Some(Duration::from_secs(90)))
