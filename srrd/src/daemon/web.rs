@@ -84,12 +84,22 @@ impl Daemon {
                 }
             }
         }
-        let current = config::load(&self.config_path).map_err(|e| EditError::File {
+        // Reading and the fsynced write run off the runtime; the loop waits
+        // for them, so the reload below sees the new file.
+        let path = self.config_path.clone();
+        let planned = edit.clone();
+        tokio::task::spawn_blocking(move || {
+            let current = config::load(&path).map_err(|e| EditError::File {
+                path: path.display().to_string(),
+                what: format!("invalid now, fix it by hand first:\n{e}"),
+            })?;
+            edit::save(&path, &edit::plan(&current, &planned)?)
+        })
+        .await
+        .map_err(|e| EditError::File {
             path: self.config_path.display().to_string(),
-            what: format!("invalid now, fix it by hand first:\n{e}"),
-        })?;
-        let next = edit::plan(&current, &edit)?;
-        edit::save(&self.config_path, &next)?;
+            what: format!("the write did not finish: {e}"),
+        })??;
         info!(target: "srrd::audit", file = %self.config_path.display(), "configuration file rewritten");
         let mut needs_restart = self.reload();
         if let ConfigEdit::SetDisabled(name, disabled) = &edit {

@@ -289,7 +289,7 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
         },
         Route::ServiceStatus(name) => status(context, &name).await,
         Route::WhatIf(query) => what_if(context, &query).await,
-        Route::ConfigServices => match crate::config::load(&context.config_path) {
+        Route::ConfigServices => match saved_config(context).await {
             Ok(config) => ok(Value::Array(
                 config
                     .services
@@ -297,20 +297,14 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
                     .map(|s| to_value(&s.rendered()))
                     .collect(),
             )),
-            Err(e) => error(
-                StatusCode::CONFLICT,
-                format!("configuration file invalid: {e}"),
-            ),
+            Err(answer) => answer,
         },
-        Route::ConfigService(name) => match crate::config::load(&context.config_path) {
+        Route::ConfigService(name) => match saved_config(context).await {
             Ok(config) => match config.services.iter().find(|s| s.name == name) {
                 Some(s) => ok(to_value(&s.rendered())),
                 None => not_found(&name),
             },
-            Err(e) => error(
-                StatusCode::CONFLICT,
-                format!("configuration file invalid: {e}"),
-            ),
+            Err(answer) => answer,
         },
         Route::Lsdb => match glass::lsdb(context.ospf_api, context.cluster_key.as_ref()).await {
             Ok(db) => ok(to_value(&db)),
@@ -327,6 +321,22 @@ async fn read(context: &Context, who: &Identity, role: Role, route: Route) -> An
         },
         // Not reached: every other route changes state or streams.
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "not a read"),
+    }
+}
+
+/// The configuration file as saved, read off the runtime.
+async fn saved_config(context: &Context) -> Result<crate::config::Config, Answer> {
+    let path = context.config_path.clone();
+    match tokio::task::spawn_blocking(move || crate::config::load(&path)).await {
+        Ok(Ok(config)) => Ok(config),
+        Ok(Err(e)) => Err(error(
+            StatusCode::CONFLICT,
+            format!("configuration file invalid: {e}"),
+        )),
+        Err(e) => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("configuration file not read: {e}"),
+        )),
     }
 }
 
