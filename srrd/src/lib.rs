@@ -5,6 +5,7 @@
 //! `engine` is the sans-IO protocol core; `sim` drives many engines over a
 //! simulated flooding network.
 
+pub mod accept;
 pub mod config;
 pub mod daemon;
 pub mod engine;

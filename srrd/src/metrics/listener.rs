@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -14,12 +13,11 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::{Scraper, CONTENT_TYPE};
 
-/// Scrapers are few; more connections than this wait.
+/// Scrapers are few; more connections than this are closed at once.
 const MAX_CONNECTIONS: usize = 8;
 /// A connection that has not sent its request headers by then is closed.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,32 +40,22 @@ pub async fn serve(
         .await
         .map_err(|source| ListenError { addr, source })?;
     info!(%addr, "metrics listener up");
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    warn!(error = %e, "metrics listener: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
+    Ok(tokio::spawn(crate::accept::bounded(
+        listener,
+        MAX_CONNECTIONS,
+        "metrics",
+        move |stream, _peer| {
             let scraper = scraper.clone();
-            tokio::spawn(async move {
+            Some(async move {
                 let service = service_fn(move |req| answer(req, scraper.clone()));
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service);
                 let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
-                drop(permit);
-            });
-        }
-    }))
+            })
+        },
+    )))
 }
 
 async fn answer(

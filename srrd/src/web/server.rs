@@ -8,14 +8,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::api::{self, Context};
 use super::identity::Identity;
 use super::Reloadable;
 
-/// Open connections at most; more are closed at once.
+/// Open connections at most; more are closed at once (`accept::bounded`).
 pub const MAX_CONNECTIONS: usize = 64;
 /// For the TLS handshake, and for each request's head.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,30 +25,11 @@ pub(super) async fn serve(
     reloadable: Arc<RwLock<Arc<Reloadable>>>,
     context: Arc<Context>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                warn!(error = %e, "HTTPS accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            warn!(%peer, "HTTPS connection limit reached; closing");
-            continue;
-        };
-        let current = match reloadable.read() {
-            Ok(r) => r.clone(),
-            Err(_) => return,
-        };
-        let context = context.clone();
-        tokio::spawn(tracing::Instrument::in_current_span(async move {
-            connection(tcp, current, context).await;
-            drop(slot);
-        }));
-    }
+    crate::accept::bounded(listener, MAX_CONNECTIONS, "https", |tcp, _peer| {
+        let current = reloadable.read().ok()?.clone();
+        Some(connection(tcp, current, context.clone()))
+    })
+    .await
 }
 
 async fn connection(tcp: TcpStream, current: Arc<Reloadable>, context: Arc<Context>) {
