@@ -13,12 +13,16 @@ use tracing::debug;
 use super::api::{self, Context};
 use super::identity::Identity;
 use super::Reloadable;
+use crate::accept::WriteStall;
 
 /// Open connections at most; more are closed at once (`accept::bounded`).
 pub const MAX_CONNECTIONS: usize = 64;
 /// For the TLS handshake, and for each request's head.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that takes no byte of a response (or of the event stream) for
+/// this long is disconnected.
+pub const WRITE_STALL: Duration = Duration::from_secs(10);
 
 pub(super) async fn serve(
     listener: TcpListener,
@@ -50,7 +54,7 @@ async fn connection(tcp: TcpStream, current: Arc<Reloadable>, context: Arc<Conte
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(tls), service)
+        .serve_connection(TokioIo::new(WriteStall::new(tls, WRITE_STALL)), service)
         .await;
     if let Err(e) = served {
         debug!(?peer, error = %e, "HTTPS connection ended");
