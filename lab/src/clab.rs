@@ -185,7 +185,15 @@ pub struct Topology {
     pub links: Vec<(Endpoint, Endpoint)>,
 }
 
+/// The lab's one topology, next to this crate's sources.
+pub const LAB_TOPOLOGY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/srrd.clab.yml");
+
 impl Topology {
+    /// `lab/srrd.clab.yml`: the topology of the tests, the bench and the demo.
+    pub fn lab() -> Result<Topology, String> {
+        Topology::load(Path::new(LAB_TOPOLOGY)).map_err(|problems| problems.join("\n"))
+    }
+
     /// Reads and checks `path`; every problem found, one per line, if any.
     pub fn load(path: &Path) -> Result<Topology, Vec<String>> {
         // Absolute: bind sources become paths in srrd's configs.

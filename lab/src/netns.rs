@@ -420,75 +420,6 @@ impl Lab {
         check_persistent_id(id).is_ok() && lab_dir(&prefix_for_dir(id)).join(SAVED_STATE).exists()
     }
 
-    /// The topology of the notes, FRR started on r1, n1, n2 and n3 (not yet
-    /// Full: see `wait_ospf_full`).
-    ///
-    /// ```text
-    ///  n1 eth0 198.51.100.11 ─┐ lanA            lanB ┌─ eth0 203.0.113.13 n3
-    ///  n2 eth0 198.51.100.12 ─┤ (bridges in sw)      │
-    ///         ethA 198.51.100.1 ── r1 ── ethB 203.0.113.1
-    ///                              └ ethC 198.18.0.1 ── eth0 198.18.0.10 c1
-    /// ```
-    /// Router ids r1 10.255.0.1 (priority 255: DR on both LANs), n1/n2/n3
-    /// 10.255.0.11/12/13 (priority 0). c1 runs no OSPF; its default route
-    /// is r1. A VIP in 192.0.2.0/24 on a node's `lo` is advertised as a /32
-    /// stub link of its router-LSA (`network 192.0.2.0/24 area 0`).
-    pub fn two_subnets(profile: Profile) -> Lab {
-        let lab = Lab::new(&format!("two_subnets({profile:?})"));
-        for node in ["r1", "n1", "n2", "n3", "c1"] {
-            lab.add_node(node);
-        }
-        lab.add_lan("lanA");
-        lab.add_lan("lanB");
-        lab.attach("r1", "ethA", "lanA", "198.51.100.1/24");
-        lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
-        lab.attach("n2", "eth0", "lanA", "198.51.100.12/24");
-        lab.attach("r1", "ethB", "lanB", "203.0.113.1/24");
-        lab.attach("n3", "eth0", "lanB", "203.0.113.13/24");
-        lab.link(
-            "r1",
-            "ethC",
-            "198.18.0.1/24",
-            "c1",
-            "eth0",
-            "198.18.0.10/24",
-        );
-        lab.exec_ok("r1", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        lab.ip("c1", "route add default via 198.18.0.1");
-
-        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        lab.set_router(
-            "r1",
-            Router {
-                router_id: Ipv4Addr::new(10, 255, 0, 1),
-                profile,
-                interfaces: vec![("ethA".into(), 255), ("ethB".into(), 255)],
-                passive: strings(&["ethC"]),
-                networks: strings(&["198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/24"]),
-            },
-        );
-        for (node, id, lan) in [
-            ("n1", 11, "198.51.100.0/24"),
-            ("n2", 12, "198.51.100.0/24"),
-            ("n3", 13, "203.0.113.0/24"),
-        ] {
-            lab.set_router(
-                node,
-                Router {
-                    router_id: Ipv4Addr::new(10, 255, 0, id),
-                    profile,
-                    interfaces: vec![("eth0".into(), 0)],
-                    passive: Vec::new(),
-                    networks: strings(&[lan, "192.0.2.0/24"]),
-                },
-            );
-        }
-        for node in ["r1", "n1", "n2", "n3"] {
-            lab.start_frr(node);
-        }
-        lab
-    }
-
     // ----- topology -------------------------------------------------------
 
     /// The namespace of `node`.
@@ -1204,9 +1135,11 @@ fn ospfd_conf(dir: &Path, node: &str, r: &Router) -> String {
     conf + "exit\n"
 }
 
+/// bfdd's profile `fast` of `Profile::Bfd`: 50 ms x 3.
+pub const BFD_PROFILE: &str = "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n";
+
 fn bfdd_conf(dir: &Path, node: &str) -> String {
-    frr_header(dir, node, "bfdd")
-        + "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n"
+    frr_header(dir, node, "bfdd") + BFD_PROFILE
 }
 
 // ----- helpers ---------------------------------------------------------------

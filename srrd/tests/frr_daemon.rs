@@ -24,9 +24,9 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
     c.assert_only_holder("n3");
 
     // n3's LSAs, as n1's ospfd holds them, decode and authenticate.
-    let key = c.lab.dir().join("cluster.key").display().to_string();
+    let key = c.lab().dir().join("cluster.key").display().to_string();
     let lsdb = c
-        .lab
+        .lab()
         .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key]);
     let from_n3: Vec<&str> = lsdb
         .lines()
@@ -93,7 +93,7 @@ fn ospfd_crash_on_the_active_node_moves_the_service() {
     }
     c.wait_served_by("n3", Duration::from_secs(20));
 
-    c.lab.kill_ospfd("n3");
+    c.lab().kill_ospfd("n3");
     let t = c.wait_served_by("n2", Duration::from_secs(10));
     eprintln!("ospfd crash on n3 -> n2: client served again after {t:?}");
     // srrd on n3 lost its session: it stopped the service and took the VIP away.
@@ -105,13 +105,13 @@ fn ospfd_crash_on_the_active_node_moves_the_service() {
         c.logs()
     );
     assert!(
-        c.lab.is_running(c.srrd("n3")),
+        c.lab().is_running(c.srrd("n3")),
         "srrd on n3 must keep running"
     );
 
     // ospfd returns: srrd reconnects; the service stays on n2 (sticky).
-    c.lab.start_frr("n3");
-    c.lab.wait_ospf_full("r1", 3, Duration::from_secs(30));
+    c.lab().start_frr("n3");
+    c.lab().wait_ospf_full("r1", 3, Duration::from_secs(30));
     let rejoined = wait_for(Duration::from_secs(20), || {
         c.srrd("n3")
             .log_text()
@@ -140,7 +140,7 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
     // kill -9: ospfd flushes n3's LSAs, n2 takes over; n3's VIP stays
     // behind on its lo until srrd comes back.
     let h = c.srrd("n3").clone();
-    c.lab.kill(&h);
+    c.lab().kill(&h);
     let took_over = wait_for(Duration::from_secs(10), || c.vip_holders().contains(&"n2"));
     assert!(took_over.is_some(), "n2 did not take over\n{}", c.logs());
 
