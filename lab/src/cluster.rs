@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use crate::clab::{split_words, Endpoint, Node, Role, Topology};
 use crate::client;
 use crate::docker::{Containers, Engine};
-use crate::netns::{full_neighbors, netns_pids, wait_for, Lab, ProcHandle, Profile, BFD_PROFILE};
+use crate::netns::{
+    full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
+};
 
 /// The answer a node gives when nobody serves a VIP.
 pub const NOBODY: &str = "-";
@@ -455,10 +457,7 @@ impl Cluster {
     /// SIGKILLs `node`'s processes called `name`.
     fn kill_named(&self, node: &str, name: &str) {
         for pid in self.pids_named(node, name) {
-            // SAFETY: plain kill(2) of a process inside one of our containers.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
+            kill_pid(pid, Signal::SIGKILL);
         }
     }
 
@@ -566,7 +565,7 @@ impl Cluster {
         }
         let procs: Vec<ProcHandle> = nodes.iter().filter_map(|n| self.srrd(n)).collect();
         for p in &procs {
-            self.lab.signal(p, libc::SIGTERM);
+            self.lab.signal(p, Signal::SIGTERM);
         }
         procs
             .iter()
@@ -621,10 +620,7 @@ impl Cluster {
         match self.runtime {
             Runtime::Namespaces => {
                 for pid in pids {
-                    // SAFETY: plain kill(2) of a process the lab's primitives started.
-                    unsafe {
-                        libc::kill(*pid, libc::SIGKILL);
-                    }
+                    kill_pid(*pid as u32, Signal::SIGKILL);
                 }
             }
             Runtime::Containers(_) => {

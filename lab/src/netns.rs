@@ -29,6 +29,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
+
+use nix::sched::CloneFlags;
+pub use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -190,8 +194,7 @@ pub struct Lab {
 /// Panics unless we are root: the labs need namespaces and FRR. CI runs as
 /// root, so the tests run there rather than skip.
 pub fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         panic!("this test builds network namespaces and runs FRR: run it as root (CI does)");
     }
     if !Path::new(FRR).join("ospfd").exists() {
@@ -675,12 +678,12 @@ impl Lab {
     pub fn stop_frr(&self, node: &str) {
         self.terminate(
             |p| p.handle.node == node && matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
-            libc::SIGTERM,
+            Signal::SIGTERM,
             Duration::from_secs(5),
         );
         self.terminate(
             |p| p.handle.node == node && p.kind == Kind::Frr("zebra"),
-            libc::SIGTERM,
+            Signal::SIGTERM,
             Duration::from_secs(5),
         );
     }
@@ -689,7 +692,7 @@ impl Lab {
     pub fn kill_ospfd(&self, node: &str) {
         self.terminate(
             |p| p.handle.node == node && p.kind == Kind::Frr("ospfd"),
-            libc::SIGKILL,
+            Signal::SIGKILL,
             Duration::ZERO,
         );
     }
@@ -697,7 +700,7 @@ impl Lab {
     /// A node dies: SIGKILL everything the lab started in it, at once, then
     /// its links go down (as the notes' crash case: kill first, link later).
     pub fn kill_node(&self, node: &str) {
-        self.terminate(|p| p.handle.node == node, libc::SIGKILL, Duration::ZERO);
+        self.terminate(|p| p.handle.node == node, Signal::SIGKILL, Duration::ZERO);
         kill_netns_pids(&self.ns(node));
         self.link_down(node);
     }
@@ -860,18 +863,10 @@ impl Lab {
             wrapped.current_dir(cwd);
         }
         wrapped.stdin(Stdio::null()).stdout(out).stderr(err);
-        // Its own session (so its own process group, which `kill_group`
-        // signals): no terminal signal reaches it, so a persistent lab's
-        // processes outlive the runner that started them.
-        // SAFETY: setsid(2) is async-signal-safe.
-        unsafe {
-            wrapped.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // Its own process group, which `kill_group` signals, and not the
+        // terminal's foreground one: no terminal signal reaches it, so a
+        // persistent lab's processes outlive the runner that started them.
+        wrapped.process_group(0);
         let child = wrapped
             .spawn()
             .unwrap_or_else(|e| panic!("lab {}: cannot start {name} in {node}: {e}", self.name));
@@ -900,7 +895,7 @@ impl Lab {
     }
 
     /// Sends `signal` to the process group of `proc` (if it still runs).
-    pub fn signal(&self, proc: &ProcHandle, signal: i32) {
+    pub fn signal(&self, proc: &ProcHandle, signal: Signal) {
         let mut state = self.state();
         if let Some(p) = state.procs.iter_mut().find(|p| p.handle.pid == proc.pid) {
             if p.running() {
@@ -911,13 +906,17 @@ impl Lab {
 
     /// SIGTERM, then SIGKILL after `grace`; waits for the exit.
     pub fn stop(&self, proc: &ProcHandle, grace: Duration) -> Option<ExitStatus> {
-        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGTERM, grace);
+        self.terminate(|p| p.handle.pid == proc.pid, Signal::SIGTERM, grace);
         self.exit_status(proc)
     }
 
     /// SIGKILL; waits for the exit.
     pub fn kill(&self, proc: &ProcHandle) {
-        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGKILL, Duration::ZERO);
+        self.terminate(
+            |p| p.handle.pid == proc.pid,
+            Signal::SIGKILL,
+            Duration::ZERO,
+        );
     }
 
     /// Waits up to `timeout` for `proc` to exit by itself.
@@ -972,7 +971,7 @@ impl Lab {
 
     /// Signals the matching running processes, waits up to `grace` for them,
     /// SIGKILLs what is left and reaps them all.
-    fn terminate(&self, select: impl Fn(&Proc) -> bool, signal: i32, grace: Duration) {
+    fn terminate(&self, select: impl Fn(&Proc) -> bool, signal: Signal, grace: Duration) {
         let mut state = self.state();
         let mut chosen: Vec<&mut Proc> = state.procs.iter_mut().filter(|p| select(p)).collect();
         for p in chosen.iter_mut() {
@@ -986,7 +985,7 @@ impl Lab {
         }
         for p in chosen {
             if p.running() {
-                kill_group(p.handle.pid, libc::SIGKILL);
+                kill_group(p.handle.pid, Signal::SIGKILL);
             }
             p.reap();
             if let Kind::Frr(daemon) = p.kind {
@@ -1070,13 +1069,13 @@ impl Drop for Lab {
             self.dump_logs();
         }
         // Notes pitfall 7: API clients before ospfd; ospfd and bfdd before zebra.
-        self.terminate(|p| p.kind == Kind::Client, libc::SIGTERM, CLIENT_GRACE);
+        self.terminate(|p| p.kind == Kind::Client, Signal::SIGTERM, CLIENT_GRACE);
         self.terminate(
             |p| matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
-            libc::SIGKILL,
+            Signal::SIGKILL,
             Duration::ZERO,
         );
-        self.terminate(|_| true, libc::SIGKILL, Duration::ZERO);
+        self.terminate(|_| true, Signal::SIGKILL, Duration::ZERO);
         let nodes = self.state().nodes.clone();
         // Whatever still lives in our namespaces was started by us (a
         // grandchild that left its process group).
@@ -1162,11 +1161,15 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn kill_group(pid: u32, signal: i32) {
-    // SAFETY: plain kill(2); the group is one we started and have not reaped.
-    unsafe {
-        libc::kill(-(pid as i32), signal);
-    }
+fn kill_group(pid: u32, signal: Signal) {
+    // The group is one we started and have not reaped; it may be gone.
+    let _ = nix::sys::signal::killpg(Pid::from_raw(pid as i32), signal);
+}
+
+/// `signal` to the process `pid` (as the root namespace numbers it), if it
+/// still runs.
+pub fn kill_pid(pid: u32, signal: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), signal);
 }
 
 /// FRR keeps a per-process dir there that only a clean exit removes.
@@ -1199,10 +1202,7 @@ fn kill_netns_pids(ns: &str) {
     let pids = || netns_pids(ns);
     for pid in pids() {
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        // SAFETY: plain kill(2) of a process inside one of our namespaces.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGKILL);
-        }
+        kill_pid(pid, Signal::SIGKILL);
         if let Some(daemon) = ["zebra", "ospfd", "bfdd"]
             .into_iter()
             .find(|d| comm.trim() == *d)
@@ -1265,16 +1265,8 @@ fn owner_is_gone(prefix: &str) -> bool {
 /// (`Lab::netns_path`): the sockets it opens from then on live there.
 pub fn enter_netns(path: &Path) -> Result<(), String> {
     let ns = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // SAFETY: setns on a valid netns fd moves only this thread.
-    let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-    if rc != 0 {
-        return Err(format!(
-            "setns {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns {}: {e}", path.display()))
 }
 
 /// Persistent lab ids name namespaces and a dir: keep them plain, and

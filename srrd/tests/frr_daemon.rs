@@ -23,27 +23,30 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
     eprintln!("served by n3 {t:?} after start");
     c.assert_only_holder("n3");
 
-    // n3's LSAs, as n1's ospfd holds them, decode and authenticate.
+    // n3's LSAs, as n1's ospfd holds them, decode and authenticate. The
+    // server answers before its start primitive returns: the started state
+    // may follow the first answer by a moment.
     let key = c.lab().dir().join("cluster.key").display().to_string();
-    let lsdb = c
-        .lab()
-        .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key]);
-    let from_n3: Vec<&str> = lsdb
-        .lines()
-        .filter(|l| l.contains(r#""adv_router":"10.255.0.13""#))
-        .collect();
+    let lsdb = || {
+        c.lab()
+            .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key])
+    };
+    let of_n3 = |lsdb: &str, kind: &str, what: &str| {
+        lsdb.lines().any(|l| {
+            l.contains(r#""adv_router":"10.255.0.13""#)
+                && l.contains(&format!(r#""kind":"{kind}""#))
+                && l.contains(what)
+        })
+    };
+    let started = wait_for(Duration::from_secs(5), || {
+        of_n3(&lsdb(), "service", r#""state":"active/started""#)
+    });
+    let text = lsdb();
     assert!(
-        from_n3
-            .iter()
-            .any(|l| l.contains(r#""kind":"daemon""#) && l.contains(r#""node_name":"n3""#)),
-        "no daemon LSA of n3 at n1:\n{lsdb}"
+        of_n3(&text, "daemon", r#""node_name":"n3""#),
+        "no daemon LSA of n3 at n1:\n{text}"
     );
-    assert!(
-        from_n3
-            .iter()
-            .any(|l| l.contains(r#""name":"web""#) && l.contains(r#""state":"active/started""#)),
-        "no started web LSA of n3 at n1:\n{lsdb}"
-    );
+    assert!(started.is_some(), "no started web LSA of n3 at n1:\n{text}");
 
     // The active node dies: n2 (10.255.0.12, LAN A) takes over once ospfd
     // declares n3 dead (dead interval 1 s).

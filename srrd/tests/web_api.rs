@@ -513,7 +513,7 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     assert!(pki.success());
     std::fs::copy(certs.dir.join("n1-new.crt"), certs.dir.join("n1.crt")).expect("copy");
     std::fs::copy(certs.dir.join("n1-new.key"), certs.dir.join("n1.key")).expect("copy");
-    c.lab().signal(c.srrd("n1"), libc::SIGHUP);
+    c.lab().signal(c.srrd("n1"), common::lab::Signal::SIGHUP);
     wait_for(Duration::from_secs(5), || {
         send(&c, &certs, "n1", &call("GET", "/api/v1/whoami", "alice")).0 == 0
     })

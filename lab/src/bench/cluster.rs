@@ -243,7 +243,7 @@ impl Cluster {
     /// SIGTERM, the graceful shutdown (returns at once).
     pub fn sigterm_srrd(&self, node: &str) {
         if let Some(h) = self.srrd(node) {
-            self.lab().signal(h, libc::SIGTERM);
+            self.lab().signal(h, crate::netns::Signal::SIGTERM);
         }
     }
 

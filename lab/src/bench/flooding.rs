@@ -10,7 +10,7 @@
 //! it checks nothing.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -75,11 +75,11 @@ pub fn run(options: &FloodOptions) -> Result<Vec<FloodRow>, String> {
         .collect()
 }
 
-fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<FloodRow, String> {
+fn measure_one(options: &FloodOptions, label: &str, srrd: &Path) -> Result<FloodRow, String> {
     let load_start = loadavg();
     let cluster = Cluster::build_lab(
         Lab::new(&format!("flooding {label}")),
-        srrd.clone(),
+        srrd.to_path_buf(),
         Overrides::own_srrd(Profile::Fast),
     )?;
     let lab = &cluster.lab;
@@ -133,7 +133,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         let (updates, deletes) = tap_counts(&tap, t0, t1);
         Ok(FloodRow {
             label: label.to_string(),
-            binary: srrd.clone(),
+            binary: srrd.to_path_buf(),
             services: options.services,
             check_interval: options.check_interval,
             ospfd_cpu: percent(&before_ospfd, &after_ospfd, window_s),
@@ -147,7 +147,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         })
     })();
     for h in srrds.values() {
-        lab.signal(h, libc::SIGTERM);
+        lab.signal(h, crate::netns::Signal::SIGTERM);
     }
     for h in srrds.values() {
         if lab.wait_exit(h, Duration::from_secs(30)).is_none() {
@@ -236,8 +236,10 @@ fn percent(
     after: &BTreeMap<&'static str, u64>,
     window_s: f64,
 ) -> BTreeMap<&'static str, f64> {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
     before
         .iter()
         .filter_map(|(n, b)| {

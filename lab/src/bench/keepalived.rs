@@ -197,7 +197,7 @@ impl Pair {
     /// SIGTERM (keepalived then sends a priority-0 advert and drops the VIP).
     pub fn sigterm(&self, node: &str) {
         if let Some((h, _)) = self.keepalived.get(node) {
-            self.lab.signal(h, libc::SIGTERM);
+            self.lab.signal(h, crate::netns::Signal::SIGTERM);
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use srrd::config::{Config, ServiceConfig};
 use srrd_lab::cluster::{self, Overrides};
 
-use super::lab::{require_root, wait_for, Lab, ProcHandle, Profile};
+use super::lab::{require_root, wait_for, Lab, ProcHandle, Profile, Signal};
 
 pub const VIP: &str = "192.0.2.10";
 pub const NODES: [&str; 3] = ["n1", "n2", "n3"];
@@ -99,7 +99,7 @@ impl Cluster {
     /// SIGTERM: graceful shutdown; returns its exit status.
     pub fn stop_srrd(&mut self, node: &str) -> std::process::ExitStatus {
         let h = self.srrd(node).clone();
-        self.lab().signal(&h, libc::SIGTERM);
+        self.lab().signal(&h, Signal::SIGTERM);
         self.lab()
             .wait_exit(&h, Duration::from_secs(20))
             .unwrap_or_else(|| panic!("srrd on {node} did not exit after SIGTERM"))
