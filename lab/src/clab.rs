@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 /// Keys of the file's top level (containerlab's schema).
 const TOP_KEYS: &[&str] = &["name", "prefix", "mgmt", "topology", "settings"];
@@ -209,7 +209,7 @@ impl Topology {
                 .map(|p| format!("{file}: {p}"))
                 .collect());
         }
-        let root: Value = serde_yaml::from_str(&text).map_err(|e| vec![e.to_string()])?;
+        let root: Value = serde_norway::from_str(&text).map_err(|e| vec![e.to_string()])?;
         Ok(typed(&root, path))
     }
 
@@ -243,7 +243,7 @@ fn dir_of(path: &Path) -> &Path {
 /// `dir` is the topology file's dir (bind sources are relative to it).
 pub fn check(text: &str, dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
-    let root: Value = match serde_yaml::from_str(text) {
+    let root: Value = match serde_norway::from_str(text) {
         Ok(v) => v,
         Err(e) => return vec![format!("not YAML: {e}")],
     };

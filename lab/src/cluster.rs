@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use crate::clab::{split_words, Endpoint, Node, Role, Topology};
 use crate::client;
 use crate::docker::{Containers, Engine};
+use crate::lsdb;
 use crate::netns::{
     full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
 };
@@ -836,61 +837,22 @@ impl Cluster {
         })
     }
 
-    /// srrd's LSAs as `node`'s ospfd holds them (`srrd lsdb`), one JSON
-    /// value each.
-    pub fn lsdb(&self, node: &str) -> Result<Vec<serde_json::Value>, String> {
-        let bin = self.srrd_bin.display().to_string();
-        let out = self.run_on(node, &[&bin, "lsdb"]);
-        if !out.status.success() {
-            return Err(format!(
-                "srrd lsdb on {node}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
-    }
-
     /// Each service's state per node, as the LSDB of `node` shows it:
     /// service -> [(node name, "config/run")], reachable nodes only.
     pub fn states(&self, node: &str) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
-        let lsas = self.lsdb(node)?;
-        let text = |v: &serde_json::Value, key: &str| {
-            v.get(key)
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string()
+        let key = match self
+            .configs
+            .get(node)
+            .and_then(|c| c.node.cluster_key_file.as_deref())
+        {
+            Some(path) => Some(srrd::daemon::read_key(path).map_err(|e| e.to_string())?),
+            None => None,
         };
-        let names: BTreeMap<String, String> = lsas
-            .iter()
-            .filter(|l| text(l, "kind") == "daemon")
-            .map(|l| (text(l, "adv_router"), text(l, "node_name")))
-            .collect();
-        // A service of a router may sit under two ids for a moment (the
-        // next state is originated before the old id is flushed): the
-        // highest generation is the record (docs/architecture.md, view.rs).
-        let mut latest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-        for l in lsas.iter().filter(|l| text(l, "kind") == "service") {
-            if l.get("reachable").and_then(|r| r.as_bool()) != Some(true) {
-                continue;
-            }
-            let generation = l.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-            let key = (text(l, "name"), text(l, "adv_router"));
-            if !matches!(latest.get(&key), Some((g, _)) if *g >= generation) {
-                latest.insert(key, (generation, text(l, "state")));
-            }
-        }
-        let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        for ((service, router), (_, state)) in latest {
-            let who = names.get(&router).cloned().unwrap_or(router);
-            states.entry(service).or_default().push((who, state));
-        }
-        for list in states.values_mut() {
-            list.sort();
-        }
-        Ok(states)
+        let view = self
+            .lab
+            .in_netns(node, || lsdb::view(key.as_ref()))
+            .map_err(|e| format!("{node}: {e}"))?;
+        Ok(lsdb::states(&view))
     }
 
     /// The nodes where `service` is `active/started`, as `observer` sees it.

@@ -1,5 +1,5 @@
 //! `srrd run` against real FRR 8.4 (zebra + ospfd --apiserver) in network
-//! namespaces (lab/src/netns.rs): two subnets joined by r1, nodes n1, n2
+//! namespaces (lab/srrd.clab.yml, lab/src/cluster.rs): two subnets joined by r1, nodes n1, n2
 //! on LAN A and n3 on LAN B, a client c1 behind r1. A tiny HTTP service
 //! answers with the name of the node that serves it; every claim is checked
 //! from the client. Needs root and FRR (CI has both).

@@ -1,6 +1,6 @@
 //! The web UI (docs/ui.md) in a real browser: headless Debian chromium,
 //! driven by playwright-core (srrd/tests/ui/driver.mjs) from the client
-//! namespace c1 of the two-subnet lab, against three real srrd daemons on
+//! namespace c1 of the lab (lab/srrd.clab.yml), against three real srrd daemons on
 //! real FRR, with an operator certificate made by `srrd pki`. It checks
 //! that the status page shows a failover live (no reload), that a what-if
 //! preview names the node the service then really moves to, and that a

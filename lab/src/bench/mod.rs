@@ -1,6 +1,6 @@
 //! The failover benchmark (`srrd-bench`, docs/benchmarks.md "Failover
 //! outage (lab)"): client-visible outage of srrd's failover scenarios in
-//! the two-subnet lab, N runs each, and keepalived side by side where VRRP
+//! the lab (lab/srrd.clab.yml), N runs each, and keepalived side by side where VRRP
 //! can play the same case. A benchmark, not a test: it reports numbers and
 //! the goals they are held against, and asserts nothing about timing.
 
