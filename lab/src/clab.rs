@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 /// Keys of the file's top level (containerlab's schema).
 const TOP_KEYS: &[&str] = &["name", "prefix", "mgmt", "topology", "settings"];
@@ -185,7 +185,15 @@ pub struct Topology {
     pub links: Vec<(Endpoint, Endpoint)>,
 }
 
+/// The lab's one topology, next to this crate's sources.
+pub const LAB_TOPOLOGY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/srrd.clab.yml");
+
 impl Topology {
+    /// `lab/srrd.clab.yml`: the topology of the tests, the bench and the demo.
+    pub fn lab() -> Result<Topology, String> {
+        Topology::load(Path::new(LAB_TOPOLOGY)).map_err(|problems| problems.join("\n"))
+    }
+
     /// Reads and checks `path`; every problem found, one per line, if any.
     pub fn load(path: &Path) -> Result<Topology, Vec<String>> {
         // Absolute: bind sources become paths in srrd's configs.
@@ -201,7 +209,7 @@ impl Topology {
                 .map(|p| format!("{file}: {p}"))
                 .collect());
         }
-        let root: Value = serde_yaml::from_str(&text).map_err(|e| vec![e.to_string()])?;
+        let root: Value = serde_norway::from_str(&text).map_err(|e| vec![e.to_string()])?;
         Ok(typed(&root, path))
     }
 
@@ -235,7 +243,7 @@ fn dir_of(path: &Path) -> &Path {
 /// `dir` is the topology file's dir (bind sources are relative to it).
 pub fn check(text: &str, dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
-    let root: Value = match serde_yaml::from_str(text) {
+    let root: Value = match serde_norway::from_str(text) {
         Ok(v) => v,
         Err(e) => return vec![format!("not YAML: {e}")],
     };

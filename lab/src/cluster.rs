@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 use crate::clab::{split_words, Endpoint, Node, Role, Topology};
 use crate::client;
 use crate::docker::{Containers, Engine};
-use crate::netns::{full_neighbors, netns_pids, wait_for, Lab, ProcHandle};
+use crate::lsdb;
+use crate::netns::{
+    full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
+};
 
 /// The answer a node gives when nobody serves a VIP.
 pub const NOBODY: &str = "-";
@@ -38,6 +41,37 @@ pub struct Cluster {
     /// srrd's configuration of each node (host paths).
     configs: BTreeMap<String, srrd::config::Config>,
     runtime: Runtime,
+    overrides: Overrides,
+}
+
+/// What the bench and srrd's tests change in the topology's nodes.
+#[derive(Clone, Copy, Debug)]
+pub struct Overrides {
+    /// The FRR timers: `Fast` runs the bound FRR configs as they are,
+    /// `Bfd` adds BFD on every OSPF interface (namespaces only).
+    pub frr: Profile,
+    /// srrd starts from the bound configs. Without, the caller writes each
+    /// node's (`configure_srrd`) and starts srrd itself (`spawn_srrd`).
+    pub srrd_from_binds: bool,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides {
+            frr: Profile::Fast,
+            srrd_from_binds: true,
+        }
+    }
+}
+
+impl Overrides {
+    /// FRR with `frr`'s timers; srrd left to the caller.
+    pub fn own_srrd(frr: Profile) -> Overrides {
+        Overrides {
+            frr,
+            srrd_from_binds: false,
+        }
+    }
 }
 
 /// Where the nodes' processes run.
@@ -75,7 +109,22 @@ impl Cluster {
     /// Builds the whole topology in `lab` (an empty lab) and starts every
     /// role: FRR first, then srrd once each node's OSPF is Full.
     pub fn build(lab: Lab, topo: Topology, srrd_bin: PathBuf) -> Result<Cluster, String> {
-        Cluster::boot(lab, topo, srrd_bin, Runtime::Namespaces)
+        Cluster::build_with(lab, topo, srrd_bin, Overrides::default())
+    }
+
+    /// The lab's topology (`Topology::lab`) in `lab`, with `overrides`.
+    pub fn build_lab(lab: Lab, srrd_bin: PathBuf, overrides: Overrides) -> Result<Cluster, String> {
+        Cluster::build_with(lab, Topology::lab()?, srrd_bin, overrides)
+    }
+
+    /// `build` with `overrides` (namespaces only).
+    pub fn build_with(
+        lab: Lab,
+        topo: Topology,
+        srrd_bin: PathBuf,
+        overrides: Overrides,
+    ) -> Result<Cluster, String> {
+        Cluster::boot(lab, topo, srrd_bin, Runtime::Namespaces, overrides)
     }
 
     /// Builds the topology in `lab` (an empty lab) from containers, as
@@ -98,7 +147,13 @@ impl Cluster {
         images.dedup();
         engine.load(archive, &images)?;
         let containers = Containers::new(engine, &lab);
-        Cluster::boot(lab, topo, "srrd".into(), Runtime::Containers(containers))
+        Cluster::boot(
+            lab,
+            topo,
+            "srrd".into(),
+            Runtime::Containers(containers),
+            Overrides::default(),
+        )
     }
 
     fn boot(
@@ -106,6 +161,7 @@ impl Cluster {
         topo: Topology,
         srrd_bin: PathBuf,
         runtime: Runtime,
+        overrides: Overrides,
     ) -> Result<Cluster, String> {
         let mut cluster = Cluster {
             lab,
@@ -113,6 +169,7 @@ impl Cluster {
             srrd_bin,
             configs: BTreeMap::new(),
             runtime,
+            overrides,
         };
         let topo = cluster.topo.clone();
         for node in &topo.nodes {
@@ -133,10 +190,13 @@ impl Cluster {
                 cluster.lab.start_frr(&node.name);
             }
         }
+        cluster.wait_ospf(Duration::from_secs(60))?;
+        if !overrides.srrd_from_binds {
+            return Ok(cluster);
+        }
         for node in topo.nodes.iter().filter(|n| n.role == Role::Node) {
             cluster.write_srrd_conf(node)?;
         }
-        cluster.wait_ospf(Duration::from_secs(60))?;
         for node in topo.with_role(Role::Node) {
             cluster.start_srrd(&node);
         }
@@ -174,6 +234,7 @@ impl Cluster {
             srrd_bin,
             configs,
             runtime,
+            overrides: Overrides::default(),
         })
     }
 
@@ -242,9 +303,53 @@ impl Cluster {
                 Err(e) => return Err(format!("{}: {e}", path.display())),
             }
         }
+        if self.overrides.frr == Profile::Bfd {
+            for (daemon, text) in &mut confs {
+                if *daemon == "ospfd" {
+                    *text = with_bfd(text);
+                }
+            }
+            confs.retain(|(daemon, _)| *daemon != "bfdd");
+            confs.push(("bfdd", BFD_PROFILE.to_string()));
+        }
         let confs: Vec<(&str, &str)> = confs.iter().map(|(d, t)| (*d, t.as_str())).collect();
         self.lab.set_frr_conf(&node.name, &confs);
         Ok(())
+    }
+
+    /// Writes `config` as `node`'s srrd.toml (srrd's own TOML writer), for
+    /// a cluster whose srrd is the caller's (`Overrides::own_srrd`).
+    pub fn configure_srrd(
+        &mut self,
+        node: &str,
+        config: srrd::config::Config,
+    ) -> Result<PathBuf, String> {
+        let path = self.srrd_config_path(node);
+        fs::write(&path, config.to_toml()).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.configs.insert(node.to_string(), config);
+        Ok(path)
+    }
+
+    /// A starting point for `configure_srrd`: `node`'s name, its state in
+    /// `<node dir>/state`, VIPs on `lo`, FRR's vty sockets in the node dir
+    /// (where the lab runs FRR), no services.
+    pub fn base_config(&self, node: &str) -> srrd::config::Config {
+        let dir = self.lab.node_dir(node);
+        srrd::config::Config {
+            node: srrd::config::NodeSettings {
+                name: node.to_string(),
+                state_dir: dir.join("state"),
+                vty_socket_dir: Some(dir),
+                ..Default::default()
+            },
+            web: None,
+            services: Vec::new(),
+        }
+    }
+
+    /// `node`'s srrd configuration as the lab runs srrd with it.
+    pub fn srrd_config_path(&self, node: &str) -> PathBuf {
+        self.lab.node_dir(node).join("srrd.toml")
     }
 
     /// `/etc/srrd/srrd.toml` with every container path of a bind replaced
@@ -275,7 +380,7 @@ impl Cluster {
                 .replace(&format!("\"{target}\""), &format!("\"{host}\""))
                 .replace(&format!("\"{target}/"), &format!("\"{host}/"));
         }
-        let path = self.lab.node_dir(&node.name).join("srrd.toml");
+        let path = self.srrd_config_path(&node.name);
         fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         self.configs.insert(node.name.clone(), load_config(&path)?);
         Ok(())
@@ -353,10 +458,7 @@ impl Cluster {
     /// SIGKILLs `node`'s processes called `name`.
     fn kill_named(&self, node: &str, name: &str) {
         for pid in self.pids_named(node, name) {
-            // SAFETY: plain kill(2) of a process inside one of our containers.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
+            kill_pid(pid, Signal::SIGKILL);
         }
     }
 
@@ -408,14 +510,19 @@ impl Cluster {
             }
             return;
         }
+        self.spawn_srrd(node, "srrd=debug");
+    }
+
+    /// `srrd run --log LOG` on `node` in its namespace.
+    pub fn spawn_srrd(&self, node: &str, log: &str) -> ProcHandle {
         let mut cmd = Command::new(&self.srrd_bin);
         cmd.arg("run")
             .arg("--config")
-            .arg(self.lab.node_dir(node).join("srrd.toml"))
-            .args(["--log", "srrd=debug"])
+            .arg(self.srrd_config_path(node))
+            .args(["--log", log])
             // Plain log files (tracing colours its output by default).
             .env("NO_COLOR", "1");
-        self.lab.spawn(node, cmd);
+        self.lab.spawn(node, cmd)
     }
 
     /// srrd's configuration as `srrd` on `node` reads it.
@@ -459,7 +566,7 @@ impl Cluster {
         }
         let procs: Vec<ProcHandle> = nodes.iter().filter_map(|n| self.srrd(n)).collect();
         for p in &procs {
-            self.lab.signal(p, libc::SIGTERM);
+            self.lab.signal(p, Signal::SIGTERM);
         }
         procs
             .iter()
@@ -514,10 +621,7 @@ impl Cluster {
         match self.runtime {
             Runtime::Namespaces => {
                 for pid in pids {
-                    // SAFETY: plain kill(2) of a process the lab's primitives started.
-                    unsafe {
-                        libc::kill(*pid, libc::SIGKILL);
-                    }
+                    kill_pid(*pid as u32, Signal::SIGKILL);
                 }
             }
             Runtime::Containers(_) => {
@@ -733,61 +837,22 @@ impl Cluster {
         })
     }
 
-    /// srrd's LSAs as `node`'s ospfd holds them (`srrd lsdb`), one JSON
-    /// value each.
-    pub fn lsdb(&self, node: &str) -> Result<Vec<serde_json::Value>, String> {
-        let bin = self.srrd_bin.display().to_string();
-        let out = self.run_on(node, &[&bin, "lsdb"]);
-        if !out.status.success() {
-            return Err(format!(
-                "srrd lsdb on {node}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
-    }
-
     /// Each service's state per node, as the LSDB of `node` shows it:
     /// service -> [(node name, "config/run")], reachable nodes only.
     pub fn states(&self, node: &str) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
-        let lsas = self.lsdb(node)?;
-        let text = |v: &serde_json::Value, key: &str| {
-            v.get(key)
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string()
+        let key = match self
+            .configs
+            .get(node)
+            .and_then(|c| c.node.cluster_key_file.as_deref())
+        {
+            Some(path) => Some(srrd::daemon::read_key(path).map_err(|e| e.to_string())?),
+            None => None,
         };
-        let names: BTreeMap<String, String> = lsas
-            .iter()
-            .filter(|l| text(l, "kind") == "daemon")
-            .map(|l| (text(l, "adv_router"), text(l, "node_name")))
-            .collect();
-        // A service of a router may sit under two ids for a moment (the
-        // next state is originated before the old id is flushed): the
-        // highest generation is the record (docs/architecture.md, view.rs).
-        let mut latest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-        for l in lsas.iter().filter(|l| text(l, "kind") == "service") {
-            if l.get("reachable").and_then(|r| r.as_bool()) != Some(true) {
-                continue;
-            }
-            let generation = l.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-            let key = (text(l, "name"), text(l, "adv_router"));
-            if !matches!(latest.get(&key), Some((g, _)) if *g >= generation) {
-                latest.insert(key, (generation, text(l, "state")));
-            }
-        }
-        let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        for ((service, router), (_, state)) in latest {
-            let who = names.get(&router).cloned().unwrap_or(router);
-            states.entry(service).or_default().push((who, state));
-        }
-        for list in states.values_mut() {
-            list.sort();
-        }
-        Ok(states)
+        let view = self
+            .lab
+            .in_netns(node, || lsdb::view(key.as_ref()))
+            .map_err(|e| format!("{node}: {e}"))?;
+        Ok(lsdb::states(&view))
     }
 
     /// The nodes where `service` is `active/started`, as `observer` sees it.
@@ -943,6 +1008,20 @@ impl Cluster {
             list.join(", ")
         }
     }
+}
+
+/// `ospfd_conf` with BFD on every interface it configures, with the
+/// profile of `BFD_PROFILE` (docs/frr.md).
+fn with_bfd(ospfd_conf: &str) -> String {
+    let mut out = String::new();
+    for line in ospfd_conf.lines() {
+        out += line;
+        out += "\n";
+        if line.starts_with("interface ") {
+            out += " ip ospf bfd\n ip ospf bfd profile fast\n";
+        }
+    }
+    out
 }
 
 fn load_config(path: &Path) -> Result<srrd::config::Config, String> {

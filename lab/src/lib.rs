@@ -8,6 +8,7 @@ pub mod client;
 pub mod cluster;
 pub mod demo;
 pub mod docker;
+pub mod lsdb;
 pub mod netns;
 pub mod probe;
 pub mod scenario;

@@ -29,6 +29,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
+
+use nix::sched::CloneFlags;
+pub use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -190,8 +194,7 @@ pub struct Lab {
 /// Panics unless we are root: the labs need namespaces and FRR. CI runs as
 /// root, so the tests run there rather than skip.
 pub fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         panic!("this test builds network namespaces and runs FRR: run it as root (CI does)");
     }
     if !Path::new(FRR).join("ospfd").exists() {
@@ -418,75 +421,6 @@ impl Lab {
     /// True if the persistent lab `id` has been left running.
     pub fn is_up(id: &str) -> bool {
         check_persistent_id(id).is_ok() && lab_dir(&prefix_for_dir(id)).join(SAVED_STATE).exists()
-    }
-
-    /// The topology of the notes, FRR started on r1, n1, n2 and n3 (not yet
-    /// Full: see `wait_ospf_full`).
-    ///
-    /// ```text
-    ///  n1 eth0 198.51.100.11 ─┐ lanA            lanB ┌─ eth0 203.0.113.13 n3
-    ///  n2 eth0 198.51.100.12 ─┤ (bridges in sw)      │
-    ///         ethA 198.51.100.1 ── r1 ── ethB 203.0.113.1
-    ///                              └ ethC 198.18.0.1 ── eth0 198.18.0.10 c1
-    /// ```
-    /// Router ids r1 10.255.0.1 (priority 255: DR on both LANs), n1/n2/n3
-    /// 10.255.0.11/12/13 (priority 0). c1 runs no OSPF; its default route
-    /// is r1. A VIP in 192.0.2.0/24 on a node's `lo` is advertised as a /32
-    /// stub link of its router-LSA (`network 192.0.2.0/24 area 0`).
-    pub fn two_subnets(profile: Profile) -> Lab {
-        let lab = Lab::new(&format!("two_subnets({profile:?})"));
-        for node in ["r1", "n1", "n2", "n3", "c1"] {
-            lab.add_node(node);
-        }
-        lab.add_lan("lanA");
-        lab.add_lan("lanB");
-        lab.attach("r1", "ethA", "lanA", "198.51.100.1/24");
-        lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
-        lab.attach("n2", "eth0", "lanA", "198.51.100.12/24");
-        lab.attach("r1", "ethB", "lanB", "203.0.113.1/24");
-        lab.attach("n3", "eth0", "lanB", "203.0.113.13/24");
-        lab.link(
-            "r1",
-            "ethC",
-            "198.18.0.1/24",
-            "c1",
-            "eth0",
-            "198.18.0.10/24",
-        );
-        lab.exec_ok("r1", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        lab.ip("c1", "route add default via 198.18.0.1");
-
-        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        lab.set_router(
-            "r1",
-            Router {
-                router_id: Ipv4Addr::new(10, 255, 0, 1),
-                profile,
-                interfaces: vec![("ethA".into(), 255), ("ethB".into(), 255)],
-                passive: strings(&["ethC"]),
-                networks: strings(&["198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/24"]),
-            },
-        );
-        for (node, id, lan) in [
-            ("n1", 11, "198.51.100.0/24"),
-            ("n2", 12, "198.51.100.0/24"),
-            ("n3", 13, "203.0.113.0/24"),
-        ] {
-            lab.set_router(
-                node,
-                Router {
-                    router_id: Ipv4Addr::new(10, 255, 0, id),
-                    profile,
-                    interfaces: vec![("eth0".into(), 0)],
-                    passive: Vec::new(),
-                    networks: strings(&[lan, "192.0.2.0/24"]),
-                },
-            );
-        }
-        for node in ["r1", "n1", "n2", "n3"] {
-            lab.start_frr(node);
-        }
-        lab
     }
 
     // ----- topology -------------------------------------------------------
@@ -744,12 +678,12 @@ impl Lab {
     pub fn stop_frr(&self, node: &str) {
         self.terminate(
             |p| p.handle.node == node && matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
-            libc::SIGTERM,
+            Signal::SIGTERM,
             Duration::from_secs(5),
         );
         self.terminate(
             |p| p.handle.node == node && p.kind == Kind::Frr("zebra"),
-            libc::SIGTERM,
+            Signal::SIGTERM,
             Duration::from_secs(5),
         );
     }
@@ -758,7 +692,7 @@ impl Lab {
     pub fn kill_ospfd(&self, node: &str) {
         self.terminate(
             |p| p.handle.node == node && p.kind == Kind::Frr("ospfd"),
-            libc::SIGKILL,
+            Signal::SIGKILL,
             Duration::ZERO,
         );
     }
@@ -766,7 +700,7 @@ impl Lab {
     /// A node dies: SIGKILL everything the lab started in it, at once, then
     /// its links go down (as the notes' crash case: kill first, link later).
     pub fn kill_node(&self, node: &str) {
-        self.terminate(|p| p.handle.node == node, libc::SIGKILL, Duration::ZERO);
+        self.terminate(|p| p.handle.node == node, Signal::SIGKILL, Duration::ZERO);
         kill_netns_pids(&self.ns(node));
         self.link_down(node);
     }
@@ -929,18 +863,10 @@ impl Lab {
             wrapped.current_dir(cwd);
         }
         wrapped.stdin(Stdio::null()).stdout(out).stderr(err);
-        // Its own session (so its own process group, which `kill_group`
-        // signals): no terminal signal reaches it, so a persistent lab's
-        // processes outlive the runner that started them.
-        // SAFETY: setsid(2) is async-signal-safe.
-        unsafe {
-            wrapped.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // Its own process group, which `kill_group` signals, and not the
+        // terminal's foreground one: no terminal signal reaches it, so a
+        // persistent lab's processes outlive the runner that started them.
+        wrapped.process_group(0);
         let child = wrapped
             .spawn()
             .unwrap_or_else(|e| panic!("lab {}: cannot start {name} in {node}: {e}", self.name));
@@ -969,7 +895,7 @@ impl Lab {
     }
 
     /// Sends `signal` to the process group of `proc` (if it still runs).
-    pub fn signal(&self, proc: &ProcHandle, signal: i32) {
+    pub fn signal(&self, proc: &ProcHandle, signal: Signal) {
         let mut state = self.state();
         if let Some(p) = state.procs.iter_mut().find(|p| p.handle.pid == proc.pid) {
             if p.running() {
@@ -980,13 +906,17 @@ impl Lab {
 
     /// SIGTERM, then SIGKILL after `grace`; waits for the exit.
     pub fn stop(&self, proc: &ProcHandle, grace: Duration) -> Option<ExitStatus> {
-        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGTERM, grace);
+        self.terminate(|p| p.handle.pid == proc.pid, Signal::SIGTERM, grace);
         self.exit_status(proc)
     }
 
     /// SIGKILL; waits for the exit.
     pub fn kill(&self, proc: &ProcHandle) {
-        self.terminate(|p| p.handle.pid == proc.pid, libc::SIGKILL, Duration::ZERO);
+        self.terminate(
+            |p| p.handle.pid == proc.pid,
+            Signal::SIGKILL,
+            Duration::ZERO,
+        );
     }
 
     /// Waits up to `timeout` for `proc` to exit by itself.
@@ -1041,7 +971,7 @@ impl Lab {
 
     /// Signals the matching running processes, waits up to `grace` for them,
     /// SIGKILLs what is left and reaps them all.
-    fn terminate(&self, select: impl Fn(&Proc) -> bool, signal: i32, grace: Duration) {
+    fn terminate(&self, select: impl Fn(&Proc) -> bool, signal: Signal, grace: Duration) {
         let mut state = self.state();
         let mut chosen: Vec<&mut Proc> = state.procs.iter_mut().filter(|p| select(p)).collect();
         for p in chosen.iter_mut() {
@@ -1055,7 +985,7 @@ impl Lab {
         }
         for p in chosen {
             if p.running() {
-                kill_group(p.handle.pid, libc::SIGKILL);
+                kill_group(p.handle.pid, Signal::SIGKILL);
             }
             p.reap();
             if let Kind::Frr(daemon) = p.kind {
@@ -1139,13 +1069,13 @@ impl Drop for Lab {
             self.dump_logs();
         }
         // Notes pitfall 7: API clients before ospfd; ospfd and bfdd before zebra.
-        self.terminate(|p| p.kind == Kind::Client, libc::SIGTERM, CLIENT_GRACE);
+        self.terminate(|p| p.kind == Kind::Client, Signal::SIGTERM, CLIENT_GRACE);
         self.terminate(
             |p| matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
-            libc::SIGKILL,
+            Signal::SIGKILL,
             Duration::ZERO,
         );
-        self.terminate(|_| true, libc::SIGKILL, Duration::ZERO);
+        self.terminate(|_| true, Signal::SIGKILL, Duration::ZERO);
         let nodes = self.state().nodes.clone();
         // Whatever still lives in our namespaces was started by us (a
         // grandchild that left its process group).
@@ -1204,9 +1134,11 @@ fn ospfd_conf(dir: &Path, node: &str, r: &Router) -> String {
     conf + "exit\n"
 }
 
+/// bfdd's profile `fast` of `Profile::Bfd`: 50 ms x 3.
+pub const BFD_PROFILE: &str = "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n";
+
 fn bfdd_conf(dir: &Path, node: &str) -> String {
-    frr_header(dir, node, "bfdd")
-        + "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n"
+    frr_header(dir, node, "bfdd") + BFD_PROFILE
 }
 
 // ----- helpers ---------------------------------------------------------------
@@ -1229,11 +1161,15 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn kill_group(pid: u32, signal: i32) {
-    // SAFETY: plain kill(2); the group is one we started and have not reaped.
-    unsafe {
-        libc::kill(-(pid as i32), signal);
-    }
+fn kill_group(pid: u32, signal: Signal) {
+    // The group is one we started and have not reaped; it may be gone.
+    let _ = nix::sys::signal::killpg(Pid::from_raw(pid as i32), signal);
+}
+
+/// `signal` to the process `pid` (as the root namespace numbers it), if it
+/// still runs.
+pub fn kill_pid(pid: u32, signal: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), signal);
 }
 
 /// FRR keeps a per-process dir there that only a clean exit removes.
@@ -1266,10 +1202,7 @@ fn kill_netns_pids(ns: &str) {
     let pids = || netns_pids(ns);
     for pid in pids() {
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        // SAFETY: plain kill(2) of a process inside one of our namespaces.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGKILL);
-        }
+        kill_pid(pid, Signal::SIGKILL);
         if let Some(daemon) = ["zebra", "ospfd", "bfdd"]
             .into_iter()
             .find(|d| comm.trim() == *d)
@@ -1332,16 +1265,8 @@ fn owner_is_gone(prefix: &str) -> bool {
 /// (`Lab::netns_path`): the sockets it opens from then on live there.
 pub fn enter_netns(path: &Path) -> Result<(), String> {
     let ns = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // SAFETY: setns on a valid netns fd moves only this thread.
-    let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-    if rc != 0 {
-        return Err(format!(
-            "setns {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns {}: {e}", path.display()))
 }
 
 /// Persistent lab ids name namespaces and a dir: keep them plain, and

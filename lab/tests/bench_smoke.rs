@@ -1,5 +1,5 @@
 //! One run of `graceful-move` through srrd-bench, the benchmark's own code
-//! path: the two-subnet lab with real FRR, srrd on n1..n3, the probe from
+//! path: the lab (lab/srrd.clab.yml) with real FRR, srrd on n1..n3, the probe from
 //! c1, the table and the JSON. Checks the output's structure only; timing
 //! goals belong to the benchmark (docs/benchmarks.md), never to a test.
 //! Needs root and FRR (CI has both).

@@ -1,5 +1,5 @@
 //! `srrd run` against real FRR 8.4 (zebra + ospfd --apiserver) in network
-//! namespaces (lab/src/netns.rs): two subnets joined by r1, nodes n1, n2
+//! namespaces (lab/srrd.clab.yml, lab/src/cluster.rs): two subnets joined by r1, nodes n1, n2
 //! on LAN A and n3 on LAN B, a client c1 behind r1. A tiny HTTP service
 //! answers with the name of the node that serves it; every claim is checked
 //! from the client. Needs root and FRR (CI has both).
@@ -23,27 +23,30 @@ fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets()
     eprintln!("served by n3 {t:?} after start");
     c.assert_only_holder("n3");
 
-    // n3's LSAs, as n1's ospfd holds them, decode and authenticate.
-    let key = c.lab.dir().join("cluster.key").display().to_string();
-    let lsdb = c
-        .lab
-        .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key]);
-    let from_n3: Vec<&str> = lsdb
-        .lines()
-        .filter(|l| l.contains(r#""adv_router":"10.255.0.13""#))
-        .collect();
+    // n3's LSAs, as n1's ospfd holds them, decode and authenticate. The
+    // server answers before its start primitive returns: the started state
+    // may follow the first answer by a moment.
+    let key = c.lab().dir().join("cluster.key").display().to_string();
+    let lsdb = || {
+        c.lab()
+            .exec_ok("n1", &[env!("CARGO_BIN_EXE_srrd"), "lsdb", "--key", &key])
+    };
+    let of_n3 = |lsdb: &str, kind: &str, what: &str| {
+        lsdb.lines().any(|l| {
+            l.contains(r#""adv_router":"10.255.0.13""#)
+                && l.contains(&format!(r#""kind":"{kind}""#))
+                && l.contains(what)
+        })
+    };
+    let started = wait_for(Duration::from_secs(5), || {
+        of_n3(&lsdb(), "service", r#""state":"active/started""#)
+    });
+    let text = lsdb();
     assert!(
-        from_n3
-            .iter()
-            .any(|l| l.contains(r#""kind":"daemon""#) && l.contains(r#""node_name":"n3""#)),
-        "no daemon LSA of n3 at n1:\n{lsdb}"
+        of_n3(&text, "daemon", r#""node_name":"n3""#),
+        "no daemon LSA of n3 at n1:\n{text}"
     );
-    assert!(
-        from_n3
-            .iter()
-            .any(|l| l.contains(r#""name":"web""#) && l.contains(r#""state":"active/started""#)),
-        "no started web LSA of n3 at n1:\n{lsdb}"
-    );
+    assert!(started.is_some(), "no started web LSA of n3 at n1:\n{text}");
 
     // The active node dies: n2 (10.255.0.12, LAN A) takes over once ospfd
     // declares n3 dead (dead interval 1 s).
@@ -93,7 +96,7 @@ fn ospfd_crash_on_the_active_node_moves_the_service() {
     }
     c.wait_served_by("n3", Duration::from_secs(20));
 
-    c.lab.kill_ospfd("n3");
+    c.lab().kill_ospfd("n3");
     let t = c.wait_served_by("n2", Duration::from_secs(10));
     eprintln!("ospfd crash on n3 -> n2: client served again after {t:?}");
     // srrd on n3 lost its session: it stopped the service and took the VIP away.
@@ -105,13 +108,13 @@ fn ospfd_crash_on_the_active_node_moves_the_service() {
         c.logs()
     );
     assert!(
-        c.lab.is_running(c.srrd("n3")),
+        c.lab().is_running(c.srrd("n3")),
         "srrd on n3 must keep running"
     );
 
     // ospfd returns: srrd reconnects; the service stays on n2 (sticky).
-    c.lab.start_frr("n3");
-    c.lab.wait_ospf_full("r1", 3, Duration::from_secs(30));
+    c.lab().start_frr("n3");
+    c.lab().wait_ospf_full("r1", 3, Duration::from_secs(30));
     let rejoined = wait_for(Duration::from_secs(20), || {
         c.srrd("n3")
             .log_text()
@@ -140,7 +143,7 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
     // kill -9: ospfd flushes n3's LSAs, n2 takes over; n3's VIP stays
     // behind on its lo until srrd comes back.
     let h = c.srrd("n3").clone();
-    c.lab.kill(&h);
+    c.lab().kill(&h);
     let took_over = wait_for(Duration::from_secs(10), || c.vip_holders().contains(&"n2"));
     assert!(took_over.is_some(), "n2 did not take over\n{}", c.logs());
 

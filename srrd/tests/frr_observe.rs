@@ -299,7 +299,7 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     assert_eq!(value(&s1, "srrd_vips_held", &[]), Some(0.0));
 
     // A graceful stop of the holder: n1 takes over and counts a failover.
-    lab.signal(&srrd[1], libc::SIGTERM);
+    lab.signal(&srrd[1], common::lab::Signal::SIGTERM);
     lab.wait_exit(&srrd[1], Duration::from_secs(20))
         .expect("srrd on n2 exits");
     wait_for(Duration::from_secs(20), || holder(&lab, &["n1"]).is_some())

@@ -1,5 +1,5 @@
-//! The lab harness (lab/src/netns.rs) against real FRR 8.4: the
-//! two-subnet topology converges, a VIP on a node's `lo` is routed at r1
+//! The lab harness (lab/src/netns.rs, lab/src/cluster.rs) against real FRR
+//! 8.4: the lab's topology (lab/srrd.clab.yml) converges, a VIP on a node's `lo` is routed at r1
 //! and reachable from the client, it follows a move to the other subnet,
 //! ospfd's API server answers, and dropping the lab leaves nothing behind.
 //! Needs root and FRR (CI has both); prints the timings it sees.
@@ -7,13 +7,14 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use common::lab::{require_root, wait_for, Lab, Profile, BASE};
 use srrd::model::RouterId;
 use srrd::ospfapi::{encode, FrameDecoder, Msg, ReplyCode};
+use srrd_lab::cluster::{Cluster, Overrides};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
@@ -21,6 +22,17 @@ use tokio::time::timeout;
 const VIP: &str = "192.0.2.10";
 const VIP_32: &str = "192.0.2.10/32";
 const SECONDS_10: Duration = Duration::from_secs(10);
+
+/// The lab's topology with FRR's `profile`, no srrd.
+fn lab(profile: Profile) -> Lab {
+    Cluster::build_lab(
+        Lab::new("lab smoke"),
+        PathBuf::from(env!("CARGO_BIN_EXE_srrd")),
+        Overrides::own_srrd(profile),
+    )
+    .unwrap_or_else(|e| panic!("the lab: {e}"))
+    .lab
+}
 
 fn ping_ok(lab: &Lab, node: &str, addr: &str) -> bool {
     lab.exec(node, &["ping", "-c1", "-W1", addr])
@@ -31,7 +43,7 @@ fn ping_ok(lab: &Lab, node: &str, addr: &str) -> bool {
 #[test]
 fn vip_follows_its_node_across_subnets_and_teardown_leaves_nothing() {
     require_root();
-    let lab = Lab::two_subnets(Profile::Fast);
+    let lab = lab(Profile::Fast);
     let full = lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
     for node in ["n1", "n2", "n3"] {
         lab.wait_ospf_full(node, 1, SECONDS_10);
@@ -109,7 +121,7 @@ fn vip_follows_its_node_across_subnets_and_teardown_leaves_nothing() {
 #[test]
 fn bfd_profile_sees_a_dead_node_fast() {
     require_root();
-    let lab = Lab::two_subnets(Profile::Bfd);
+    let lab = lab(Profile::Bfd);
     lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
     let bfd_up = wait_for(SECONDS_10, || {
         lab.vtysh("r1", "show bfd peers")
@@ -140,7 +152,7 @@ fn bfd_profile_sees_a_dead_node_fast() {
 #[test]
 fn nftables_rule_limits_the_ospf_api_to_loopback() {
     require_root();
-    let lab = Lab::two_subnets(Profile::Fast);
+    let lab = lab(Profile::Fast);
     lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
     let from_c1 = || {
         lab.in_netns("c1", || {

@@ -109,7 +109,7 @@ fn srrd_reports_ready_pings_the_watchdog_and_reports_stopping() {
         "pings every {mean:?}, not every half of {WATCHDOG:?}"
     );
 
-    lab.signal(&srrd, libc::SIGTERM);
+    lab.signal(&srrd, common::lab::Signal::SIGTERM);
     let got = receive(&socket, Duration::from_secs(20), |got| {
         count(got, "STOPPING=1") > 0
     });

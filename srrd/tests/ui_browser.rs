@@ -1,6 +1,6 @@
 //! The web UI (docs/ui.md) in a real browser: headless Debian chromium,
 //! driven by playwright-core (srrd/tests/ui/driver.mjs) from the client
-//! namespace c1 of the two-subnet lab, against three real srrd daemons on
+//! namespace c1 of the lab (lab/srrd.clab.yml), against three real srrd daemons on
 //! real FRR, with an operator certificate made by `srrd pki`. It checks
 //! that the status page shows a failover live (no reload), that a what-if
 //! preview names the node the service then really moves to, and that a
@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::daemon_cluster::{Cluster, PROBE};
+use common::daemon_cluster::Cluster;
 use common::lab::{wait_for, Lab};
 use serde_json::{json, Value};
+use srrd::config::{RoleMap, WebSettings};
 
 const PORT: u16 = 8443;
 const NODE_ADDRESSES: [(&str, &str); 3] = [
@@ -240,32 +241,30 @@ fn holder_cell(service: &str) -> String {
 
 /// Who answers `vip` from c1 (`-`: nobody).
 fn who_serves(c: &Cluster, vip: &str) -> String {
-    let out = c.lab.exec("c1", &["python3", "-c", PROBE, vip]);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    c.serves(vip.parse().expect("an address"))
 }
 
 #[test]
 fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
     // web prefers n1, then n3, then n2.
-    let mut c = Cluster::with_extra([200, 100, 150], |lab, node| {
+    let mut c = Cluster::with_extra([200, 100, 150], |lab, node, config| {
         let pki = lab.dir().join("pki");
-        let address = ui_address(node);
-        (
-            format!("web_listen = \"{address}\"\n"),
-            format!(
-                "\n[web]\ncert = \"{cert}\"\nkey = \"{key}\"\nclient_ca = [\"{ca}\"]\nadvertise = \"{address}\"\n",
-                cert = pki.join(format!("{node}.crt")).display(),
-                key = pki.join(format!("{node}.key")).display(),
-                ca = pki.join("ca.crt").display(),
-            ),
-        )
+        let address = ui_address(node).parse().expect("an address");
+        config.node.web_listen = Some(address);
+        config.web = Some(WebSettings {
+            cert: pki.join(format!("{node}.crt")),
+            key: pki.join(format!("{node}.key")),
+            client_ca: vec![pki.join("ca.crt")],
+            advertise: Some(address),
+            roles: RoleMap::default(),
+        });
     });
-    let pki = issue_certificates(&c.lab);
+    let pki = issue_certificates(c.lab());
     for (node, _) in NODE_ADDRESSES {
         c.start_srrd(node);
     }
     c.wait_served_by("n1", Duration::from_secs(30));
-    let mut browser = Browser::start(&c.lab, &pki);
+    let mut browser = Browser::start(c.lab(), &pki);
 
     // Every page, on n2 (which survives the crash below).
     browser.goto("n2", "#/status");
@@ -356,7 +355,7 @@ fn the_ui_shows_failover_live_previews_truly_and_defines_a_service() {
     browser
         .wait_text("#service-form", "", SECONDS_20)
         .expect("the form");
-    let script = c.lab.dir().join("web.sh").display().to_string();
+    let script = Cluster::primitives().display().to_string();
     browser.fill("#f-name", "api");
     browser.fill("#f-addresses", NEW_VIP);
     browser.fill("#f-check_interval", "1s");

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use common::lab::{wait_for, Lab};
 const PORT: u16 = 8443;
 const SRRD: &str = env!("CARGO_BIN_EXE_srrd");
 
-/// The node's address on its LAN (Lab::two_subnets).
+/// The node's address on its LAN (lab/srrd.clab.yml).
 fn lan_address(node: &str) -> &'static str {
     match node {
         "n1" => "198.51.100.11",
@@ -98,18 +99,19 @@ impl Certs {
         self.dir.join(name).display().to_string()
     }
 
-    /// The `[node]` line and `[web]` table of `node`.
-    fn config(&self, node: &str) -> (String, String) {
-        (
-            format!("web_listen = \"0.0.0.0:{PORT}\"\n"),
-            format!(
-                "\n[web]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = [\"{}\"]\nadvertise = \"{}:{PORT}\"\n",
-                self.file(&format!("{node}.crt")),
-                self.file(&format!("{node}.key")),
-                self.file("ca.crt"),
-                lan_address(node),
-            ),
-        )
+    /// `node`'s web listener and `[web]` table.
+    fn configure(&self, node: &str, config: &mut srrd::config::Config) {
+        config.node.web_listen = Some(SocketAddr::from(([0, 0, 0, 0], PORT)));
+        config.web = Some(srrd::config::WebSettings {
+            cert: self.dir.join(format!("{node}.crt")),
+            key: self.dir.join(format!("{node}.key")),
+            client_ca: vec![self.dir.join("ca.crt")],
+            advertise: Some(SocketAddr::new(
+                lan_address(node).parse().expect("an address"),
+                PORT,
+            )),
+            roles: srrd::config::RoleMap::default(),
+        });
     }
 }
 
@@ -159,14 +161,14 @@ fn send(c: &Cluster, certs: &Certs, node: &str, call: &Call<'_>) -> (u16, String
         args.extend(["-H".into(), h.clone()]);
     }
     if let Some(body) = &call.body {
-        let file = c.lab.dir().join("body.json");
+        let file = c.lab().dir().join("body.json");
         std::fs::write(&file, body).expect("write body");
         args.extend(["-H".into(), "Content-Type: application/json".into()]);
         args.extend(["--data-binary".into(), format!("@{}", file.display())]);
     }
     args.push(format!("https://127.0.0.1:{PORT}{}", call.path));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = c.lab.exec(node, &argv);
+    let out = c.lab().exec(node, &argv);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
     (code.trim().parse().unwrap_or(0), body.to_string())
@@ -184,7 +186,7 @@ fn ctl(c: &Cluster, certs: &Certs, node: &str, args: &[&str]) -> (bool, String) 
         SRRD, "ctl", "--url", &url, "--ca", &ca, "--cert", &cert, "--key", &key,
     ];
     argv.extend(args);
-    let out = c.lab.exec(node, &argv);
+    let out = c.lab().exec(node, &argv);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -251,8 +253,10 @@ fn wait_api(c: &Cluster, certs: &Certs, node: &str) {
 #[test]
 fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     let certs = std::cell::OnceCell::new();
-    let mut c = Cluster::with_extra([100, 100, 100], |lab, node| {
-        certs.get_or_init(|| Certs::new(lab)).config(node)
+    let mut c = Cluster::with_extra([100, 100, 100], |lab, node, config| {
+        certs
+            .get_or_init(|| Certs::new(lab))
+            .configure(node, config)
     });
     let certs = certs.into_inner().expect("certificates made");
     for node in ["n1", "n2", "n3"] {
@@ -389,7 +393,7 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     );
 
     // Configuration: create, read, refuse to edit the active web, delete.
-    let config_path = c.lab.node_dir("n1").join("srrd.toml");
+    let config_path = c.lab().node_dir("n1").join("srrd.toml");
     let mut request = call("POST", "/api/v1/config/services", "alice");
     request.body = Some(
         r#"{"name":"extra","kind":"resource","primitives":"/bin/true","preference":7}"#.into(),
@@ -461,7 +465,7 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
         &certs.file("victor.key"),
     ]);
     stream.arg(format!("https://127.0.0.1:{PORT}/api/v1/events"));
-    let events = c.lab.spawn("n1", stream);
+    let events = c.lab().spawn("n1", stream);
 
     // End to end: the operator moves web from n3 to n1 with `srrd ctl`.
     let (ok, out) = ctl(&c, &certs, "n3", &["move", "web", "n1"]);
@@ -509,12 +513,12 @@ fn https_api_refuses_what_it_must_and_moves_a_service_for_an_operator() {
     assert!(pki.success());
     std::fs::copy(certs.dir.join("n1-new.crt"), certs.dir.join("n1.crt")).expect("copy");
     std::fs::copy(certs.dir.join("n1-new.key"), certs.dir.join("n1.key")).expect("copy");
-    c.lab.signal(c.srrd("n1"), libc::SIGHUP);
+    c.lab().signal(c.srrd("n1"), common::lab::Signal::SIGHUP);
     wait_for(Duration::from_secs(5), || {
         send(&c, &certs, "n1", &call("GET", "/api/v1/whoami", "alice")).0 == 0
     })
     .unwrap_or_else(|| panic!("the old certificate is still served\n{}", c.logs()));
-    let lan = c.lab.exec(
+    let lan = c.lab().exec(
         "n1",
         &[
             "curl",
@@ -579,16 +583,18 @@ fn schemathesis_finds_no_server_error_or_schema_violation() {
         return;
     };
     let certs = std::cell::OnceCell::new();
-    let mut c = Cluster::with_extra([100, 100, 100], |lab, node| {
-        certs.get_or_init(|| Certs::new(lab)).config(node)
+    let mut c = Cluster::with_extra([100, 100, 100], |lab, node, config| {
+        certs
+            .get_or_init(|| Certs::new(lab))
+            .configure(node, config)
     });
     let certs = certs.into_inner().expect("certificates made");
     c.start_srrd("n1");
     wait_api(&c, &certs, "n1");
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml");
-    let config_path = c.lab.node_dir("n1").join("srrd.toml");
+    let config_path = c.lab().node_dir("n1").join("srrd.toml");
     let run = |who: &str, exclude: &str| {
-        let work = c.lab.dir().join(format!("schemathesis-{who}"));
+        let work = c.lab().dir().join(format!("schemathesis-{who}"));
         std::fs::create_dir_all(&work).expect("work dir");
         let (cert, key, ca) = (
             certs.file(&format!("{who}.crt")),
@@ -604,7 +610,7 @@ fn schemathesis_finds_no_server_error_or_schema_violation() {
             work = work.display(),
             bin = schemathesis.display(),
         );
-        let out = c.lab.exec("n1", &["sh", "-c", &script]);
+        let out = c.lab().exec("n1", &["sh", "-c", &script]);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

@@ -1,15 +1,19 @@
-//! srrd on n1..n3 of the two-subnet lab (netns.rs `Lab::two_subnets`),
+//! srrd on n1..n3 of the lab's topology (`lab/srrd.clab.yml`, built by
+//! `crate::cluster` with the bench's FRR profile and srrd configs),
 //! serving the bench's HTTP server on 192.0.2.10 (and 192.0.2.11 for the
 //! group), as `srrd/tests/frr_daemon.rs` does: every node configures the
 //! same services with equal preferences, so a service runs on the highest
 //! router id among the nodes that are up and stays where it runs.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use srrd::config::{ServiceConfig, Timeouts};
+
+use crate::cluster::{self as lab_cluster, Overrides};
 use crate::netns::{Lab, ProcHandle, Profile};
 use crate::probe::{self, ProbeConfig};
 
@@ -63,20 +67,35 @@ impl ServiceSet {
             .collect()
     }
 
-    fn config_services(self, primitives: &str) -> String {
-        let interval = format!("{}ms", CHECK_INTERVAL.as_millis());
-        let timeouts = "[service.timeouts]\nstart = \"10s\"\nstop = \"10s\"\ncheck = \"2s\"\n";
-        let service = |name: &str, vip: Ipv4Addr, extra: &str| {
-            format!(
-                "\n[[service]]\nname = \"{name}\"\naddresses = [\"{vip}\"]\npreference = 100\n\
-                 check_interval = \"{interval}\"\nprimitives = \"{primitives}\"\n{extra}{timeouts}"
-            )
+    /// The services' configurations, run by `primitives`.
+    fn configs(self, primitives: &Path) -> Vec<ServiceConfig> {
+        let service = |name: &str, vip: Ipv4Addr| ServiceConfig {
+            addresses: vec![IpAddr::V4(vip)],
+            preference: 100,
+            check_interval: Some(CHECK_INTERVAL),
+            primitives: primitives.to_path_buf(),
+            timeouts: Timeouts {
+                start: Duration::from_secs(10),
+                stop: Duration::from_secs(10),
+                check: Duration::from_secs(2),
+                ..Timeouts::default()
+            },
+            ..ServiceConfig::new(name)
         };
         match self {
-            ServiceSet::Single => service("web", WEB_VIP, ""),
+            ServiceSet::Single => vec![service("web", WEB_VIP)],
             ServiceSet::Group => {
-                service("db", DB_VIP, "group = \"shop\"\n")
-                    + &service("web", WEB_VIP, "group = \"shop\"\ndepends = [\"db\"]\n")
+                let grouped = |name, vip| ServiceConfig {
+                    group: Some("shop".into()),
+                    ..service(name, vip)
+                };
+                vec![
+                    grouped("db", DB_VIP),
+                    ServiceConfig {
+                        depends: vec!["db".into()],
+                        ..grouped("web", WEB_VIP)
+                    },
+                ]
             }
         }
     }
@@ -115,7 +134,7 @@ exit 0
 "#;
 
 pub struct Cluster {
-    pub lab: Lab,
+    pub cluster: lab_cluster::Cluster,
     pub tools: Tools,
     pub set: ServiceSet,
     /// srrd per node, with its start time.
@@ -128,7 +147,13 @@ impl Cluster {
     /// The lab with OSPF Full everywhere and the primitives written; srrd
     /// is not started yet (`start_all`).
     pub fn new(profile: Profile, tools: Tools) -> Cluster {
-        let lab = Lab::two_subnets(profile);
+        let cluster = lab_cluster::Cluster::build_lab(
+            Lab::new(&format!("bench ({profile:?})")),
+            tools.srrd.clone(),
+            Overrides::own_srrd(profile),
+        )
+        .unwrap_or_else(|e| panic!("the bench's lab: {e}"));
+        let lab = &cluster.lab;
         lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
         let script = lab.dir().join("bench-service.sh");
         let text = PRIMITIVES
@@ -137,7 +162,7 @@ impl Cluster {
         std::fs::write(&script, text).expect("write the service primitives");
         set_executable(&script);
         Cluster {
-            lab,
+            cluster,
             tools,
             set: ServiceSet::Single,
             srrd: BTreeMap::new(),
@@ -148,16 +173,20 @@ impl Cluster {
     /// Writes every node's srrd.toml for `set` (srrd must be (re)started).
     pub fn configure(&mut self, set: ServiceSet) {
         self.set = set;
-        let script = self.lab.dir().join("bench-service.sh");
+        let script = self.lab().dir().join("bench-service.sh");
         for node in NODES {
-            let dir = self.lab.node_dir(node);
-            let config = format!(
-                "[node]\nname = \"{node}\"\nstate_dir = \"{}\"\nvip_interface = \"lo\"\n{}",
-                dir.join("state").display(),
-                set.config_services(&script.display().to_string()),
-            );
-            std::fs::write(dir.join("srrd.toml"), config).expect("write srrd.toml");
+            let config = srrd::config::Config {
+                services: set.configs(&script),
+                ..self.cluster.base_config(node)
+            };
+            self.cluster
+                .configure_srrd(node, config)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
+    }
+
+    pub fn lab(&self) -> &Lab {
+        &self.cluster.lab
     }
 
     pub fn start_srrd(&mut self, node: &'static str) {
@@ -168,23 +197,19 @@ impl Cluster {
     /// Starts srrd on `node` without recording it (for a fault step that
     /// only borrows the cluster); `adopt_srrd` records it afterwards.
     pub fn spawn_srrd(&self, node: &str) -> ProcHandle {
-        let mut cmd = Command::new(&self.tools.srrd);
-        cmd.arg("run")
-            .arg("--config")
-            .arg(self.lab.node_dir(node).join("srrd.toml"))
-            .arg("--log")
-            .arg(&self.tools.srrd_log)
-            .env("NO_COLOR", "1");
-        self.lab.spawn(node, cmd)
+        self.cluster.spawn_srrd(node, &self.tools.srrd_log)
     }
 
     pub fn adopt_srrd(&mut self, node: &'static str, handle: ProcHandle) {
         self.srrd.insert(node, (handle, Instant::now()));
-        let tapped = self.taps.get(node).is_some_and(|h| self.lab.is_running(h));
+        let tapped = self
+            .taps
+            .get(node)
+            .is_some_and(|h| self.lab().is_running(h));
         if self.tools.tap && !tapped {
             let mut cmd = Command::new(&self.tools.bench);
             cmd.arg("tap");
-            let tap = self.lab.spawn(node, cmd);
+            let tap = self.lab().spawn(node, cmd);
             self.taps.insert(node, tap);
         }
     }
@@ -212,13 +237,13 @@ impl Cluster {
     }
 
     pub fn srrd_running(&self, node: &str) -> bool {
-        self.srrd(node).is_some_and(|h| self.lab.is_running(h))
+        self.srrd(node).is_some_and(|h| self.lab().is_running(h))
     }
 
     /// SIGTERM, the graceful shutdown (returns at once).
     pub fn sigterm_srrd(&self, node: &str) {
         if let Some(h) = self.srrd(node) {
-            self.lab.signal(h, libc::SIGTERM);
+            self.lab().signal(h, crate::netns::Signal::SIGTERM);
         }
     }
 
@@ -226,14 +251,14 @@ impl Cluster {
     /// session and survives, as it would under a real kill -9).
     pub fn kill_srrd(&self, node: &str) {
         if let Some(h) = self.srrd(node) {
-            self.lab.kill(h);
+            self.lab().kill(h);
         }
     }
 
     /// Waits for srrd on `node` to exit (after a SIGTERM).
     pub fn wait_srrd_exit(&self, node: &str, timeout: Duration) -> Result<(), String> {
         match self.srrd(node) {
-            Some(h) if self.lab.wait_exit(h, timeout).is_none() => Err(format!(
+            Some(h) if self.lab().wait_exit(h, timeout).is_none() => Err(format!(
                 "srrd on {node} still runs {timeout:?} after SIGTERM"
             )),
             _ => Ok(()),
@@ -287,7 +312,7 @@ impl Cluster {
                 return Err(format!("srrd on {node} is in its startup hold"));
             }
         }
-        let full = self.lab.ospf_full_neighbors("r1");
+        let full = self.lab().ospf_full_neighbors("r1");
         if full < 3 {
             return Err(format!("r1 has {full} Full neighbours"));
         }
@@ -315,7 +340,7 @@ impl Cluster {
         }
         let holder = holder.ok_or("no node runs the services")?;
         for node in NODES {
-            let lo = self.lab.ip(node, "-4 addr show dev lo");
+            let lo = self.lab().ip(node, "-4 addr show dev lo");
             for vip in self.vips() {
                 let has = lo.contains(&format!("{vip}/32"));
                 if has != (node == holder) {
@@ -325,7 +350,9 @@ impl Cluster {
         }
         let config = ProbeConfig::default();
         for target in self.targets() {
-            let answer = self.lab.in_netns("c1", || probe::get_once(target, &config));
+            let answer = self
+                .lab()
+                .in_netns("c1", || probe::get_once(target, &config));
             match answer {
                 Ok(name) if name == holder => {}
                 other => return Err(format!("c1 gets {other:?} from {target}, holder {holder}")),
@@ -338,26 +365,31 @@ impl Cluster {
     /// `out` Full, and exactly one of them carries the VIPs on lo.
     pub fn at_rest(&self, out: &[&str]) -> bool {
         let live: Vec<&str> = NODES.into_iter().filter(|n| !out.contains(n)).collect();
-        if self.lab.ospf_full_neighbors("r1") < live.len() {
+        if self.lab().ospf_full_neighbors("r1") < live.len() {
             return false;
         }
         let holders: Vec<&str> = live
             .into_iter()
             .filter(|n| {
-                let lo = self.lab.ip(n, "-4 addr show dev lo");
+                let lo = self.lab().ip(n, "-4 addr show dev lo");
                 self.vips().iter().any(|v| lo.contains(&format!("{v}/32")))
             })
             .collect();
         holders.len() == 1
     }
 
-    /// (node, service) → state of its newest service LSA in `at`'s LSDB,
-    /// for routers that are reachable from `at`.
+    /// (node, service) → state of its service record in `at`'s LSDB, for
+    /// routers that are reachable from `at`.
     fn service_states(&self, at: &str) -> Result<BTreeMap<(&'static str, String), String>, String> {
-        Ok(lsdb_states(&self.lab, &self.tools.srrd, at)?
-            .into_iter()
-            .filter_map(|((router, name), state)| Some(((node_of_router(&router)?, name), state)))
-            .collect())
+        let mut states = BTreeMap::new();
+        for (service, list) in self.cluster.states(at)? {
+            for (node, state) in list {
+                if let Some(node) = NODES.into_iter().find(|n| *n == node) {
+                    states.insert((node, service.clone()), state);
+                }
+            }
+        }
+        Ok(states)
     }
 
     /// The last lines of each srrd's log, for error reports.
@@ -377,48 +409,6 @@ impl Cluster {
             })
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-/// (router id, service) → state of the newest service LSA of each
-/// reachable router in `at`'s LSDB (`srrd lsdb` there).
-pub fn lsdb_states(
-    lab: &Lab,
-    srrd: &std::path::Path,
-    at: &str,
-) -> Result<BTreeMap<(String, String), String>, String> {
-    let out = lab.exec(at, &[&srrd.display().to_string(), "lsdb"]);
-    if !out.status.success() {
-        return Err(format!(
-            "srrd lsdb at {at}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let mut newest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("");
-        if text("kind") != "service" || v.get("reachable") != Some(&serde_json::Value::Bool(true)) {
-            continue;
-        }
-        let generation = v.get("generation").and_then(|g| g.as_u64()).unwrap_or(0);
-        let key = (text("adv_router").to_string(), text("name").to_string());
-        if newest.get(&key).map_or(true, |(g, _)| generation > *g) {
-            newest.insert(key, (generation, text("state").to_string()));
-        }
-    }
-    Ok(newest.into_iter().map(|(k, (_, s))| (k, s)).collect())
-}
-
-/// n1..n3 by router id (netns.rs gives them 10.255.0.11..13).
-fn node_of_router(router_id: &str) -> Option<&'static str> {
-    match router_id {
-        "10.255.0.11" => Some("n1"),
-        "10.255.0.12" => Some("n2"),
-        "10.255.0.13" => Some("n3"),
-        _ => None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! `srrd-bench flooding`: the cost of steady-state flooding (docs/
-//! benchmarks.md, "Steady-state flooding (lab)"). The two-subnet lab with
+//! benchmarks.md, "Steady-state flooding (lab)"). The lab (`lab/srrd.clab.yml`) with
 //! N cheap services (`/bin/true` for every primitive), spread over n1..n3
 //! by preference; once every service runs somewhere and a settle time has
 //! passed, each ospfd's and srrd's CPU time (utime + stime of
@@ -10,13 +10,14 @@
 //! it checks nothing.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::cluster::{lsdb_states, NODES};
+use super::cluster::NODES;
 use super::measure::unix_ms;
 use super::report::{command_line, loadavg, machine};
+use crate::cluster::{Cluster, Overrides};
 use crate::netns::{retry, Lab, ProcHandle, Profile};
 
 /// Where the tap runs (its API session costs that ospfd a little).
@@ -74,9 +75,14 @@ pub fn run(options: &FloodOptions) -> Result<Vec<FloodRow>, String> {
         .collect()
 }
 
-fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<FloodRow, String> {
+fn measure_one(options: &FloodOptions, label: &str, srrd: &Path) -> Result<FloodRow, String> {
     let load_start = loadavg();
-    let lab = Lab::two_subnets(Profile::Fast);
+    let cluster = Cluster::build_lab(
+        Lab::new(&format!("flooding {label}")),
+        srrd.to_path_buf(),
+        Overrides::own_srrd(Profile::Fast),
+    )?;
+    let lab = &cluster.lab;
     lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
     let tap = {
         let mut cmd = Command::new(&options.bench);
@@ -85,22 +91,16 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
     };
     let mut srrds = BTreeMap::new();
     for (i, node) in NODES.into_iter().enumerate() {
-        let dir = lab.node_dir(node);
-        let config = dir.join("srrd.toml");
-        std::fs::write(&config, config_text(node, i, &dir, options))
+        // Written by hand, not by srrd's TOML writer: an older binary
+        // refuses keys it does not know.
+        let config = cluster.srrd_config_path(node);
+        std::fs::write(&config, config_text(node, i, &lab.node_dir(node), options))
             .map_err(|e| format!("{}: {e}", config.display()))?;
-        let mut cmd = Command::new(srrd);
-        cmd.arg("run")
-            .arg("--config")
-            .arg(&config)
-            .arg("--log")
-            .arg(&options.srrd_log)
-            .env("NO_COLOR", "1");
-        srrds.insert(node, lab.spawn(node, cmd));
+        srrds.insert(node, cluster.spawn_srrd(node, &options.srrd_log));
     }
     let result = (|| {
         let placement = retry(Duration::from_secs(180), Duration::from_secs(1), || {
-            placement(&lab, srrd, options.services)
+            placement(&cluster, options.services)
         })
         .map_err(|e| format!("{label}: services not placed within 180 s: {e}"))?;
         eprintln!("   placed: {placement:?}; settling {:?}", options.settle);
@@ -133,7 +133,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         let (updates, deletes) = tap_counts(&tap, t0, t1);
         Ok(FloodRow {
             label: label.to_string(),
-            binary: srrd.clone(),
+            binary: srrd.to_path_buf(),
             services: options.services,
             check_interval: options.check_interval,
             ospfd_cpu: percent(&before_ospfd, &after_ospfd, window_s),
@@ -147,7 +147,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         })
     })();
     for h in srrds.values() {
-        lab.signal(h, libc::SIGTERM);
+        lab.signal(h, crate::netns::Signal::SIGTERM);
     }
     for h in srrds.values() {
         if lab.wait_exit(h, Duration::from_secs(30)).is_none() {
@@ -155,7 +155,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &PathBuf) -> Result<Fl
         }
     }
     lab.kill(&tap);
-    super::keep_logs(options.logs.as_deref(), &lab, &format!("flooding-{label}"));
+    super::keep_logs(options.logs.as_deref(), lab, &format!("flooding-{label}"));
     result
 }
 
@@ -179,28 +179,20 @@ fn config_text(node: &str, index: usize, dir: &std::path::Path, o: &FloodOptions
 
 /// Services per holder once every node has every service active and each
 /// runs on exactly one node (from `srrd lsdb` at n1).
-fn placement(
-    lab: &Lab,
-    srrd: &std::path::Path,
-    services: usize,
-) -> Result<BTreeMap<String, usize>, String> {
-    let newest = lsdb_states(lab, srrd, "n1")?;
-    if newest.len() < services * NODES.len() {
-        return Err(format!(
-            "{} of {} records",
-            newest.len(),
-            services * NODES.len()
-        ));
+fn placement(cluster: &Cluster, services: usize) -> Result<BTreeMap<String, usize>, String> {
+    let states = cluster.states("n1")?;
+    let records: usize = states.values().map(Vec::len).sum();
+    if records < services * NODES.len() {
+        return Err(format!("{records} of {} records", services * NODES.len()));
     }
     let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for ((router, name), state) in &newest {
-        match state.as_str() {
-            "active/started" => holders
-                .entry(name.clone())
-                .or_default()
-                .push(router.clone()),
-            "active/stopped" => {}
-            other => return Err(format!("{name} at {router} is {other}")),
+    for (name, list) in &states {
+        for (node, state) in list {
+            match state.as_str() {
+                "active/started" => holders.entry(name.clone()).or_default().push(node.clone()),
+                "active/stopped" => {}
+                other => return Err(format!("{name} at {node} is {other}")),
+            }
         }
     }
     let mut per_node = BTreeMap::new();
@@ -244,8 +236,10 @@ fn percent(
     after: &BTreeMap<&'static str, u64>,
     window_s: f64,
 ) -> BTreeMap<&'static str, f64> {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
     before
         .iter()
         .filter_map(|(n, b)| {

@@ -1,4 +1,4 @@
-//! keepalived (VRRP) side by side with srrd, on the same two-subnet lab and
+//! keepalived (VRRP) side by side with srrd, on the same lab and
 //! with the same detection timers: VRRPv3 advert_int 0.25 s (backup takes
 //! over after 3 adverts + skew = 0.90 s) against OSPF hello 250 ms / dead
 //! 1 s. The nodes run no FRR here; they are plain hosts with a static
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::faults;
 use super::measure::{measure, MeasureSettings, Rng, RunResult};
+use crate::cluster::Overrides;
 use crate::netns::{Lab, ProcHandle, Profile};
 use crate::probe::{self, ProbeConfig};
 
@@ -86,7 +87,13 @@ impl Pair {
     /// The lab, FRR stopped on the nodes (r1 keeps it: it only routes its
     /// connected subnets here), default routes, HTTP servers on n1..n3.
     pub fn new(bench: &Path) -> Pair {
-        let lab = Lab::two_subnets(Profile::Fast);
+        let lab = crate::cluster::Cluster::build_lab(
+            Lab::new("bench keepalived"),
+            super::default_srrd(),
+            Overrides::own_srrd(Profile::Fast),
+        )
+        .unwrap_or_else(|e| panic!("the bench's lab: {e}"))
+        .lab;
         let pair = Pair {
             lab,
             mode: PairMode::Lan,
@@ -150,9 +157,9 @@ impl Pair {
         // symmetric services, so a returning node stays backup.
         format!(
             "global_defs {{\n    router_id {me}\n    vrrp_version 3\n}}\n\
-             vrrp_instance srrd_bench {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n\
+             vrrp_instance srrd_bench {{\n    state BACKUP\n    interface eth1\n    virtual_router_id 51\n\
              \x20   priority 100\n    advert_int 0.25\n    nopreempt\n{unicast}\
-             \x20   virtual_ipaddress {{\n        {VIP}/{VIP_LEN} dev eth0\n    }}\n}}\n"
+             \x20   virtual_ipaddress {{\n        {VIP}/{VIP_LEN} dev eth1\n    }}\n}}\n"
         )
     }
 
@@ -190,7 +197,7 @@ impl Pair {
     /// SIGTERM (keepalived then sends a priority-0 advert and drops the VIP).
     pub fn sigterm(&self, node: &str) {
         if let Some((h, _)) = self.keepalived.get(node) {
-            self.lab.signal(h, libc::SIGTERM);
+            self.lab.signal(h, crate::netns::Signal::SIGTERM);
         }
     }
 
@@ -201,13 +208,13 @@ impl Pair {
         self.keepalived.clear();
     }
 
-    /// Nodes with the VIP on eth0.
+    /// Nodes with the VIP on eth1.
     pub fn vip_holders(&self) -> Vec<&'static str> {
         ["n1", "n2", "n3"]
             .into_iter()
             .filter(|n| {
                 self.lab
-                    .exec(n, &["ip", "-4", "addr", "show", "dev", "eth0"])
+                    .exec(n, &["ip", "-4", "addr", "show", "dev", "eth1"])
                     .stdout
                     .windows(VIP.to_string().len() + 1)
                     .any(|w| w == format!("{VIP}/").as_bytes())
@@ -274,7 +281,7 @@ impl Pair {
     /// A crashed member boots again: VIP gone, links up, default route,
     /// server and keepalived started.
     fn reboot(&mut self, node: &'static str) {
-        faults::reboot_node(&self.lab, node, &[(VIP, VIP_LEN, "eth0")], false);
+        faults::reboot_node(&self.lab, node, &[(VIP, VIP_LEN, "eth1")], false);
         self.default_route(node);
         self.start_server(node);
         self.start_keepalived(node);

@@ -1,6 +1,6 @@
 //! The failover benchmark (`srrd-bench`, docs/benchmarks.md "Failover
 //! outage (lab)"): client-visible outage of srrd's failover scenarios in
-//! the two-subnet lab, N runs each, and keepalived side by side where VRRP
+//! the lab (lab/srrd.clab.yml), N runs each, and keepalived side by side where VRRP
 //! can play the same case. A benchmark, not a test: it reports numbers and
 //! the goals they are held against, and asserts nothing about timing.
 
@@ -86,7 +86,7 @@ pub fn run(options: &Options) -> Report {
             if wanted.is_empty() {
                 continue;
             }
-            eprintln!("== srrd, two-subnet lab, {profile:?} profile");
+            eprintln!("== srrd, lab/srrd.clab.yml, {profile:?} profile");
             let mut cluster = Cluster::new(profile, options.tools.clone());
             for set in [ServiceSet::Single, ServiceSet::Group] {
                 let of_set: Vec<usize> = wanted
@@ -109,7 +109,7 @@ pub fn run(options: &Options) -> Report {
             let _ = cluster.stop_all();
             keep_logs(
                 options.logs.as_deref(),
-                &cluster.lab,
+                cluster.lab(),
                 &format!("srrd-{profile:?}"),
             );
         }
@@ -119,7 +119,7 @@ pub fn run(options: &Options) -> Report {
         .filter(|&i| results[i].scenario.keepalived_can())
         .collect();
     if options.keepalived && keepalived::available() {
-        eprintln!("== keepalived, two-subnet lab, VRRPv3 advert_int 0.25 s");
+        eprintln!("== keepalived, lab/srrd.clab.yml, VRRPv3 advert_int 0.25 s");
         let mut pair = Pair::new(&options.tools.bench);
         if !keepalived_cases.is_empty() {
             pair.configure(PairMode::Lan);

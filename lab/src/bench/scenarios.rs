@@ -118,7 +118,7 @@ pub fn run_once(
     let holder = c.wait_steady(Duration::from_secs(60))?;
     let sessions = c.api_sessions(holder);
     let targets = c.targets();
-    let lab = &c.lab;
+    let lab = c.lab();
     // Nodes the fault leaves out of the cluster until the repair.
     let out: &[&str] = match scenario {
         Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::OspfdCrash => &[holder],
@@ -218,7 +218,7 @@ fn reset(
         }
         Scenario::NodeCrash | Scenario::NodeCrashBfd => {
             let vips: Vec<_> = c.vips().into_iter().map(|v| (v, 32, "lo")).collect();
-            faults::reboot_node(&c.lab, holder, &vips, true);
+            faults::reboot_node(c.lab(), holder, &vips, true);
             wait_r1_full(c)?;
             c.start_srrd(holder);
         }
@@ -229,7 +229,7 @@ fn reset(
             c.start_srrd(holder);
         }
         Scenario::OspfdCrash => {
-            faults::restart_ospfd(&c.lab, holder);
+            faults::restart_ospfd(c.lab(), holder);
             wait_r1_full(c)?;
             c.wait_reconnected(holder, sessions)?;
         }
@@ -240,7 +240,7 @@ fn reset(
 
 fn wait_r1_full(c: &Cluster) -> Result<(), String> {
     wait_for(Duration::from_secs(60), || {
-        c.lab.ospf_full_neighbors("r1") >= 3
+        c.lab().ospf_full_neighbors("r1") >= 3
     })
     .map(|_| ())
     .ok_or_else(|| "r1 has not 3 Full neighbours 60 s after the repair".to_string())
@@ -250,8 +250,8 @@ fn wait_r1_full(c: &Cluster) -> Result<(), String> {
 /// no VIP on a node that does not run the service.
 pub fn recover(c: &mut Cluster) -> Result<(), String> {
     for node in super::cluster::NODES {
-        c.lab.link_up(node);
-        c.lab.start_frr(node);
+        c.lab().link_up(node);
+        c.lab().start_frr(node);
     }
     wait_r1_full(c)?;
     c.start_all();

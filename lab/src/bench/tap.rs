@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
-use std::os::fd::FromRawFd;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use serde_json::json;
@@ -129,36 +129,19 @@ fn open_channels(server: SocketAddrV4) -> Result<(TcpStream, TcpStream), String>
 
 /// A TCP connection from a fixed local address (std cannot bind first).
 fn connect_from(local: SocketAddrV4, server: SocketAddrV4) -> Result<TcpStream, String> {
-    let sockaddr = |a: SocketAddrV4| libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: a.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*a.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor we own; the sockaddr_in
-    // values live across each call.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(format!("socket: {}", std::io::Error::last_os_error()));
-        }
-        let stream = TcpStream::from_raw_fd(fd);
-        let l = sockaddr(local);
-        if libc::bind(fd, &l as *const _ as *const libc::sockaddr, len) < 0 {
-            return Err(format!("bind {local}: {}", std::io::Error::last_os_error()));
-        }
-        let s = sockaddr(server);
-        if libc::connect(fd, &s as *const _ as *const libc::sockaddr, len) < 0 {
-            return Err(format!(
-                "connect {server}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(stream)
-    }
+    use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn};
+    let fd = socket::socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| format!("socket: {e}"))?;
+    socket::bind(fd.as_raw_fd(), &SockaddrIn::from(local))
+        .map_err(|e| format!("bind {local}: {e}"))?;
+    socket::connect(fd.as_raw_fd(), &SockaddrIn::from(server))
+        .map_err(|e| format!("connect {server}: {e}"))?;
+    Ok(TcpStream::from(fd))
 }
 
 /// ospfd's API server in a lab namespace.

@@ -37,7 +37,7 @@ const USAGE: &str =
        srrd-bench --list
 
 Measures the client-visible outage of srrd's failover scenarios in the
-two-subnet netns lab with real FRR (root needed), N runs each, and
+lab of lab/srrd.clab.yml in network namespaces with real FRR (root needed), N runs each, and
 keepalived's outage for the cases VRRP can serve. Default: every scenario,
 5 runs, keepalived if installed. srrd defaults to the binary next to
 srrd-bench (lab/bench builds both). --logs DIR keeps a copy of each lab's

@@ -1,48 +1,23 @@
-//! A three-node srrd cluster on the two-subnet lab (lab/src/netns.rs):
-//! n1, n2 on LAN A, n3 on LAN B, a client c1 behind r1, and a `web`
-//! service whose tiny HTTP server answers with the serving node's name.
+//! A three-node srrd cluster on the lab's topology (`lab/srrd.clab.yml`,
+//! built by `srrd_lab::cluster`): n1, n2 on LAN A, n3 on LAN B, a client
+//! c1 behind r1, and a `web` service run by the lab's own primitives
+//! (`lab/config/shared/whoami-http`: an HTTP server answering with the
+//! serving node's name).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::lab::{require_root, wait_for, Lab, ProcHandle, Profile};
+use srrd::config::{Config, ServiceConfig};
+use srrd_lab::cluster::{self, Overrides};
+
+use super::lab::{require_root, wait_for, Lab, ProcHandle, Profile, Signal};
 
 pub const VIP: &str = "192.0.2.10";
 pub const NODES: [&str; 3] = ["n1", "n2", "n3"];
 
-/// start: an HTTP server on the VIP serving a file that names the node.
-pub const PRIMITIVES: &str = r#"#!/bin/sh
-pidfile="$SRRD_STATE_DIR/http.pid"
-case "$1" in
-start)
-    echo "$SRRD_NODE" > "$SRRD_STATE_DIR/whoami"
-    cd "$SRRD_STATE_DIR" || exit 1
-    setsid python3 -m http.server 8080 --bind "${SRRD_ADDRESSES%% *}" </dev/null >/dev/null 2>&1 &
-    echo $! > "$pidfile"
-    ;;
-stop)
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
-    rm -f "$pidfile"
-    ;;
-check)
-    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")"
-    ;;
-esac
-exit 0
-"#;
-
-/// Fetches http://VIP:8080/whoami from c1: the serving node's name.
-pub const PROBE: &str = r#"
-import sys, urllib.request
-try:
-    print(urllib.request.urlopen("http://%s:8080/whoami" % sys.argv[1], timeout=0.5).read().decode().strip())
-except Exception as e:
-    print("-")
-"#;
-
 pub struct Cluster {
-    pub lab: Lab,
+    pub nodes: cluster::Cluster,
     pub srrd: Vec<Option<ProcHandle>>,
     /// Nodes killed whole: their kernel state is gone as far as the
     /// network is concerned.
@@ -50,47 +25,56 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The two-subnet lab with FRR converged and the web service configured
-    /// on n1..n3 with the given preferences.
+    /// The lab with FRR converged and the web service configured on n1..n3
+    /// with the given preferences.
     pub fn new(preferences: [u8; 3]) -> Cluster {
-        Cluster::with_extra(preferences, |_, _| (String::new(), String::new()))
+        Cluster::with_extra(preferences, |_, _, _| {})
     }
 
-    /// As `new`; `extra(lab, node)` gives lines added to the node's `[node]`
-    /// table and text appended to its file.
-    pub fn with_extra(
-        preferences: [u8; 3],
-        extra: impl Fn(&Lab, &str) -> (String, String),
-    ) -> Cluster {
+    /// As `new`; `extra(lab, node, config)` changes the node's config
+    /// before it is written.
+    pub fn with_extra(preferences: [u8; 3], extra: impl Fn(&Lab, &str, &mut Config)) -> Cluster {
         require_root();
-        let lab = Lab::two_subnets(Profile::Fast);
-        lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
+        let mut nodes = cluster::Cluster::build_lab(
+            Lab::new("daemon cluster"),
+            PathBuf::from(env!("CARGO_BIN_EXE_srrd")),
+            Overrides::own_srrd(Profile::Fast),
+        )
+        .unwrap_or_else(|e| panic!("the lab: {e}"));
+        nodes.lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
         // Every node shares a cluster key: all LSAs carry an HMAC tag.
-        let key = lab.dir().join("cluster.key");
+        let key = nodes.lab.dir().join("cluster.key");
         std::fs::write(&key, "an-example-cluster-key-of-32-bytes").expect("write key");
-        let script = lab.dir().join("web.sh");
-        std::fs::write(&script, PRIMITIVES).expect("write primitives");
-        set_executable(&script);
-        for (node, pref) in NODES.iter().zip(preferences) {
-            let dir = lab.node_dir(node);
-            let (node_lines, appended) = extra(&lab, node);
-            let config = format!(
-                "[node]\nname = \"{node}\"\nstate_dir = \"{state}\"\nvip_interface = \"lo\"\n\
-                 cluster_key_file = \"{key}\"\nvty_socket_dir = \"{vty}\"\n{node_lines}\n\
-                 [[service]]\nname = \"web\"\naddresses = [\"{VIP}\"]\npreference = {pref}\n\
-                 check_interval = \"1s\"\nprimitives = \"{script}\"\n{appended}",
-                state = dir.join("state").display(),
-                vty = dir.display(),
-                script = script.display(),
-                key = key.display(),
-            );
-            std::fs::write(dir.join("srrd.toml"), config).expect("write config");
+        let primitives = Cluster::primitives();
+        for (node, preference) in NODES.iter().zip(preferences) {
+            let mut config = nodes.base_config(node);
+            config.node.cluster_key_file = Some(key.clone());
+            config.services = vec![ServiceConfig {
+                addresses: vec![VIP.parse().expect("the VIP")],
+                preference,
+                check_interval: Some(Duration::from_secs(1)),
+                primitives: primitives.clone(),
+                ..ServiceConfig::new("web")
+            }];
+            extra(&nodes.lab, node, &mut config);
+            nodes
+                .configure_srrd(node, config)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         Cluster {
-            lab,
+            nodes,
             srrd: vec![None, None, None],
             dead: Vec::new(),
         }
+    }
+
+    /// The lab's primitives for a service with a `/whoami` HTTP server.
+    pub fn primitives() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lab/config/shared/whoami-http")
+    }
+
+    pub fn lab(&self) -> &Lab {
+        &self.nodes.lab
     }
 
     pub fn index(node: &str) -> usize {
@@ -101,17 +85,11 @@ impl Cluster {
     }
 
     pub fn start_srrd(&mut self, node: &str) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srrd"));
-        cmd.arg("run")
-            .arg("--config")
-            .arg(self.config(node))
-            .arg("--log")
-            .arg("srrd=debug");
-        self.srrd[Self::index(node)] = Some(self.lab.spawn(node, cmd));
+        self.srrd[Self::index(node)] = Some(self.nodes.spawn_srrd(node, "srrd=debug"));
     }
 
     pub fn config(&self, node: &str) -> PathBuf {
-        self.lab.node_dir(node).join("srrd.toml")
+        self.nodes.srrd_config_path(node)
     }
 
     pub fn srrd(&self, node: &str) -> &ProcHandle {
@@ -121,15 +99,24 @@ impl Cluster {
     /// SIGTERM: graceful shutdown; returns its exit status.
     pub fn stop_srrd(&mut self, node: &str) -> std::process::ExitStatus {
         let h = self.srrd(node).clone();
-        self.lab.signal(&h, libc::SIGTERM);
-        self.lab
+        self.lab().signal(&h, Signal::SIGTERM);
+        self.lab()
             .wait_exit(&h, Duration::from_secs(20))
             .unwrap_or_else(|| panic!("srrd on {node} did not exit after SIGTERM"))
     }
 
+    /// Who answers the web VIP from c1 (`-`: nobody).
     pub fn who_serves(&self) -> String {
-        let out = self.lab.exec("c1", &["python3", "-c", PROBE, VIP]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.serves(VIP.parse().expect("the VIP"))
+    }
+
+    /// Who answers `addr` from c1 (`-`: nobody).
+    pub fn serves(&self, addr: IpAddr) -> String {
+        self.lab()
+            .in_netns("c1", || {
+                srrd_lab::client::whoami(addr, Duration::from_millis(500))
+            })
+            .unwrap_or_else(|| cluster::NOBODY.into())
     }
 
     /// Waits until c1 gets the answer from `node`; returns how long it took.
@@ -147,7 +134,7 @@ impl Cluster {
     }
 
     pub fn kill_node(&mut self, node: &'static str) {
-        self.lab.kill_node(node);
+        self.lab().kill_node(node);
         self.dead.push(node);
     }
 
@@ -156,7 +143,7 @@ impl Cluster {
             .iter()
             .copied()
             .filter(|n| !self.dead.contains(n))
-            .filter(|n| self.lab.ip(n, "-4 addr show dev lo").contains(VIP))
+            .filter(|n| self.lab().ip(n, "-4 addr show dev lo").contains(VIP))
             .collect()
     }
 
@@ -179,11 +166,4 @@ impl Cluster {
         let holders = self.vip_holders();
         assert_eq!(holders, vec![node], "VIP holders\n{}", self.logs());
     }
-}
-
-pub fn set_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut perm = std::fs::metadata(path).expect("stat").permissions();
-    perm.set_mode(0o755);
-    std::fs::set_permissions(path, perm).expect("chmod");
 }
