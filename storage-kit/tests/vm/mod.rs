@@ -29,7 +29,7 @@ const MODULES: [(&str, &str); 10] = [
     ("ext4", "fs/ext4/ext4.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 19] = [
+const HOST_BINS: [&str; 18] = [
     "dash",
     "bash",
     "ip",
@@ -48,7 +48,6 @@ const HOST_BINS: [&str; 19] = [
     "blkid",
     "fsfreeze",
     "setsid",
-    "vtysh",
 ];
 /// FRR's daemons, from the host's frr package (/usr/lib/frr).
 const FRR_DAEMONS: [&str; 2] = ["zebra", "ospfd"];
@@ -244,7 +243,11 @@ fn add_with_libs(c: &mut cpio::Cpio, bin: &Path, name: &str, seen: &mut Vec<Stri
         let real = std::fs::canonicalize(&lib).unwrap_or(lib.clone());
         for p in [in_image(&lib), in_image(&real)] {
             // A library outside the base dirs (libfrr's frr/) needs its dir.
-            let dir = Path::new(&p).parent().unwrap().to_string_lossy().into_owned();
+            let dir = Path::new(&p)
+                .parent()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if dir != "/usr/lib/x86_64-linux-gnu" && !seen.contains(&dir) {
                 c.dir(&dir);
                 seen.push(dir);
@@ -372,7 +375,9 @@ fn base(root: &Path) -> Vec<u8> {
 /// toolchain at hand: the nbd-server shim, recordd.
 fn built(source: &str, out: &str, crate_type: &str) -> PathBuf {
     let out = cache().join(out);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm").join(source);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vm")
+        .join(source);
     let fresh = |o: &Path| {
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         modified(o) >= modified(&src)
@@ -392,10 +397,12 @@ fn built(source: &str, out: &str, crate_type: &str) -> PathBuf {
 /// (`SRRD_BIN` overrides), without its debug info: the initramfs is copied
 /// into the guest's memory.
 fn srrd_binary() -> PathBuf {
-    let bin = std::env::var_os("SRRD_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("srrd")
-    });
+    let bin = std::env::var_os("SRRD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().parent().unwrap().join("srrd")
+        });
     assert!(
         bin.is_file(),
         "no srrd binary at {}: cargo build -p srrd (or set SRRD_BIN)",

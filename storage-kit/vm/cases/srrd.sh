@@ -24,7 +24,7 @@ a=$(active_node)
 wait_group $a 120
 log "RESULT group-up n$a $(since $t)s"
 t=$(now); md_wait $a; log "RESULT initial-resync $(since $t)s"
-vtysh_on r1 show ip ospf neighbor
+grep AdjChg /tmp/frr/r1/ospfd.log
 ip route show $VIP
 recordd client $VIP:7000 /tmp/acks </dev/null >/tmp/client.log 2>&1 &
 client=$!
