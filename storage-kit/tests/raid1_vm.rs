@@ -162,10 +162,11 @@ fn bench_failover_with_a_512_mib_mirror() {
 }
 
 /// srrd and FRR on the nodes: the group of the mirror and a service on it
-/// fails over when its node crashes, with every acknowledged record.
+/// fails over when its node crashes, with every acknowledged record; the
+/// crashed node boots, rejoins, and the new active node crashes too.
 #[test]
 fn srrd_fails_the_group_over_with_every_acknowledged_record() {
-    let r = case_with("srrd.sh", &[], "1536M", true);
+    let r = case_with("srrd.sh", &[("ROUNDS", "2")], "1536M", true);
     let lost = r
         .iter()
         .find(|l| l.contains("RESULT records"))

@@ -72,29 +72,6 @@ crash() {
     cp /tmp/disk$i.img /tmp/disk$i.crash || fail "crash copy of n$i (out of memory?)"
     ip -n n$i link set e$i down
     for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
-    crash_teardown $i
-}
-
-# crash_live I: the same while the node serves writes: its processes stop
-# at once (SIGSTOP: no more acknowledgements, no hellos), its file system
-# is frozen (what the page cache still held goes to every member, as a
-# crash leaves it on none), then the copy, the link and the kill.
-crash_live() {
-    i=$1
-    for p in $(ip netns pids n$i); do kill -STOP $p 2>/dev/null; done
-    crashed_at=$(now)
-    frozen=""
-    if mountpoint -q /tmp/n$i/mnt; then fsfreeze -f /tmp/n$i/mnt && frozen=1; fi
-    cp /tmp/disk$i.img /tmp/disk$i.crash || fail "crash copy of n$i (out of memory?)"
-    ip -n n$i link set e$i down
-    for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
-    [ -z "$frozen" ] || fsfreeze -u /tmp/n$i/mnt
-    log "RESULT crash-copy n$i $(since $crashed_at)s"
-    crash_teardown $i
-}
-
-crash_teardown() {
-    i=$1
     sleep 0.2
     ! mountpoint -q /tmp/n$i/mnt || umount -l /tmp/n$i/mnt
     [ -e /sys/block/md1$i/md/array_state ] && mdadm --stop /dev/md1$i >/dev/null 2>&1
@@ -222,6 +199,8 @@ router_start() {
 srrd_node_create() {
     i=$1
     node_create $i
+    echo "0 $(blockdev --getsz /dev/loop$i) linear /dev/loop$i 0" | dmsetup create d$i --noudevsync && dmsetup mknodes d$i || fail "dmsetup create d$i"
+    sed -i "s|^local_device = .*|local_device = \"/dev/mapper/d$i\"|" /tmp/n$i/raid1.toml
     frr_conf n$i $(rid $i) 0 e$i 10.99.$i.0/24 192.0.2.0/24
     mkdir -p /tmp/n$i/etc /tmp/n$i/srrd /tmp/n$i/mnt
     sed "s|/etc/srrd/raid1.toml|/tmp/n$i/raid1.toml|" /test/disk.mk > /tmp/n$i/etc/disk.mk
@@ -275,6 +254,40 @@ frr_up() {
 srrd_up() {
     nsenter --net=/run/netns/n$1 env NO_COLOR=1 srrd run --config /tmp/n$1/srrd.toml --log srrd=debug \
         </dev/null >>/tmp/n$1/srrd.log 2>&1 &
+}
+
+# srrd_crash I: node I loses power while it serves writes. Its disk
+# (/dev/mapper/dI, a linear map over its loop device) stops first: I/O in
+# flight is held and then fails, so the disk keeps exactly what it had
+# acknowledged. Then its processes die and its link goes down at once.
+srrd_crash() {
+    i=$1
+    dmsetup suspend --noflush --noudevsync d$i
+    crashed_at=$(now)
+    for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
+    ip -n n$i link set e$i down
+    dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) error" && dmsetup resume --noudevsync d$i
+    sleep 0.2
+    ! mountpoint -q /tmp/n$i/mnt || umount -l /tmp/n$i/mnt
+    [ -e /sys/block/md1$i/md/array_state ] && mdadm --stop /dev/md1$i >/dev/null 2>&1
+    for d in 0 1 2; do nbd-client -d /dev/nbd$(( (i - 1) * 3 + d )) >/dev/null 2>&1; done
+    log "n$i crashed"
+}
+
+# srrd_boot I: power on: the disk as it was, no service address on lo, no
+# pid files; FRR and srrd start.
+srrd_boot() {
+    i=$1
+    dmsetup suspend --noudevsync d$i
+    dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) linear /dev/loop$i 0"
+    dmsetup resume --noudevsync d$i
+    ip -n n$i link set e$i up
+    ip -n n$i route add default via 10.99.$i.1
+    ip neigh flush dev v$i
+    ip -n n$i addr del $VIP/32 dev lo 2>/dev/null
+    rm -f /tmp/n$i/srrd/services/records/recordd.pid
+    frr_up $i
+    srrd_up $i
 }
 
 # The node whose array runs (the group's node), or nothing.

@@ -16,7 +16,7 @@ static ONE_VM: Mutex<()> = Mutex::new(());
 
 const PACKAGES: [&str; 4] = ["mdadm", "nbd-server", "nbd-client", "busybox-static"];
 /// Loaded in this order by /init (dependencies first).
-const MODULES: [(&str, &str); 10] = [
+const MODULES: [(&str, &str); 11] = [
     ("md-mod", "drivers/md/md-mod.ko"),
     ("raid1", "drivers/md/raid1.ko"),
     ("nbd", "drivers/block/nbd.ko"),
@@ -27,9 +27,10 @@ const MODULES: [(&str, &str); 10] = [
     ("mbcache", "fs/mbcache.ko"),
     ("jbd2", "fs/jbd2/jbd2.ko"),
     ("ext4", "fs/ext4/ext4.ko"),
+    ("dm-mod", "drivers/md/dm-mod.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 18] = [
+const HOST_BINS: [&str; 19] = [
     "dash",
     "bash",
     "ip",
@@ -48,6 +49,7 @@ const HOST_BINS: [&str; 18] = [
     "blkid",
     "fsfreeze",
     "setsid",
+    "dmsetup",
 ];
 /// FRR's daemons, from the host's frr package (/usr/lib/frr).
 const FRR_DAEMONS: [&str; 2] = ["zebra", "ospfd"];

@@ -40,7 +40,8 @@ wait_acks() {
 wait_acks 0 50 120
 r=1
 while [ $r -le $ROUNDS ]; do
-    crash_live $a
+    srrd_crash $a
+    crash_clock=$(date -u +%T.%N)
     before=$(acked | cut -d' ' -f1)
     b=""
     n=0
@@ -55,16 +56,14 @@ while [ $r -le $ROUNDS ]; do
     first=$(awk -v t="$crashed_at" '$2 > t { print $2; exit }' /tmp/acks)
     log "RESULT failover round=$r from=n$a to=n$b acked-before=$before group-up=${group}s first-ack=$(awk -v a=$crashed_at -v b=$first 'BEGIN { printf "%.2f", b - a }')s"
     ip route show $VIP
+    log "n$b's srrd after the crash (at $crash_clock):"
+    grep -E 'state service|primitive (started|ended)|VIP' /tmp/n$b/srrd.log | grep -v primitive=check | tail -14
     wait_acks $crashed_at 20 120
     if [ $r -lt $ROUNDS ]; then
         # A power-on: no service address on lo, FRR and srrd start again;
         # srrd on n$b joins its disk to the mirror, which resyncs.
-        boot $a
-        ip -n n$a addr del $VIP/32 dev lo 2>/dev/null
-        rm -f /tmp/n$a/srrd/services/records/recordd.pid
         t=$(now)
-        frr_up $a
-        srrd_up $a
+        srrd_boot $a
         n=0
         until [ "$(cat /sys/block/md1$b/md/degraded)" = 0 ] && ! grep -q -E 'resync|recovery' /proc/mdstat; do
             n=$((n + 1)); [ $n -lt 3000 ] || { srrd_logs; cat /proc/mdstat; fail "round $r: n$a does not rejoin"; }
