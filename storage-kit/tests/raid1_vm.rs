@@ -8,11 +8,12 @@ mod vm;
 use std::time::Duration;
 
 fn case(name: &str, env: &[(&str, &str)]) -> Vec<String> {
-    case_with_memory(name, env, "1536M")
+    case_with(name, env, "1536M", false)
 }
 
-fn case_with_memory(name: &str, env: &[(&str, &str)], mem: &str) -> Vec<String> {
-    let r = vm::run(name, env, mem, Duration::from_secs(1800));
+/// A case with `mem` of guest memory; `srrd`: with srrd and FRR on the nodes.
+fn case_with(name: &str, env: &[(&str, &str)], mem: &str, srrd: bool) -> Vec<String> {
+    let r = vm::run(name, env, mem, srrd, Duration::from_secs(1800));
     let results: Vec<String> = r
         .console
         .lines()
@@ -99,7 +100,12 @@ fn twenty_takeovers_lose_nothing() {
 #[test]
 #[ignore]
 fn bench_failover_with_a_512_mib_mirror() {
-    let r = case_with_memory("bench.sh", &[("SIZE_MB", "521"), ("ROUNDS", "10")], "4G");
+    let r = case_with(
+        "bench.sh",
+        &[("SIZE_MB", "521"), ("ROUNDS", "10")],
+        "4G",
+        false,
+    );
     let column = |key: &str| -> Vec<f64> {
         r.iter()
             .filter(|l| l.contains("RESULT failover"))
@@ -153,4 +159,17 @@ fn bench_failover_with_a_512_mib_mirror() {
         vm_spawn / host_spawn,
         vm_sha / host_sha
     );
+}
+
+/// srrd and FRR on the nodes: the group of the mirror and a service on it
+/// fails over when its node crashes, with every acknowledged record; the
+/// crashed node boots, rejoins, and the new active node crashes too.
+#[test]
+fn srrd_fails_the_group_over_with_every_acknowledged_record() {
+    let r = case_with("srrd.sh", &[("ROUNDS", "2")], "1536M", true);
+    let lost = r
+        .iter()
+        .find(|l| l.contains("RESULT records"))
+        .expect("records RESULT");
+    assert!(lost.contains("missing=0 damaged=0"), "{lost}");
 }

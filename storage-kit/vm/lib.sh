@@ -137,3 +137,177 @@ make_primitive() {
         SRRD_STATE_DIR=/tmp/n$i/srrd-state SRRD_PEERS= SRRD_ADDRESSES= "$@" \
         nsenter --net=/run/netns/n$i make -s -f /tmp/n$i/etc/disk.mk $target)
 }
+
+# ----- srrd and FRR (srrd.sh, srrd-bench.sh) --------------------------------
+# The VM's root namespace is the router r1 (router id 10.255.0.254) between
+# the nodes' subnets 10.99.I.0/24; every node runs zebra, `ospfd -a` and
+# srrd with the group `files`: the `disk` mirror and `records`, which
+# depends on it (docs/storage.md, "End to end with srrd").
+FRR=/usr/bin
+VIP=192.0.2.50
+
+# frr_conf NAME ROUTER_ID PRIORITY "IFACES" NETWORK...: FRR's fast profile
+# (docs/frr.md): hello 250 ms, dead interval 1 s, no LSA throttling.
+frr_conf() {
+    name=$1; rid=$2; prio=$3; ifaces=$4; shift 4
+    d=/tmp/frr/$name
+    mkdir -p $d
+    printf 'hostname %s\nlog file %s/zebra.log informational\n' $name $d > $d/zebra.conf
+    {
+        printf 'hostname %s\nlog file %s/ospfd.log informational\nlog timestamp precision 6\n' $name $d
+        for ifc in $ifaces; do
+            printf 'interface %s\n ip ospf priority %s\n ip ospf dead-interval minimal hello-multiplier 4\nexit\n' $ifc $prio
+        done
+        printf 'router ospf\n ospf router-id %s\n capability opaque\n log-adjacency-changes detail\n' $rid
+        printf ' timers throttle spf 0 50 500\n timers throttle lsa all 0\n timers lsa min-arrival 0\n'
+        for n in "$@"; do printf ' network %s area 0\n' $n; done
+        echo exit
+    } > $d/ospfd.conf
+    chown -R frr:frr $d
+}
+
+# frr_start NAME [nsenter ...]: zebra, then ospfd with its API server; done
+# once the API server listens (TCP 2607).
+frr_start() {
+    name=$1; shift
+    d=/tmp/frr/$name
+    rm -f $d/zserv.api
+    for daemon in zebra ospfd; do
+        extra=""; [ $daemon = ospfd ] && extra=-a
+        "$@" $FRR/$daemon $extra -f $d/$daemon.conf -i $d/$daemon.pid --vty_socket $d \
+            -z $d/zserv.api -A 127.0.0.1 -P 0 </dev/null >>$d/$daemon.out 2>&1 &
+        n=0
+        while :; do
+            if [ $daemon = zebra ]; then [ -S $d/zserv.api ] && break
+            else "$@" cat /proc/net/tcp | grep -q ':0A2F 00000000:0000 0A' && break; fi
+            n=$((n + 1)); [ $n -lt 300 ] || { cat $d/$daemon.out $d/$daemon.log; fail "$daemon of $name does not start"; }
+            sleep 0.1
+        done
+    done
+}
+
+# full_count I: how often r1's adjacency to node I reached Full (its log;
+# vtysh needs PAM, which the guest has not).
+full_count() { grep -c "Nbr $(rid $1), .*-> Full" /tmp/frr/r1/ospfd.log 2>/dev/null; }
+
+router_start() {
+    frr_conf r1 10.255.0.254 255 "v1 v2 v3" 10.99.0.0/16
+    frr_start r1
+}
+
+# srrd_node_create I: the node with its FRR and srrd configuration.
+srrd_node_create() {
+    i=$1
+    node_create $i
+    echo "0 $(blockdev --getsz /dev/loop$i) linear /dev/loop$i 0" | dmsetup create d$i --noudevsync && dmsetup mknodes d$i || fail "dmsetup create d$i"
+    sed -i "s|^local_device = .*|local_device = \"/dev/mapper/d$i\"|" /tmp/n$i/raid1.toml
+    frr_conf n$i $(rid $i) 0 e$i 10.99.$i.0/24 192.0.2.0/24
+    mkdir -p /tmp/n$i/etc /tmp/n$i/srrd /tmp/n$i/mnt
+    sed "s|/etc/srrd/raid1.toml|/tmp/n$i/raid1.toml|" /test/disk.mk > /tmp/n$i/etc/disk.mk
+    sed -e "s|@DEV@|/dev/md1$i|" -e "s|@DIR@|/tmp/n$i/mnt|" /test/records.mk > /tmp/n$i/etc/records.mk
+    cat > /tmp/n$i/srrd.toml <<TOML
+[node]
+name = "n$i"
+router_id = "$(rid $i)"
+state_dir = "/tmp/n$i/srrd"
+# The nodes start one after the other under emulation.
+startup_hold = "5s"
+
+[[service]]
+name = "disk"
+kind = "resource"
+group = "files"
+primitives = "/tmp/n$i/etc/disk.mk"
+check_interval = "2s"
+
+[service.timeouts]
+activate = "2m"
+start = "2m"
+stop = "1m"
+check = "30s"
+
+[[service]]
+name = "records"
+addresses = ["$VIP"]
+group = "files"
+depends = ["disk"]
+critical = true
+primitives = "/tmp/n$i/etc/records.mk"
+check_interval = "2s"
+
+[service.timeouts]
+check = "30s"
+TOML
+}
+
+# frr_up I: FRR on node I, until r1 has it as a Full neighbour.
+frr_up() {
+    before=$(full_count $1)
+    frr_start n$1 nsenter --net=/run/netns/n$1
+    n=0
+    until [ "$(full_count $1)" -gt "$before" ]; do
+        n=$((n + 1)); [ $n -lt 600 ] || { grep AdjChg /tmp/frr/r1/ospfd.log; fail "n$1 is no Full neighbour of r1"; }
+        sleep 0.1
+    done
+}
+
+srrd_up() {
+    nsenter --net=/run/netns/n$1 env NO_COLOR=1 srrd run --config /tmp/n$1/srrd.toml --log srrd=debug \
+        </dev/null >>/tmp/n$1/srrd.log 2>&1 &
+}
+
+# srrd_crash I: node I loses power while it serves writes. Its disk
+# (/dev/mapper/dI, a linear map over its loop device) stops first: I/O in
+# flight is held and then fails, so the disk keeps exactly what it had
+# acknowledged. Then its processes die and its link goes down at once.
+srrd_crash() {
+    i=$1
+    dmsetup suspend --noflush --noudevsync d$i
+    crashed_at=$(now)
+    for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
+    ip -n n$i link set e$i down
+    dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) error" && dmsetup resume --noudevsync d$i
+    sleep 0.2
+    ! mountpoint -q /tmp/n$i/mnt || umount -l /tmp/n$i/mnt
+    [ -e /sys/block/md1$i/md/array_state ] && mdadm --stop /dev/md1$i >/dev/null 2>&1
+    for d in 0 1 2; do nbd-client -d /dev/nbd$(( (i - 1) * 3 + d )) >/dev/null 2>&1; done
+    log "n$i crashed"
+}
+
+# srrd_boot I: power on: the disk as it was, no service address on lo, no
+# pid files; FRR and srrd start.
+srrd_boot() {
+    i=$1
+    dmsetup suspend --noudevsync d$i
+    dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) linear /dev/loop$i 0"
+    dmsetup resume --noudevsync d$i
+    ip -n n$i link set e$i up
+    ip -n n$i route add default via 10.99.$i.1
+    ip neigh flush dev v$i
+    ip -n n$i addr del $VIP/32 dev lo 2>/dev/null
+    rm -f /tmp/n$i/srrd/services/records/recordd.pid
+    frr_up $i
+    srrd_up $i
+}
+
+# The node whose array runs (the group's node), or nothing.
+active_node() {
+    for j in 1 2 3; do [ -e /sys/block/md1$j/md/array_state ] && echo $j; done
+}
+
+# wait_group I TIMEOUT_S: until node I runs the group (recordd answers on
+# its mount) and holds the VIP.
+wait_group() {
+    n=0
+    while ! { ip -n n$1 addr show dev lo | grep -q "$VIP/32" && [ -s /tmp/n$1/srrd/services/records/recordd.pid ]; }; do
+        n=$((n + 1)); [ $n -lt $(( $2 * 10 )) ] || { srrd_logs; fail "the group does not run on n$1 after $2 s"; }
+        sleep 0.1
+    done
+}
+
+srrd_logs() {
+    for j in 1 2 3; do echo "--- n$j srrd"; tail -40 /tmp/n$j/srrd.log; done
+}
+
+# acked: the number of records acknowledged so far, and when the last was.
+acked() { tail -1 /tmp/acks 2>/dev/null || echo "0 0"; }

@@ -16,7 +16,7 @@ static ONE_VM: Mutex<()> = Mutex::new(());
 
 const PACKAGES: [&str; 4] = ["mdadm", "nbd-server", "nbd-client", "busybox-static"];
 /// Loaded in this order by /init (dependencies first).
-const MODULES: [(&str, &str); 10] = [
+const MODULES: [(&str, &str); 11] = [
     ("md-mod", "drivers/md/md-mod.ko"),
     ("raid1", "drivers/md/raid1.ko"),
     ("nbd", "drivers/block/nbd.ko"),
@@ -27,9 +27,10 @@ const MODULES: [(&str, &str); 10] = [
     ("mbcache", "fs/mbcache.ko"),
     ("jbd2", "fs/jbd2/jbd2.ko"),
     ("ext4", "fs/ext4/ext4.ko"),
+    ("dm-mod", "drivers/md/dm-mod.ko"),
 ];
 /// Host programs the test scripts use, with their libraries.
-const HOST_BINS: [&str; 15] = [
+const HOST_BINS: [&str; 19] = [
     "dash",
     "bash",
     "ip",
@@ -45,8 +46,14 @@ const HOST_BINS: [&str; 15] = [
     "mkfs.ext4",
     "mountpoint",
     "make",
+    "blkid",
+    "fsfreeze",
+    "setsid",
+    "dmsetup",
 ];
-const APPLETS: [&str; 42] = [
+/// FRR's daemons, from the host's frr package (/usr/lib/frr).
+const FRR_DAEMONS: [&str; 2] = ["zebra", "ospfd"];
+const APPLETS: [&str; 43] = [
     "insmod",
     "poweroff",
     "sleep",
@@ -89,6 +96,7 @@ const APPLETS: [&str; 42] = [
     "uptime",
     "hexdump",
     "echo",
+    "chown",
 ];
 
 fn cache() -> PathBuf {
@@ -236,6 +244,16 @@ fn add_with_libs(c: &mut cpio::Cpio, bin: &Path, name: &str, seen: &mut Vec<Stri
     for lib in libs(bin) {
         let real = std::fs::canonicalize(&lib).unwrap_or(lib.clone());
         for p in [in_image(&lib), in_image(&real)] {
+            // A library outside the base dirs (libfrr's frr/) needs its dir.
+            let dir = Path::new(&p)
+                .parent()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if dir != "/usr/lib/x86_64-linux-gnu" && !seen.contains(&dir) {
+                c.dir(&dir);
+                seen.push(dir);
+            }
             if !seen.contains(&p) {
                 c.file(&p, true, &std::fs::read(&real).unwrap());
                 seen.push(p);
@@ -249,7 +267,14 @@ fn base(root: &Path) -> Vec<u8> {
     use std::hash::{Hash, Hasher};
     let init = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/init.sh");
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (HOST_BINS, APPLETS, MODULES, std::fs::read(&init).unwrap()).hash(&mut h);
+    (
+        HOST_BINS,
+        FRR_DAEMONS,
+        APPLETS,
+        MODULES,
+        std::fs::read(&init).unwrap(),
+    )
+        .hash(&mut h);
     let path = cache().join(format!("base-{:016x}.cpio", h.finish()));
     if let Ok(b) = std::fs::read(&path) {
         return b;
@@ -287,6 +312,9 @@ fn base(root: &Path) -> Vec<u8> {
         add_with_libs(&mut c, &which(b), b, &mut seen);
     }
     c.symlink("/usr/bin/sh", "dash");
+    for d in FRR_DAEMONS {
+        add_with_libs(&mut c, &Path::new("/usr/lib/frr").join(d), d, &mut seen);
+    }
     for (name, rel) in [
         ("mdadm", "sbin/mdadm"),
         ("nbd-client", "sbin/nbd-client"),
@@ -315,8 +343,17 @@ fn base(root: &Path) -> Vec<u8> {
             &std::fs::read(kdir.join("kernel").join(rel)).unwrap(),
         );
     }
-    c.file("/etc/passwd", false, b"root:x:0:0:root:/root:/bin/sh\n");
-    c.file("/etc/group", false, b"root:x:0:\n");
+    // FRR drops to the user frr, which must be in the group frrvty.
+    c.file(
+        "/etc/passwd",
+        false,
+        b"root:x:0:0:root:/root:/bin/sh\nfrr:x:102:106::/nonexistent:/bin/false\n",
+    );
+    c.file(
+        "/etc/group",
+        false,
+        b"root:x:0:\nfrrvty:x:105:frr\nfrr:x:106:\n",
+    );
     c.file("/init", true, &std::fs::read(init).unwrap());
     let mods: Vec<&str> = MODULES.iter().map(|(m, _)| *m).collect();
     c.file(
@@ -336,18 +373,45 @@ fn base(root: &Path) -> Vec<u8> {
     b
 }
 
-/// The test-only nbd-server shim, built with the toolchain at hand.
-fn shim() -> PathBuf {
-    let out = cache().join("nbd-nodh.so");
-    if !out.exists() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/nbd-nodh.rs");
+/// A test-only program of vm/ (one std-only Rust file), built with the
+/// toolchain at hand: the nbd-server shim, recordd.
+fn built(source: &str, out: &str, crate_type: &str) -> PathBuf {
+    let out = cache().join(out);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vm")
+        .join(source);
+    let fresh = |o: &Path| {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        modified(o) >= modified(&src)
+    };
+    if !fresh(&out) {
         sh(
             Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
-                .args(["--crate-type", "cdylib", "-O", "-o"])
+                .args(["--edition", "2021", "--crate-type", crate_type, "-O", "-o"])
                 .arg(&out)
                 .arg(&src),
         );
     }
+    out
+}
+
+/// srrd, as `cargo test --workspace` builds it next to this test
+/// (`SRRD_BIN` overrides), without its debug info: the initramfs is copied
+/// into the guest's memory.
+fn srrd_binary() -> PathBuf {
+    let bin = std::env::var_os("SRRD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().parent().unwrap().join("srrd")
+        });
+    assert!(
+        bin.is_file(),
+        "no srrd binary at {}: cargo build -p srrd (or set SRRD_BIN)",
+        bin.display()
+    );
+    let out = cache().join("srrd");
+    sh(Command::new("strip").arg("-o").arg(&out).arg(&bin));
     out
 }
 
@@ -358,8 +422,9 @@ pub struct Run {
 }
 
 /// Boots the VM with `case` (a script in vm/cases/) as /test/run.sh and
-/// vm/lib.sh next to it; returns the script's exit status and the console.
-pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Run {
+/// vm/lib.sh next to it, with srrd and the test service recordd if `srrd`;
+/// returns the script's exit status and the console.
+pub fn run(case: &str, env: &[(&str, &str)], mem: &str, srrd: bool, timeout: Duration) -> Run {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let qemu = which("qemu-system-x86_64");
     let root = unpacked();
@@ -390,8 +455,15 @@ pub fn run(case: &str, env: &[(&str, &str)], mem: &str, timeout: Duration) -> Ru
     c.file(
         "/usr/lib/nbd-nodh.so",
         true,
-        &std::fs::read(shim()).unwrap(),
+        &std::fs::read(built("nbd-nodh.rs", "nbd-nodh.so", "cdylib")).unwrap(),
     );
+    if srrd {
+        add_with_libs(&mut c, &srrd_binary(), "srrd", &mut seen);
+        let recordd = built("recordd.rs", "recordd", "bin");
+        add_with_libs(&mut c, &recordd, "recordd", &mut seen);
+        let records = vm.join("records.mk");
+        c.file("/test/records.mk", false, &std::fs::read(records).unwrap());
+    }
     c.file("/etc/ld.so.preload", false, b"/usr/lib/nbd-nodh.so\n");
     initrd.extend(c.finish());
     let dir = cache().join("runs");
