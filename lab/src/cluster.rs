@@ -1027,3 +1027,19 @@ fn with_bfd(ospfd_conf: &str) -> String {
 fn load_config(path: &Path) -> Result<srrd::config::Config, String> {
     srrd::config::load(path).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bfd_profile_adds_bfd_to_every_ospf_interface_only() {
+        let conf = "interface eth1\n ip ospf priority 255\nexit\ninterface eth2\nexit\nrouter ospf\n passive-interface eth3\nexit\n";
+        assert_eq!(
+            with_bfd(conf),
+            "interface eth1\n ip ospf bfd\n ip ospf bfd profile fast\n ip ospf priority 255\nexit\n\
+             interface eth2\n ip ospf bfd\n ip ospf bfd profile fast\nexit\n\
+             router ospf\n passive-interface eth3\nexit\n"
+        );
+    }
+}

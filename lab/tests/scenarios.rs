@@ -13,8 +13,7 @@ use srrd_lab::netns::{require_root, wait_for, Lab, ProcHandle};
 use srrd_lab::scenario;
 
 fn topology() -> Topology {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("srrd.clab.yml");
-    Topology::load(&path).unwrap_or_else(|problems| panic!("{}", problems.join("\n")))
+    Topology::lab().unwrap_or_else(|problems| panic!("{problems}"))
 }
 
 /// Scenarios with a test of their own (below), so that one can be run or

@@ -1,5 +1,5 @@
 //! The operator's read side against real FRR 8.4 in network namespaces
-//! (lab/src/netns.rs): two routers n1 (DR) and n2 on one LAN, srrd on
+//! (lab/src/netns/): two routers n1 (DR) and n2 on one LAN, srrd on
 //! both. The LSDB looking glass decodes their router and network LSAs and
 //! srrd's opaque LSAs; the allow-listed vtysh commands reach the node's
 //! own FRR; the metrics endpoint, parsed as Prometheus text, shows the

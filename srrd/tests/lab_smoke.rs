@@ -1,4 +1,4 @@
-//! The lab harness (lab/src/netns.rs, lab/src/cluster.rs) against real FRR
+//! The lab harness (lab/src/netns/, lab/src/cluster.rs) against real FRR
 //! 8.4: the lab's topology (lab/srrd.clab.yml) converges, a VIP on a node's `lo` is routed at r1
 //! and reachable from the client, it follows a move to the other subnet,
 //! ospfd's API server answers, and dropping the lab leaves nothing behind.

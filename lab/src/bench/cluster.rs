@@ -392,6 +392,15 @@ impl Cluster {
         Ok(states)
     }
 
+    /// The flag file that makes the bench's HTTP server for `service` on
+    /// `node` answer 503 (the server and the check primitive both look at it).
+    pub fn broken_flag(&self, node: &str, service: &str) -> PathBuf {
+        self.cluster
+            .service_dir(node, service)
+            .unwrap_or_default()
+            .join("broken")
+    }
+
     /// The last lines of each srrd's log, for error reports.
     pub fn log_tails(&self, lines: usize) -> String {
         self.srrd
@@ -410,6 +419,17 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The service starts failing: its server answers 503, so clients get
+/// errors at once and the next check primitive fails.
+pub fn break_service(flag: &Path) {
+    std::fs::write(flag, "broken by srrd-bench\n")
+        .unwrap_or_else(|e| panic!("{}: {e}", flag.display()));
+}
+
+pub fn repair_service(flag: &Path) {
+    let _ = std::fs::remove_file(flag);
 }
 
 pub fn set_executable(path: &std::path::Path) {

@@ -16,7 +16,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::faults;
 use super::measure::{measure, MeasureSettings, Rng, RunResult};
 use crate::cluster::Overrides;
 use crate::netns::{Lab, ProcHandle, Profile};
@@ -281,7 +280,12 @@ impl Pair {
     /// A crashed member boots again: VIP gone, links up, default route,
     /// server and keepalived started.
     fn reboot(&mut self, node: &'static str) {
-        faults::reboot_node(&self.lab, node, &[(VIP, VIP_LEN, "eth1")], false);
+        let shown = self.lab.ip(node, "-4 addr show dev eth1");
+        if shown.contains(&format!("{VIP}/{VIP_LEN}")) {
+            self.lab
+                .ip(node, &format!("addr del {VIP}/{VIP_LEN} dev eth1"));
+        }
+        self.lab.link_up(node);
         self.default_route(node);
         self.start_server(node);
         self.start_keepalived(node);
@@ -312,7 +316,7 @@ pub fn run_lan_once(
             &targets,
             settings,
             rng,
-            || faults::crash_node(&pair.lab, holder),
+            || pair.lab.kill_node(holder),
             at_rest,
         )
     } else {
@@ -370,7 +374,7 @@ pub fn run_cross_once(
         &targets,
         settings,
         rng,
-        || faults::crash_node(&pair.lab, "n1"),
+        || pair.lab.kill_node("n1"),
         || true,
     );
     let states_after = pair.vrrp_states();

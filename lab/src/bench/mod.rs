@@ -5,7 +5,6 @@
 //! the goals they are held against, and asserts nothing about timing.
 
 pub mod cluster;
-pub mod faults;
 pub mod flooding;
 pub mod keepalived;
 pub mod measure;

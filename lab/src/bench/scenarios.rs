@@ -7,8 +7,7 @@
 use std::thread;
 use std::time::Duration;
 
-use super::cluster::{Cluster, ServiceSet, CHECK_INTERVAL};
-use super::faults;
+use super::cluster::{break_service, repair_service, Cluster, ServiceSet, CHECK_INTERVAL};
 use super::measure::{measure, MeasureSettings, Rng, RunResult};
 use crate::netns::{wait_for, Profile};
 
@@ -140,20 +139,20 @@ pub fn run_once(
             &targets,
             settings,
             rng,
-            || faults::crash_node(lab, holder),
+            || c.cluster.kill_node(holder),
             at_rest,
         ),
         Scenario::CheckFailure => {
-            let flag = faults::broken_flag(lab, holder, "web");
+            let flag = c.broken_flag(holder, "web");
             let r = measure(
                 lab,
                 &targets,
                 settings,
                 rng,
-                || faults::break_service(&flag),
+                || break_service(&flag),
                 at_rest,
             );
-            faults::repair_service(&flag);
+            repair_service(&flag);
             r
         }
         Scenario::OspfdCrash => measure(
@@ -161,7 +160,7 @@ pub fn run_once(
             &targets,
             settings,
             rng,
-            || faults::crash_ospfd(lab, holder),
+            || c.cluster.kill_ospfd(holder),
             at_rest,
         ),
         Scenario::SrrdRestart => measure(
@@ -180,7 +179,11 @@ pub fn run_once(
             &targets,
             settings,
             rng,
-            || faults::flap_links(lab, holder, FLAP_DOWN),
+            || {
+                lab.link_down(holder);
+                thread::sleep(FLAP_DOWN);
+                lab.link_up(holder);
+            },
             at_rest,
         ),
         Scenario::PartitionHeal => measure(
@@ -189,9 +192,9 @@ pub fn run_once(
             settings,
             rng,
             || {
-                faults::cut_links(lab, holder);
+                lab.link_down(holder);
                 thread::sleep(PARTITION);
-                faults::heal_links(lab, holder);
+                lab.link_up(holder);
             },
             at_rest,
         ),
@@ -217,8 +220,7 @@ fn reset(
             c.start_srrd(holder);
         }
         Scenario::NodeCrash | Scenario::NodeCrashBfd => {
-            let vips: Vec<_> = c.vips().into_iter().map(|v| (v, 32, "lo")).collect();
-            faults::reboot_node(c.lab(), holder, &vips, true);
+            c.cluster.reboot(holder);
             wait_r1_full(c)?;
             c.start_srrd(holder);
         }
@@ -229,7 +231,7 @@ fn reset(
             c.start_srrd(holder);
         }
         Scenario::OspfdCrash => {
-            faults::restart_ospfd(c.lab(), holder);
+            c.cluster.start_frr(holder);
             wait_r1_full(c)?;
             c.wait_reconnected(holder, sessions)?;
         }
