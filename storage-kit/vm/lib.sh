@@ -264,6 +264,8 @@ srrd_crash() {
     i=$1
     dmsetup suspend --noflush --noudevsync d$i
     crashed_at=$(now)
+    rm -f /tmp/clock; : > /tmp/clock
+    crash_clock=$(stat -c %y /tmp/clock | cut -d' ' -f2)
     for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
     ip -n n$i link set e$i down
     dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) error" && dmsetup resume --noudevsync d$i
@@ -303,6 +305,23 @@ wait_group() {
         n=$((n + 1)); [ $n -lt $(( $2 * 10 )) ] || { srrd_logs; fail "the group does not run on n$1 after $2 s"; }
         sleep 0.1
     done
+}
+
+# srrd_phases I CLOCK: from node I's srrd log, the takeover after a crash
+# at wall clock CLOCK (HH:MM:SS.fraction): until srrd starts the group
+# (detection), the kit's leave of the crashed peer, its start, the start of
+# records (mount, recordd).
+srrd_phases() {
+    awk -v c="$2" '
+        function s(t) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+        BEGIN { c0 = s(c) }
+        { t = s(substr($1, 12, 15)); if (t < c0) next }
+        /state service=disk config=active run=starting/ && !st { st = t }
+        /primitive ended service=disk primitive=leave/ && !le { le = t }
+        /primitive ended service=disk primitive=start/ && !ds { ds = t }
+        /state service=records config=active run=started/ && !rs { rs = t }
+        END { printf "detect=%.2fs leave=%.2fs kit-start=%.2fs records-start=%.2fs", st - c0, le - st, ds - le, rs - ds }
+    ' /tmp/n$1/srrd.log
 }
 
 srrd_logs() {
