@@ -138,7 +138,7 @@ make_primitive() {
         nsenter --net=/run/netns/n$i make -s -f /tmp/n$i/etc/disk.mk $target)
 }
 
-# ----- srrd and FRR (srrd.sh, srrd-bench.sh) --------------------------------
+# ----- srrd and FRR (srrd.sh) -----------------------------------------------
 # The VM's root namespace is the router r1 (router id 10.255.0.254) between
 # the nodes' subnets 10.99.I.0/24; every node runs zebra, `ospfd -a` and
 # srrd with the group `files`: the `disk` mirror and `records`, which
@@ -210,7 +210,8 @@ srrd_node_create() {
 name = "n$i"
 router_id = "$(rid $i)"
 state_dir = "/tmp/n$i/srrd"
-# The nodes start one after the other under emulation.
+# srrd starts on the three nodes together, but under emulation their OSPF
+# API sessions come up seconds apart.
 startup_hold = "5s"
 
 [[service]]
