@@ -11,5 +11,10 @@ activate deactivate start stop join leave check status:
 reload restart:
 	@:
 
+# A start that failed here (e.g. two nodes started at once and this one
+# lost) leaves the peers attached and the export stopped: stop restores
+# the passive node, whose disk the active node can then use again. Where
+# the array runs (check does not answer 30, "not running here"), leave it.
 failed:
 	@logger -t srrd "$(SRRD_SERVICE) failed on $(SRRD_NODE)"
+	@$(KIT) check >/dev/null 2>&1; [ $$? != 30 ] || $(KIT) stop

@@ -95,6 +95,68 @@ fn twenty_takeovers_lose_nothing() {
     case("takeovers.sh", &[("SIZE_MB", "16"), ("ROUNDS", "20")]);
 }
 
+/// The seconds after `key` in every `RESULT failover` line.
+fn column(results: &[String], key: &str) -> Vec<f64> {
+    results
+        .iter()
+        .filter(|l| l.contains("RESULT failover"))
+        .map(|l| {
+            let w = l
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .expect(key);
+            w.trim_end_matches('s').parse().expect("seconds")
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    (
+        v.iter().cloned().fold(f64::MAX, f64::min),
+        v.iter().cloned().fold(0.0, f64::max),
+    )
+}
+
+/// The emulation's cost: the reference steps the VM case timed (`ref`
+/// RESULT lines), run on the host now. A table cell: VM / host (xN).
+fn reference_steps(r: &[String]) -> (String, String) {
+    let kit = env!("CARGO_BIN_EXE_srrd-raid1");
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        std::process::Command::new(kit)
+            .arg("--help")
+            .output()
+            .expect("srrd-raid1");
+    }
+    let host_spawn = t.elapsed().as_secs_f64();
+    let vm_spawn = number(r, "ref spawn20", "s");
+    let t = std::time::Instant::now();
+    std::process::Command::new("sh")
+        .args([
+            "-c",
+            "dd if=/dev/zero bs=1M count=256 2>/dev/null | sha256sum >/dev/null",
+        ])
+        .status()
+        .expect("sh");
+    let host_sha = t.elapsed().as_secs_f64();
+    let vm_sha = number(r, "ref sha256-256MiB", "s");
+    (
+        format!(
+            "{vm_spawn:.2} s / {host_spawn:.3} s (x{:.0})",
+            vm_spawn / host_spawn
+        ),
+        format!(
+            "{vm_sha:.1} s / {host_sha:.2} s (x{:.0})",
+            vm_sha / host_sha
+        ),
+    )
+}
+
 /// The failover benchmark (docs/benchmarks.md), not part of the test run:
 /// `cargo test -p srrd-storage-kit --test raid1_vm -- --ignored --nocapture bench`
 #[test]
@@ -106,58 +168,51 @@ fn bench_failover_with_a_512_mib_mirror() {
         "4G",
         false,
     );
-    let column = |key: &str| -> Vec<f64> {
-        r.iter()
-            .filter(|l| l.contains("RESULT failover"))
-            .map(|l| {
-                let w = l
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix(key))
-                    .expect(key);
-                w.trim_end_matches('s').parse().expect("seconds")
-            })
-            .collect()
-    };
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let (start, mount, total) = (column("kit-start="), column("mount="), column("total="));
-    let (min, max) = (
-        total.iter().cloned().fold(f64::MAX, f64::min),
-        total.iter().cloned().fold(0.0, f64::max),
+    let (start, mount, total) = (
+        column(&r, "kit-start="),
+        column(&r, "mount="),
+        column(&r, "total="),
     );
-    // The same reference steps on the host, outside the emulator.
-    let kit = env!("CARGO_BIN_EXE_srrd-raid1");
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        std::process::Command::new(kit)
-            .arg("--help")
-            .output()
-            .expect("srrd-raid1");
-    }
-    let host_spawn = t.elapsed().as_secs_f64();
-    let vm_spawn = number(&r, "ref spawn20", "s");
-    let t = std::time::Instant::now();
-    std::process::Command::new("sh")
-        .args([
-            "-c",
-            "dd if=/dev/zero bs=1M count=256 2>/dev/null | sha256sum >/dev/null",
-        ])
-        .status()
-        .expect("sh");
-    let host_sha = t.elapsed().as_secs_f64();
-    let vm_sha = number(&r, "ref sha256-256MiB", "s");
+    let (min, max) = min_max(&total);
+    let (spawn, sha) = reference_steps(&r);
     println!("| rounds | kit start (median) | mount (median) | failover total (median) | min | max | 20 spawns VM / host | sha256 of 256 MiB VM / host |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {:.2} s | {:.2} s | {:.2} s | {min:.2} s | {max:.2} s | {vm_spawn:.2} s / {host_spawn:.3} s (x{:.0}) | {vm_sha:.1} s / {host_sha:.2} s (x{:.0}) |",
+        "| {} | {:.2} s | {:.2} s | {:.2} s | {min:.2} s | {max:.2} s | {spawn} | {sha} |",
         total.len(),
         median(start),
         median(mount),
         median(total.clone()),
-        vm_spawn / host_spawn,
-        vm_sha / host_sha
+    );
+}
+
+/// The same with srrd and FRR (docs/benchmarks.md): from the crash until
+/// the client's first acknowledged record on the new node, detection
+/// included. `... -- --ignored --nocapture bench_srrd`
+#[test]
+#[ignore]
+fn bench_srrd_failover_with_a_512_mib_mirror() {
+    let rounds = std::env::var("ROUNDS").unwrap_or("6".into());
+    let r = case_with(
+        "srrd.sh",
+        &[("SIZE_MB", "521"), ("ROUNDS", &rounds), ("REF", "1")],
+        "4G",
+        true,
+    );
+    let ack = column(&r, "first-ack=");
+    let (min, max) = min_max(&ack);
+    let (spawn, sha) = reference_steps(&r);
+    println!("| rounds | detection | leave | kit start | records start | group up | first ack (median) | min | max | 20 spawns VM / host | sha256 of 256 MiB VM / host |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {min:.2} s | {max:.2} s | {spawn} | {sha} |",
+        ack.len(),
+        median(column(&r, "detect=")),
+        median(column(&r, "leave=")),
+        median(column(&r, "kit-start=")),
+        median(column(&r, "records-start=")),
+        median(column(&r, "group-up=")),
+        median(ack.clone()),
     );
 }
 

@@ -138,7 +138,7 @@ make_primitive() {
         nsenter --net=/run/netns/n$i make -s -f /tmp/n$i/etc/disk.mk $target)
 }
 
-# ----- srrd and FRR (srrd.sh, srrd-bench.sh) --------------------------------
+# ----- srrd and FRR (srrd.sh) -----------------------------------------------
 # The VM's root namespace is the router r1 (router id 10.255.0.254) between
 # the nodes' subnets 10.99.I.0/24; every node runs zebra, `ospfd -a` and
 # srrd with the group `files`: the `disk` mirror and `records`, which
@@ -210,7 +210,8 @@ srrd_node_create() {
 name = "n$i"
 router_id = "$(rid $i)"
 state_dir = "/tmp/n$i/srrd"
-# The nodes start one after the other under emulation.
+# srrd starts on the three nodes together, but under emulation their OSPF
+# API sessions come up seconds apart.
 startup_hold = "5s"
 
 [[service]]
@@ -264,6 +265,8 @@ srrd_crash() {
     i=$1
     dmsetup suspend --noflush --noudevsync d$i
     crashed_at=$(now)
+    rm -f /tmp/clock; : > /tmp/clock
+    crash_clock=$(stat -c %y /tmp/clock | cut -d' ' -f2)
     for p in $(ip netns pids n$i); do kill -9 $p 2>/dev/null; done
     ip -n n$i link set e$i down
     dmsetup load d$i --table "0 $(blockdev --getsz /dev/loop$i) error" && dmsetup resume --noudevsync d$i
@@ -303,6 +306,23 @@ wait_group() {
         n=$((n + 1)); [ $n -lt $(( $2 * 10 )) ] || { srrd_logs; fail "the group does not run on n$1 after $2 s"; }
         sleep 0.1
     done
+}
+
+# srrd_phases I CLOCK: from node I's srrd log, the takeover after a crash
+# at wall clock CLOCK (HH:MM:SS.fraction): until srrd starts the group
+# (detection), the kit's leave of the crashed peer, its start, the start of
+# records (mount, recordd).
+srrd_phases() {
+    awk -v c="$2" '
+        function s(t) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+        BEGIN { c0 = s(c) }
+        { t = s(substr($1, 12, 15)); if (t < c0) next }
+        /state service=disk config=active run=starting/ && !st { st = t }
+        /primitive ended service=disk primitive=leave/ && !le { le = t }
+        /primitive ended service=disk primitive=start/ && !ds { ds = t }
+        /state service=records config=active run=started/ && !rs { rs = t }
+        END { printf "detect=%.2fs leave=%.2fs kit-start=%.2fs records-start=%.2fs", st - c0, le - st, ds - le, rs - ds }
+    ' /tmp/n$1/srrd.log
 }
 
 srrd_logs() {

@@ -26,6 +26,11 @@ log "RESULT group-up n$a $(since $t)s"
 t=$(now); md_wait $a; log "RESULT initial-resync $(since $t)s"
 grep AdjChg /tmp/frr/r1/ospfd.log
 ip route show $VIP
+if [ -n "${REF:-}" ]; then
+    # The emulation's cost (docs/benchmarks.md): the host runs these too.
+    t=$(now); for k in $(seq 20); do srrd-raid1 --help >/dev/null; done; log "RESULT ref spawn20 $(since $t)s"
+    t=$(now); dd if=/dev/zero bs=1M count=256 2>/dev/null | sha256sum >/dev/null; log "RESULT ref sha256-256MiB $(since $t)s"
+fi
 recordd client $VIP:7000 /tmp/acks </dev/null >/tmp/client.log 2>&1 &
 client=$!
 # acked_since T: the number of records acknowledged after uptime T
@@ -41,7 +46,6 @@ wait_acks 0 50 120
 r=1
 while [ $r -le $ROUNDS ]; do
     srrd_crash $a
-    crash_clock=$(date -u +%T.%N)
     before=$(acked | cut -d' ' -f1)
     b=""
     n=0
@@ -54,7 +58,7 @@ while [ $r -le $ROUNDS ]; do
     group=$(since $crashed_at)
     wait_acks $crashed_at 1 120
     first=$(awk -v t="$crashed_at" '$2 > t { print $2; exit }' /tmp/acks)
-    log "RESULT failover round=$r from=n$a to=n$b acked-before=$before group-up=${group}s first-ack=$(awk -v a=$crashed_at -v b=$first 'BEGIN { printf "%.2f", b - a }')s"
+    log "RESULT failover round=$r from=n$a to=n$b acked-before=$before group-up=${group}s first-ack=$(awk -v a=$crashed_at -v b=$first 'BEGIN { printf "%.2f", b - a }')s $(srrd_phases $b $crash_clock)"
     ip route show $VIP
     log "n$b's srrd after the crash (at $crash_clock):"
     grep -E 'state service|primitive (started|ended)|VIP' /tmp/n$b/srrd.log | grep -v primitive=check | tail -14
@@ -66,7 +70,7 @@ while [ $r -le $ROUNDS ]; do
         srrd_boot $a
         n=0
         until [ "$(cat /sys/block/md1$b/md/degraded)" = 0 ] && ! grep -q -E 'resync|recovery' /proc/mdstat; do
-            n=$((n + 1)); [ $n -lt 3000 ] || { srrd_logs; cat /proc/mdstat; fail "round $r: n$a does not rejoin"; }
+            n=$((n + 1)); [ $n -lt 3000 ] || { srrd_logs; cat /proc/mdstat; mdadm --detail /dev/md1$b; fail "round $r: n$a does not rejoin"; }
             sleep 0.1
         done
         log "RESULT rejoin round=$r n$a $(since $t)s"
