@@ -273,6 +273,8 @@ fn base(root: &Path) -> Vec<u8> {
         APPLETS,
         MODULES,
         std::fs::read(&init).unwrap(),
+        // How the image is put together (e.g. a library's directory).
+        include_str!("mod.rs"),
     )
         .hash(&mut h);
     let path = cache().join(format!("base-{:016x}.cpio", h.finish()));
