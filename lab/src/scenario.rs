@@ -231,7 +231,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "node-return",
-            about: "mail's node n3 crashes and n2 takes over; n3 returns (srrd cleanup, FRR, srrd 3 s later): no probe fails from the return on, mail stays on n2",
+            about: "mail's node n3 crashes and n2 takes over; n3 returns (srrd cleanup, FRR, srrd 3 s later): no probe fails from n3's srrd start on (before it, only OSPF's stale-route moment of at most 200 ms), mail stays on n2",
             service: "smtp",
             holder: "n3",
             fault: |c| {
@@ -246,8 +246,10 @@ pub fn all() -> Vec<Scenario> {
                 let probe = client_probe(c, "smtp")?;
                 let cleanup = c.cleanup_srrd("n3");
                 c.lab.link_up("n3");
+                let frr_at = probe.now();
                 c.start_frr("n3");
                 thread::sleep(Duration::from_secs(3));
+                let srrd_at = probe.now();
                 c.start_srrd("n3");
                 // n3's srrd has joined once it floods its own view of mail.
                 let joined = wait_for(Duration::from_secs(15), || {
@@ -261,20 +263,7 @@ pub fn all() -> Vec<Scenario> {
                 let samples = probe.stop();
                 cleanup?;
                 joined.ok_or("srrd on n3 did not announce smtp within 15 s of its start")?;
-                let stray: Vec<&Sample> = samples
-                    .iter()
-                    .filter(|s| s.answer.as_deref() != Some("n2"))
-                    .collect();
-                match stray.first() {
-                    None => Ok(()),
-                    Some(first) => Err(format!(
-                        "{} of {} probes from n3's return on were not answered by n2; the first at {:?}: {:?}",
-                        stray.len(),
-                        samples.len(),
-                        first.at,
-                        first.answer
-                    )),
-                }
+                stale_route_moment_only(&samples, "n2", frr_at, srrd_at)
             },
             expected: "n2",
             verify: |c| {
@@ -478,6 +467,54 @@ fn client_probe(c: &Cluster, service: &str) -> Result<Probe, String> {
         addr,
         PROBE_INTERVAL,
         PROBE_TIMEOUT,
+    ))
+}
+
+/// How long a returning node's previous router-LSA, with the VIP it held
+/// as a stub link, may route the VIP to it after its ospfd starts
+/// (docs/frr.md, measured fact 3): from r1's Full with it until its new
+/// router-LSA replaces the old one.
+const STALE_ROUTE_MOMENT: Duration = Duration::from_millis(200);
+
+/// Every probe is answered by `node`, but for unanswered ones within one
+/// moment of at most `STALE_ROUTE_MOMENT` after the returning node's FRR
+/// started (`frr_at`) and before its srrd did (`srrd_at`): that moment is
+/// OSPF's, with no srrd running on the returning node. From `srrd_at` on,
+/// none may fail.
+fn stale_route_moment_only(
+    samples: &[Sample],
+    node: &str,
+    frr_at: Duration,
+    srrd_at: Duration,
+) -> Result<(), String> {
+    let stray: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.answer.as_deref() != Some(node))
+        .collect();
+    let (Some(first), Some(last)) = (stray.first(), stray.last()) else {
+        return Ok(());
+    };
+    let in_the_moment = stray.iter().all(|s| s.answer.is_none())
+        && first.at >= frr_at
+        && last.at < srrd_at
+        && last.at - first.at <= STALE_ROUTE_MOMENT;
+    if in_the_moment {
+        eprintln!(
+            "note: {} probes unanswered {:?} after the returning node's FRR started, \
+             for {:?} (its previous router-LSA: docs/frr.md, fact 3)",
+            stray.len(),
+            first.at - frr_at,
+            last.at - first.at
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "{} of {} probes from the return on were not answered by {node}; the first at {:?}: \
+         {:?} (FRR started at {frr_at:?}, srrd at {srrd_at:?})",
+        stray.len(),
+        samples.len(),
+        first.at,
+        first.answer
     ))
 }
 
