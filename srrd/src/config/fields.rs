@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::diag::Diagnostics;
 use super::duration::parse_duration;
-use super::raw::{DurationText, Text};
 use super::model::Handover;
+use super::raw::{DurationText, Text};
 use crate::model::{Scope, ServiceKind};
 
 /// Longest service, group or node name: names travel in every service LSA.

@@ -43,13 +43,11 @@ impl Engine {
         let settled = members
             .iter()
             .all(|&m| matches!(self.locals[m].run, Run::Started | Run::Stopped));
-        let running = members
-            .iter()
-            .any(|&m| self.locals[m].run == Run::Started);
+        let running = members.iter().any(|&m| self.locals[m].run == Run::Started);
         let asked = self.unit_states[u].handoff.is_some()
-            || members.iter().all(|&m| {
-                self.locals[m].standby || self.effective_intent(m) != Intent::Active
-            });
+            || members
+                .iter()
+                .all(|&m| self.locals[m].standby || self.effective_intent(m) != Intent::Active);
         self.api_up && healthy && settled && running && asked
     }
 
