@@ -80,8 +80,6 @@ pub enum Event {
     LsaDelete {
         lsa: LsaRef,
     },
-    /// Every LSA ospfd held when the session came up has been delivered.
-    LsdbSynced,
     /// ospfd refused an ORIGINATE_REQUEST.
     OriginateFailed {
         lsa: LsaRef,
