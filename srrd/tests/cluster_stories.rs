@@ -5,7 +5,9 @@ use std::path::Path;
 
 #[test]
 fn cluster_stories() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster");
+    let dir = std::env::var("STORY_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster"));
     let failures: Vec<String> = srrd::sim::story::run_all(&dir)
         .into_iter()
         .filter_map(|(_, outcome)| outcome.err())

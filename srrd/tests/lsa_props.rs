@@ -50,7 +50,7 @@ fn failure() -> impl Strategy<Value = Failure> {
 
 fn service() -> impl Strategy<Value = ServiceLsa> {
     let identity = (name(), any::<u64>(), kind(), config_state(), run_state());
-    let flags = (any::<u8>(), any::<bool>(), any::<bool>());
+    let flags = (any::<u8>(), any::<bool>(), any::<bool>(), any::<bool>());
     let relations = (
         proptest::option::of(name()),
         proptest::collection::vec(name(), 0..4),
@@ -68,7 +68,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
     (identity, flags, relations, check, routing).prop_map(
         |(
             (name, generation, kind, config_state, run_state),
-            (preference, critical, standby),
+            (preference, critical, standby, handover),
             (group, depends, failure),
             (check_interval_ms, check_stamp_ms),
             (addresses, handoff_to, started_at_ms, originator, claim, ack),
@@ -81,6 +81,7 @@ fn service() -> impl Strategy<Value = ServiceLsa> {
             preference,
             critical,
             standby,
+            handover,
             group,
             depends,
             failure,

@@ -87,6 +87,8 @@ fn each_story_catches_its_mutant() {
             "06-simultaneous-eligibility-over-wan.scn",
         ),
         (Mutant::KeepRunningWithoutOspfd, "08-ospfd-loss.scn"),
+        (Mutant::OverlapEverything, "11-overlap-handover.scn"),
+        (Mutant::EndlessOverlap, "11-overlap-handover.scn"),
     ];
     let mut missed = Vec::new();
     for (m, story) in written_for {

@@ -320,6 +320,19 @@ fn observer_syncs_reachability_lsdb_and_neighbours() {
     assert_eq!(by_seq(6), [&Msg::RouterIdChange { router_id: NODE_B }]);
 }
 
+/// The client marks the end of its LSDB dump by the answer to a later
+/// SYNC_ROUTER_ID (docs/ospf-api.md): on the async channel that answer
+/// comes after every notification of the dump, although the REPLYs on the
+/// sync channel say nothing about it.
+#[test]
+fn a_later_requests_answer_follows_the_whole_dump() {
+    let t = load("observer.txt");
+    let seqs: Vec<u32> = t.frames("rx async").iter().map(|(h, _)| h.seq).collect();
+    let last_dump = seqs.iter().rposition(|&s| s == 3).expect("a dump");
+    let marker = seqs.iter().position(|&s| s == 6).expect("a router id");
+    assert!(last_dump < marker, "async seqs in order received: {seqs:?}");
+}
+
 #[test]
 fn observer_sees_originations_updates_and_double_deletes() {
     let observer = load("observer.txt");

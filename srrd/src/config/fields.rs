@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::diag::Diagnostics;
 use super::duration::parse_duration;
+use super::model::Handover;
 use super::raw::{DurationText, Text};
 use crate::model::{Scope, ServiceKind};
 
@@ -161,6 +162,23 @@ pub(super) fn service_address(
         format!("{addr} {problem}: a service address must be routable unicast"),
     );
     None
+}
+
+/// `handover = "break" | "overlap"`.
+pub fn handover_from_text(text: &str) -> Option<Handover> {
+    match text {
+        "break" => Some(Handover::Break),
+        "overlap" => Some(Handover::Overlap),
+        _ => None,
+    }
+}
+
+/// The configuration's spelling of a [`Handover`].
+pub fn handover_text(handover: Handover) -> &'static str {
+    match handover {
+        Handover::Break => "break",
+        Handover::Overlap => "overlap",
+    }
 }
 
 /// The configuration's spelling of a [`Scope`].

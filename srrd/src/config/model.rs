@@ -129,6 +129,22 @@ pub struct ServiceConfig {
     /// Quorum counts at least this many nodes, even before they announced
     /// the service (0: only the nodes seen).
     pub expected_nodes: u32,
+    /// How a planned move hands the service over.
+    pub handover: Handover,
+    /// With `Handover::Overlap`: how long the old node keeps it running
+    /// after the new node started it, so routers install the new route.
+    pub handover_overlap: Duration,
+}
+
+/// How a graceful move or an operator move-to hands a service over
+/// (docs/configuration.md, "Handover").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Handover {
+    /// The old node stops it before the new node starts it.
+    #[default]
+    Break,
+    /// The new node starts it first; both run it for `handover_overlap`.
+    Overlap,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -209,6 +225,8 @@ impl ServiceConfig {
             preempt_delay: Duration::ZERO,
             quorum: false,
             expected_nodes: 0,
+            handover: Handover::Break,
+            handover_overlap: Duration::from_secs(1),
         }
     }
 }

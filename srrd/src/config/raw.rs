@@ -61,6 +61,8 @@ pub(super) struct RawService {
     pub preempt_delay: Option<Spanned<DurationText>>,
     pub quorum: Option<Spanned<bool>>,
     pub expected_nodes: Option<Spanned<u32>>,
+    pub handover: Option<Text>,
+    pub handover_overlap: Option<Spanned<DurationText>>,
     pub timeouts: Option<RawTimeouts>,
 }
 

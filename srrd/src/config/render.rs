@@ -76,6 +76,8 @@ pub struct RenderedService {
     quorum: bool,
     #[serde(skip_serializing_if = "is_zero")]
     expected_nodes: u32,
+    handover: &'static str,
+    handover_overlap: String,
     timeouts: RenderedTimeouts,
 }
 
@@ -166,6 +168,8 @@ fn out_service(service: &ServiceConfig) -> RenderedService {
         preempt_delay: format_duration(service.preempt_delay),
         quorum: service.quorum,
         expected_nodes: service.expected_nodes,
+        handover: super::fields::handover_text(service.handover),
+        handover_overlap: format_duration(service.handover_overlap),
         timeouts: out_timeouts(&service.timeouts),
     }
 }

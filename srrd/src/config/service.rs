@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::diag::Diagnostics;
 use super::fields;
-use super::model::{ServiceConfig, Timeouts};
+use super::model::{Handover, ServiceConfig, Timeouts};
 use super::raw::{DurationText, RawService, RawTimeouts};
 
 /// A service that passed its own checks (or not: `diag` says), with the
@@ -159,6 +159,31 @@ pub(super) fn build_service(
     config.disabled = raw.disabled.as_ref().is_some_and(|d| *d.get_ref());
     config.quorum = raw.quorum.as_ref().is_some_and(|q| *q.get_ref());
     config.expected_nodes = raw.expected_nodes.as_ref().map_or(0, |n| *n.get_ref());
+    if let Some(handover) = &raw.handover {
+        match fields::handover_from_text(handover.get_ref()) {
+            Some(h) => config.handover = h,
+            None => diag.error(
+                handover.span(),
+                field("handover"),
+                format!(
+                    "unknown handover \"{}\", expected \"break\" or \"overlap\"",
+                    handover.get_ref().escape_debug()
+                ),
+            ),
+        }
+    }
+    if let Some(overlap) = &raw.handover_overlap {
+        if let Some(d) = fields::positive_duration(diag, overlap, &field("handover_overlap")) {
+            config.handover_overlap = d;
+        }
+    }
+    if config.handover == Handover::Overlap && config.quorum {
+        diag.error(
+            header.clone(),
+            field("handover"),
+            "handover = \"overlap\" runs two copies during a move; a quorum service must never run twice",
+        );
+    }
     if let Some(timeouts) = &raw.timeouts {
         config.timeouts = build_timeouts(index, timeouts, diag);
     }

@@ -637,6 +637,47 @@ fn kind_and_scope_must_be_known() {
 }
 
 #[test]
+fn handover_is_break_or_overlap_and_never_with_quorum() {
+    let ok = parse_ok(&doc(&[
+        "[[service]]",
+        "name = \"web\"",
+        "addresses = [\"192.0.2.1\", \"2001:db8::1\"]",
+        "primitives = \"/p\"",
+        "handover = \"overlap\"",
+        "handover_overlap = \"250ms\"",
+    ]));
+    assert_eq!(ok.services[0].handover, Handover::Overlap);
+    assert_eq!(ok.services[0].handover_overlap, Duration::from_millis(250));
+    let default = parse_ok(&with_disk(&[]));
+    assert_eq!(default.services[0].handover, Handover::Break);
+    assert_errors(
+        &doc(&[
+            "[[service]]",
+            "name = \"web\"",
+            "addresses = [\"192.0.2.1\"]",
+            "primitives = \"/p\"",
+            "handover = \"soft\"",
+            "handover_overlap = \"0s\"",
+        ]),
+        &[
+            (5, "service[0].handover", "unknown handover \"soft\""),
+            (6, "service[0].handover_overlap", ""),
+        ],
+    );
+    assert_errors(
+        &doc(&[
+            "[[service]]",
+            "name = \"db\"",
+            "addresses = [\"192.0.2.1\"]",
+            "primitives = \"/p\"",
+            "quorum = true",
+            "handover = \"overlap\"",
+        ]),
+        &[(1, "service[0].handover", "must never run twice")],
+    );
+}
+
+#[test]
 fn durations_are_checked() {
     assert_errors(
         &doc(&[

@@ -38,6 +38,9 @@ impl Engine {
         nodes.push(local);
         nodes.extend(peers.iter().map(|&p| self.peer_presence(u, p)));
         let holder = placement::holder(&nodes);
+        if self.lsdb_synced && nodes[1..].iter().any(|n| n.holding) {
+            self.unit_states[u].seen_held = true;
+        }
         let e = Evaluation {
             me,
             nodes,
@@ -52,6 +55,9 @@ impl Engine {
         }
         self.sync_claim(u, &members);
         let quiescent = members.iter().all(|&m| self.locals[m].run.is_down());
+        if quiescent {
+            self.set_overlap(u, None);
+        }
         self.acknowledge(u, &members, &e, quiescent);
         for &m in &members {
             self.run_next_hook(m);
@@ -62,20 +68,27 @@ impl Engine {
     /// is passed, and keep failing members off it.
     fn hold(&mut self, u: usize, members: &[usize], e: &Evaluation) {
         let nodes = &e.nodes;
+        self.set_overlap(u, None);
         let others_hold = nodes[1..].iter().any(|n| n.holding);
         if others_hold && !self.preempt_delay_over(u) {
             return;
         }
+        let hold_over = self.now >= self.claims_from || self.unit_states[u].seen_held;
         for &m in members {
-            if self.locals[m].run == Run::Stopped && self.can_run(m) && self.now >= self.claims_from
-            {
+            if self.locals[m].run == Run::Stopped && self.can_run(m) && hold_over {
                 self.locals[m].run = Run::Claiming;
                 self.commit(m);
             }
         }
         self.sync_claim(u, members);
+        // Make-before-break: a peer handing the unit over acknowledges while
+        // it still runs it, and stops once this node has started.
+        let overlap = self.unit_overlaps(u);
+        let stopped_or_leaving = nodes[1..]
+            .iter()
+            .all(|n| n.quiescent || (overlap && n.handing_over));
         let barrier = mutants::on(Mutant::NoStartBarrier)
-            || ((mutants::on(Mutant::AckWhileHolding) || nodes[1..].iter().all(|n| n.quiescent))
+            || ((mutants::on(Mutant::AckWhileHolding) || stopped_or_leaving)
                 && self.acked_by_all(u, e.me, &e.peers));
         if barrier {
             for &m in members {
@@ -113,7 +126,9 @@ impl Engine {
             .and_then(|h| nodes.iter().find(|n| n.router == h))
             .is_some_and(|n| n.holding);
         if !nodes[0].eligible || holder_claims || self.unit_states[u].handoff.is_some() {
-            self.stop_members(members, |_| true);
+            if !self.overlap_keeps_running(u, me, nodes, e.holder) {
+                self.stop_members(members, |_| true);
+            }
         } else {
             self.stop_failing(u);
         }
@@ -146,7 +161,8 @@ impl Engine {
     fn acknowledge(&mut self, u: usize, members: &[usize], e: &Evaluation, quiescent: bool) {
         let (nodes, holder, me) = (&e.nodes, e.holder, e.me);
         let current = self.unit_states[u].ack;
-        let ack = if (!quiescent && !mutants::on(Mutant::AckWhileHolding)) || holder == Some(me) {
+        let may_ack = quiescent || self.handing_over(u) || mutants::on(Mutant::AckWhileHolding);
+        let ack = if !may_ack || holder == Some(me) {
             None
         } else {
             let claimed = |n: &&UnitPresence| n.router != me && n.claim.is_some();

@@ -23,6 +23,10 @@ impl Engine {
             self.on_api_lost();
         }
         self.api_up = true;
+        self.lsdb_synced = false;
+        for state in &mut self.unit_states {
+            state.seen_held = false;
+        }
         self.router_id = Some(router_id);
         self.claims_from = self.now.plus_ms(self.settings.startup_hold_ms);
         if self.settings.startup_hold_ms > 0 {
@@ -37,6 +41,7 @@ impl Engine {
             return;
         }
         self.api_up = false;
+        self.lsdb_synced = false;
         self.view.clear();
         // ospfd flushes every LSA of a closed session by itself.
         self.ids.release_all(self.now);
@@ -121,6 +126,15 @@ impl Engine {
         // as a router flushes unwanted self-originated LSAs (RFC 2328 13.4).
         if (generation >> 32) < u64::from(self.settings.incarnation) {
             self.actions.push(super::Action::Flush { lsa });
+        }
+    }
+
+    /// Every record ospfd had is in: a unit some peer holds needs no
+    /// startup hold (docs/architecture.md, the start barrier).
+    pub(super) fn on_lsdb_synced(&mut self) {
+        if self.api_up {
+            self.lsdb_synced = true;
+            self.dirty_units.extend(0..self.layout.units.len());
         }
     }
 
@@ -249,7 +263,7 @@ impl Engine {
                         self.run_check(i);
                     }
                 }
-                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) => {
+                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) | Timer::Overlap(u) => {
                     self.dirty_units.insert(u);
                 }
                 Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),

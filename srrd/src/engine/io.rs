@@ -80,6 +80,8 @@ pub enum Event {
     LsaDelete {
         lsa: LsaRef,
     },
+    /// Every LSA ospfd held when the session came up has been delivered.
+    LsdbSynced,
     /// ospfd refused an ORIGINATE_REQUEST.
     OriginateFailed {
         lsa: LsaRef,

@@ -62,6 +62,7 @@ pub struct Flooded {
     pub config: ConfigState,
     pub run: RunState,
     pub standby: bool,
+    pub handover: bool,
     pub failure: Option<Failure>,
     pub handoff_to: Option<RouterId>,
     pub check_stamp_ms: u64,
@@ -173,6 +174,11 @@ pub struct UnitState {
     pub claim: Option<u64>,
     /// The claim of another node we acknowledge, flooded in every member.
     pub ack: Option<(RouterId, u64)>,
+    /// A make-before-break handover away from this node.
+    pub overlap: Option<super::handover::Overlap>,
+    /// This session's LSDB showed a peer holding the unit: the cluster runs
+    /// it, so the startup hold no longer applies to it.
+    pub seen_held: bool,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last

@@ -9,6 +9,7 @@ mod claims;
 mod events;
 mod fasthash;
 mod flooding;
+mod handover;
 mod io;
 mod local;
 pub mod mutants;
@@ -99,6 +100,8 @@ pub struct Engine {
     api_up: bool,
     /// No claims before this (startup hold after the session came up).
     claims_from: Time,
+    /// The LSDB dump of the current session is in (`Event::LsdbSynced`).
+    lsdb_synced: bool,
     shutting_down: bool,
     shutdown_reported: bool,
     layout: UnitLayout,
@@ -166,6 +169,7 @@ impl Engine {
             router_id: None,
             api_up: false,
             claims_from: Time(0),
+            lsdb_synced: false,
             shutting_down: false,
             shutdown_reported: false,
             layout,
@@ -204,6 +208,7 @@ impl Engine {
             Event::ApiLost => self.on_api_lost(),
             Event::LsaUpdate { lsa, payload } => self.on_lsa_update(lsa, &payload),
             Event::LsaDelete { lsa } => self.on_lsa_delete(lsa),
+            Event::LsdbSynced => self.on_lsdb_synced(),
             Event::OriginateFailed { lsa, reason } => self.on_originate_failed(lsa, &reason),
             Event::Reachability { added, removed } => self.on_reachability(&added, &removed),
             Event::PrimitiveDone { op, result } => self.on_primitive_done(op, result),
@@ -305,6 +310,7 @@ impl Engine {
                 ("quorum", old.quorum != new.quorum),
                 ("preempt_delay", old.preempt_delay != new.preempt_delay),
                 ("disabled", old.disabled != new.disabled),
+                ("handover", old.handover != new.handover),
             ];
             let changed: Vec<String> = placement_fields
                 .iter()
@@ -316,6 +322,7 @@ impl Engine {
                 cfg.primitives = new.primitives.clone();
                 cfg.timeouts = new.timeouts.clone();
                 cfg.check_interval = new.check_interval;
+                cfg.handover_overlap = new.handover_overlap;
             } else {
                 needs_restart.extend(changed);
             }

@@ -30,10 +30,14 @@ pub enum Mutant {
     AckWhileHolding,
     /// Accept a move to any reachable node and never abandon it early.
     MoveToAnyTarget,
+    /// Hand every unit over make-before-break, `handover = "break"` too.
+    OverlapEverything,
+    /// The old node of a make-before-break handover never stops.
+    EndlessOverlap,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 13] = [
         Mutant::NoStartBarrier,
         Mutant::NeverStart,
         Mutant::KeepRunningWithoutOspfd,
@@ -45,6 +49,8 @@ impl Mutant {
         Mutant::TrustStaleRecords,
         Mutant::AckWhileHolding,
         Mutant::MoveToAnyTarget,
+        Mutant::OverlapEverything,
+        Mutant::EndlessOverlap,
     ];
 }
 

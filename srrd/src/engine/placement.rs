@@ -65,6 +65,8 @@ mod tests {
             eligible: true,
             holding,
             started,
+            all_started: started,
+            handing_over: false,
             quiescent: !holding,
             handoff_to: None,
             started_at_ms: u64::MAX,

@@ -30,6 +30,8 @@ impl Engine {
             eligible,
             holding: members.iter().any(|&m| !self.locals[m].run.is_down()),
             started: members.iter().any(|&m| self.locals[m].run == Run::Started),
+            all_started: members.iter().all(|&m| self.locals[m].run == Run::Started),
+            handing_over: self.handing_over(u),
             quiescent: members.iter().all(|&m| self.locals[m].run.is_down()),
             handoff_to: self.unit_states[u].handoff.map(|(t, _)| t),
             started_at_ms: members
@@ -57,6 +59,8 @@ impl Engine {
             eligible: true,
             holding: false,
             started: false,
+            all_started: true,
+            handing_over: true,
             quiescent: true,
             handoff_to: None,
             started_at_ms: u64::MAX,
@@ -66,12 +70,15 @@ impl Engine {
             let Some(rec) = self.view.live_record(&self.locals[m].cfg.name, peer) else {
                 p.eligible = false;
                 p.preference = 0;
+                p.all_started = false;
                 continue;
             };
             let s = &rec.state;
             p.preference = p.preference.min(s.preference);
             let holds = run_state_holds(s.run_state);
             p.quiescent &= !holds;
+            p.all_started &= s.run_state == RunState::Started && !rec.suspect;
+            p.handing_over &= !holds || (s.handover && !rec.suspect);
             if rec.suspect {
                 p.eligible = false;
                 continue;

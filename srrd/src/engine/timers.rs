@@ -23,6 +23,8 @@ pub enum Timer {
     /// One of our own LSAs was deleted; republish unless its update follows.
     OwnDeleteGrace(LsaRef),
     HandoffTimeout(usize),
+    /// A make-before-break handover's wait or overlap ends.
+    Overlap(usize),
     /// A returning router's suspect records are trusted again.
     SuspectGrace(RouterId),
 }

@@ -304,6 +304,11 @@ pub struct UnitPresence {
     pub holding: bool,
     /// Some member started (not merely claimed).
     pub started: bool,
+    /// Every member started.
+    pub all_started: bool,
+    /// Every member that runs there is being handed over make-before-break:
+    /// its acknowledgement lets a claimant start before it stops.
+    pub handing_over: bool,
     /// Every member shows stopped or failed: safe for another node to start.
     pub quiescent: bool,
     pub handoff_to: Option<RouterId>,

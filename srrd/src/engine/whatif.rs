@@ -186,6 +186,8 @@ mod tests {
             eligible: true,
             holding,
             started: holding,
+            all_started: holding,
+            handing_over: false,
             quiescent: !holding,
             handoff_to: None,
             started_at_ms: u64::MAX,

@@ -33,6 +33,9 @@ pub enum Content {
         state: String,
         preference: u8,
         standby: bool,
+        /// Still runs it while handing it over make-before-break.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        handover: bool,
         failure: Option<String>,
         addresses: Vec<String>,
         check_stamp_ms: u64,
@@ -81,6 +84,7 @@ fn decoded(payload: Payload) -> Content {
             generation: s.generation,
             preference: s.preference,
             standby: s.standby,
+            handover: s.handover,
             failure: s.failure.map(|f| f.to_string()),
             addresses: s.addresses.iter().map(|a| a.to_string()).collect(),
             check_stamp_ms: s.check_stamp_ms,

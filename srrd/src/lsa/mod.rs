@@ -34,6 +34,9 @@ pub struct ServiceLsa {
     pub critical: bool,
     /// Operator stopped it here: this node is not a candidate.
     pub standby: bool,
+    /// The originator still runs it but hands it over make-before-break:
+    /// its ACK lets the claimant start before it stops (docs/protocol.md).
+    pub handover: bool,
     pub group: Option<String>,
     pub depends: Vec<String>,
     pub failure: Option<Failure>,
@@ -76,6 +79,7 @@ impl ServiceLsa {
             preference: u8::MAX,
             critical: true,
             standby: true,
+            handover: true,
             group: group.map(str::to_string),
             depends: depends.to_vec(),
             failure: Some(Failure {

@@ -8,6 +8,7 @@ use super::ServiceLsa;
 
 const FLAG_CRITICAL: u8 = 0x01;
 const FLAG_STANDBY: u8 = 0x02;
+const FLAG_HANDOVER: u8 = 0x04;
 
 /// Emits the TLVs in ascending type order (receivers accept any order).
 pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError> {
@@ -30,6 +31,9 @@ pub(super) fn encode(lsa: &ServiceLsa, w: &mut Writer) -> Result<(), EncodeError
     }
     if lsa.standby {
         flags |= FLAG_STANDBY;
+    }
+    if lsa.handover {
+        flags |= FLAG_HANDOVER;
     }
     let state = [
         kind_code(lsa.kind),
@@ -91,6 +95,7 @@ struct State {
     preference: u8,
     critical: bool,
     standby: bool,
+    handover: bool,
 }
 
 pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
@@ -149,6 +154,7 @@ pub(super) fn decode(tlvs: Tlvs<'_>) -> Result<ServiceLsa, DecodeError> {
         preference: state.preference,
         critical: state.critical,
         standby: state.standby,
+        handover: state.handover,
         group,
         depends,
         failure,
@@ -179,6 +185,7 @@ fn decode_state(tlv: &Tlv<'_>) -> Result<State, DecodeError> {
         // Undefined flag bits are ignored, so a later version may add some.
         critical: flags & FLAG_CRITICAL != 0,
         standby: flags & FLAG_STANDBY != 0,
+        handover: flags & FLAG_HANDOVER != 0,
     })
 }
 

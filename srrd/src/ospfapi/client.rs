@@ -137,6 +137,9 @@ pub struct Session {
     areas: BTreeSet<Ipv4Addr>,
     /// Interfaces ready for type-9 LSAs.
     interfaces: BTreeSet<Ipv4Addr>,
+    /// The seq of the SYNC_ROUTER_ID sent right after SYNC_LSDB: its answer
+    /// marks the end of the LSDB dump (docs/ospf-api.md).
+    dump_marker: Option<u32>,
     /// Notifications that arrived during the handshake.
     early: Vec<(Header, Msg)>,
 }
@@ -256,6 +259,7 @@ impl Session {
             pending: HashMap::new(),
             areas: BTreeSet::new(),
             interfaces: BTreeSet::new(),
+            dump_marker: None,
             early: Vec::new(),
         })
     }
@@ -313,13 +317,20 @@ impl Session {
     }
 
     /// Asks for the reachable routers and the LSDB; their notifications
-    /// arrive through `run` like any others.
+    /// arrive through `next_events` like any others, and `Event::LsdbSynced`
+    /// follows the last LSA of the dump.
     pub async fn request_dumps(&mut self) -> Result<(), ClientError> {
         self.send(Msg::SyncReachable, Pending::Other("SYNC_REACHABLE"))
             .await?;
         self.send(Msg::SyncLsdb(event_filter()), Pending::Other("SYNC_LSDB"))
-            .await
-            .map(drop)
+            .await?;
+        // ospfd answers requests in order and queues every notification on
+        // the one async channel: this answer comes after the whole dump.
+        let marker = self
+            .send(Msg::SyncRouterId, Pending::Other("SYNC_ROUTER_ID"))
+            .await?;
+        self.dump_marker = Some(marker);
+        Ok(())
     }
 
     /// Reads the whole LSDB (every LSA type) and the reachable routers. The
@@ -529,8 +540,13 @@ impl Session {
         let (notify, sync) = (&mut self.notify, &mut self.sync);
         tokio::select! {
             frame = notify.next(server) => {
-                let (_, msg) = frame?;
-                Ok(self.to_event(msg)?.into_iter().collect())
+                let (header, msg) = frame?;
+                let mut events: Vec<Event> = self.to_event(msg)?.into_iter().collect();
+                if self.dump_marker.is_some_and(|m| m == header.seq) {
+                    self.dump_marker = None;
+                    events.push(Event::LsdbSynced);
+                }
+                Ok(events)
             }
             frame = sync.next(server) => {
                 let (header, msg) = frame?;

@@ -68,8 +68,19 @@ impl Checker {
                 && t.api_for(now, n) > window
                 && t.api_for(now, m) > window
         };
+        // A make-before-break handover runs the unit twice on purpose: on
+        // the new node while the node told to give it up still runs it.
+        let handover_window = crate::config::NodeSettings::default()
+            .handoff_timeout
+            .as_millis() as u64;
+        let handing_over = |m: usize| {
+            facts.overlap
+                && t.leaving
+                    .get(&(m, u))
+                    .is_some_and(|&at| now.since(at) <= handover_window)
+        };
         for m in 0..c.nodes.len() {
-            if m != n && t.holds(&c.workload, m, u) && stable(m) {
+            if m != n && t.holds(&c.workload, m, u) && stable(m) && !handing_over(m) {
                 found.push((
                     "dual-start".into(),
                     format!(

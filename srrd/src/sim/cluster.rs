@@ -873,6 +873,7 @@ impl Cluster {
         for (lsa, payload) in sorted(&self.nodes[n].lsdb) {
             self.feed(n, Event::LsaUpdate { lsa, payload });
         }
+        self.feed(n, Event::LsdbSynced);
     }
 
     /// The API session is gone (the engine may live on: then it must stop
@@ -1046,6 +1047,18 @@ impl Cluster {
                     }
                 }
                 _ => {}
+            }
+            match &command {
+                Command::Stop(_)
+                | Command::MoveTo(..)
+                | Command::Deactivate(_)
+                | Command::Disable(_) => {
+                    self.truth.leaving.insert((n, u), self.now);
+                }
+                Command::Start(_) | Command::Activate(_) | Command::Enable(_) => {
+                    self.truth.leaving.remove(&(n, u));
+                }
+                Command::Shutdown => {}
             }
             self.truth.touch(self.now, n, u);
         }
@@ -1614,6 +1627,10 @@ impl Cluster {
     pub(super) fn operator(&mut self, n: usize, command: Command) {
         self.nodes[n].rejected = None;
         self.command(n, command);
+    }
+
+    pub(super) fn api_session_up(&self, n: usize) -> bool {
+        self.nodes[n].api_up
     }
 
     pub(super) fn engine(&self, n: usize) -> Option<&Engine> {

@@ -33,6 +33,8 @@ pub struct ServiceFacts {
     pub critical: bool,
     pub has_check: bool,
     pub quorum: bool,
+    /// `handover = "overlap"`: a planned move may run it twice briefly.
+    pub overlap: bool,
 }
 
 #[derive(Default)]
@@ -53,6 +55,10 @@ pub struct Truth {
     pub changed_at: BTreeMap<(usize, usize), Time>,
     /// Unit → target of the last operator move.
     pub handoff: BTreeMap<usize, usize>,
+    /// (node, unit) → when the operator last told that node to give the
+    /// unit up (stop, move-to, deactivate, disable); `start`, `activate`
+    /// and `enable` withdraw it.
+    pub leaving: BTreeMap<(usize, usize), Time>,
     pub facts: BTreeMap<String, ServiceFacts>,
 }
 
@@ -103,6 +109,7 @@ impl Truth {
                         critical: critical.contains(s.name.as_str()),
                         has_check: s.check_interval.is_some(),
                         quorum: s.quorum,
+                        overlap: s.handover == crate::config::Handover::Overlap,
                     },
                 );
             }

@@ -162,6 +162,8 @@ impl Story {
                 "critical" => s.critical = true,
                 "quorum" => s.quorum = true,
                 "check" => s.check_interval = Some(Duration::from_millis(ms(v)?)),
+                "handover" if v == "overlap" => s.handover = crate::config::Handover::Overlap,
+                "overlap" => s.handover_overlap = Duration::from_millis(ms(v)?),
                 _ => return Err(format!("unknown service option {opt}")),
             }
         }
@@ -232,6 +234,17 @@ impl Story {
         match verb {
             "settle" => c.run_for(args.first().map_or(Ok(15_000), |v| ms(v))?),
             "wait" => c.run_for(ms(args.first().ok_or("wait MS")?)?),
+            "wait-api" => {
+                let n = node(0)?;
+                let mut waited = 0;
+                while !c.api_session_up(n) {
+                    if waited >= 10_000 {
+                        return Err(format!("wait-api: no API session within {waited} ms"));
+                    }
+                    c.run_for(5);
+                    waited += 5;
+                }
+            }
             "crash" => c.crash_node(node(0)?),
             "return" => c.restore(node(0)?),
             "ospfd-stop" => c.set_ospfd(node(0)?, false),
@@ -343,12 +356,21 @@ impl Story {
         Ok(())
     }
 
-    /// `expect SERVICE on NODE` | `expect SERVICE nowhere`: the service runs
-    /// (started) exactly there and its VIPs are exactly there.
+    /// `expect SERVICE on NODE[,NODE]` | `expect SERVICE nowhere`: the
+    /// service runs (started) exactly there and its VIPs are exactly there.
     fn expect(&self, c: &Cluster, args: &[&str]) -> Result<(), String> {
         let service = args.first().ok_or("expect SERVICE on NODE | nowhere")?;
         let want: Vec<usize> = match args.get(1).copied() {
-            Some("on") => vec![self.node_index(args.get(2).ok_or("expect SERVICE on NODE")?)?],
+            Some("on") => {
+                let mut nodes = args
+                    .get(2)
+                    .ok_or("expect SERVICE on NODE")?
+                    .split(',')
+                    .map(|n| self.node_index(n))
+                    .collect::<Result<Vec<usize>, String>>()?;
+                nodes.sort_unstable();
+                nodes
+            }
             Some("nowhere") => Vec::new(),
             _ => return Err("expect SERVICE on NODE | nowhere".into()),
         };

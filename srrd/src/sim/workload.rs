@@ -137,10 +137,17 @@ pub fn generate(nodes: usize, services: usize, quorum: bool, rng: &mut Rng) -> W
         for m in &members {
             vips.insert(m.name.clone(), m.addresses.clone());
         }
+        // Every fourth unit hands over make-before-break (not drawn from
+        // the generator, so each seed's other draws stay as they were).
+        let overlap = !quorum && u % 4 == 1;
         for m in &mut members {
             m.timeouts = timeouts.clone();
             m.preempt_delay = preempt_delay;
             m.quorum = quorum;
+            if overlap {
+                m.handover = crate::config::Handover::Overlap;
+                m.handover_overlap = Duration::from_millis(300);
+            }
         }
         for (k, &n) in chosen.iter().enumerate() {
             for m in &members {

@@ -135,6 +135,7 @@ impl Runner {
                 router_id: self.node,
             }],
             "api-down" => vec![Event::ApiLost],
+            "lsdb-synced" => vec![Event::LsdbSynced],
             "wait" => {
                 let d = dur(args.first().ok_or("wait MS")?)?;
                 self.now = self.now.plus_ms(d.as_millis() as u64);
@@ -237,6 +238,7 @@ impl Runner {
             preference: 100,
             critical: false,
             standby: false,
+            handover: false,
             group: None,
             depends: Vec::new(),
             failure: None,
