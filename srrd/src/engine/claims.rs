@@ -38,8 +38,14 @@ impl Engine {
         nodes.push(local);
         nodes.extend(peers.iter().map(|&p| self.peer_presence(u, p)));
         let holder = placement::holder(&nodes);
-        if self.lsdb_synced && nodes[1..].iter().any(|n| n.holding) {
-            self.unit_states[u].seen_held = true;
+        if self.lsdb_synced {
+            if let Some(seen) = nodes[1..].iter().find(|n| n.holding) {
+                self.unit_states[u].seen_holder = Some(seen.router);
+            } else if let Some(seen) = self.unit_states[u].seen_holder {
+                if self.view.is_reachable(seen) {
+                    self.unit_states[u].seen_holder = None;
+                }
+            }
         }
         let e = Evaluation {
             me,
@@ -73,7 +79,7 @@ impl Engine {
         if others_hold && !self.preempt_delay_over(u) {
             return;
         }
-        let hold_over = self.now >= self.claims_from || self.unit_states[u].seen_held;
+        let hold_over = self.now >= self.claims_from || self.unit_states[u].seen_holder.is_some();
         for &m in members {
             if self.locals[m].run == Run::Stopped && self.can_run(m) && hold_over {
                 self.locals[m].run = Run::Claiming;

@@ -25,7 +25,7 @@ impl Engine {
         self.api_up = true;
         self.lsdb_synced = false;
         for state in &mut self.unit_states {
-            state.seen_held = false;
+            state.seen_holder = None;
         }
         self.router_id = Some(router_id);
         self.claims_from = self.now.plus_ms(self.settings.startup_hold_ms);

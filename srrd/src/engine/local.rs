@@ -176,9 +176,12 @@ pub struct UnitState {
     pub ack: Option<(RouterId, u64)>,
     /// A make-before-break handover away from this node.
     pub overlap: Option<super::handover::Overlap>,
-    /// This session's LSDB showed a peer holding the unit: the cluster runs
-    /// it, so the startup hold no longer applies to it.
-    pub seen_held: bool,
+    /// The peer this session's LSDB showed holding the unit: the cluster
+    /// runs it, so the startup hold no longer applies to it. Forgotten if
+    /// that peer stops holding while still reachable (its srrd stopped or
+    /// restarted, as when a whole cluster restarts): only a holder that
+    /// vanished (crashed, cut off) keeps the hold lifted.
+    pub seen_holder: Option<RouterId>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last
