@@ -37,12 +37,16 @@ pub fn run_all(dir: &Path) -> Vec<(String, Result<(), String>)> {
             let name = f
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            let outcome = std::fs::read_to_string(f)
-                .map_err(|e| format!("{}: {e}", f.display()))
-                .and_then(|text| run(&f.display().to_string(), &text));
-            (name, outcome)
+            (name, run_file(f))
         })
         .collect()
+}
+
+/// Runs the story in `file`.
+pub fn run_file(file: &Path) -> Result<(), String> {
+    std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: {e}", file.display()))
+        .and_then(|text| run(&file.display().to_string(), &text))
 }
 
 /// Runs a story; the error names the line and what differed.
