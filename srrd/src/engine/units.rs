@@ -78,15 +78,14 @@ impl UnitLayout {
         let mut unit_of = vec![usize::MAX; n];
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_by_root: HashMap<usize, usize> = HashMap::new();
-        for i in 0..n {
+        for (i, unit) in unit_of.iter_mut().enumerate() {
             let r = root(&mut parent, i);
-            let u = *unit_by_root.entry(r).or_insert_with(|| {
+            *unit = *unit_by_root.entry(r).or_insert_with(|| {
                 units.push(Unit {
                     start_order: Vec::new(),
                 });
                 units.len() - 1
             });
-            unit_of[i] = u;
         }
         for unit in units.iter_mut().enumerate() {
             let members: Vec<usize> = (0..n).filter(|&i| unit_of[i] == unit.0).collect();

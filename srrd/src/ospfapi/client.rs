@@ -530,7 +530,7 @@ impl Session {
             let early = std::mem::take(&mut self.early);
             let mut events = Vec::new();
             for (_, msg) in early {
-                events.extend(self.to_event(msg)?);
+                events.extend(self.event_of(msg)?);
             }
             return Ok(events);
         }
@@ -541,7 +541,7 @@ impl Session {
         tokio::select! {
             frame = notify.next(server) => {
                 let (header, msg) = frame?;
-                let mut events: Vec<Event> = self.to_event(msg)?.into_iter().collect();
+                let mut events: Vec<Event> = self.event_of(msg)?.into_iter().collect();
                 if self.dump_marker.is_some_and(|m| m == header.seq) {
                     self.dump_marker = None;
                     events.push(Event::LsdbSynced);
@@ -580,7 +580,7 @@ impl Session {
         }
     }
 
-    fn to_event(&mut self, msg: Msg) -> Result<Option<Event>, ClientError> {
+    fn event_of(&mut self, msg: Msg) -> Result<Option<Event>, ClientError> {
         let lsa_event = |n: &LsaNotify| -> Option<LsaRef> {
             let scope = n.lsa.header.scope()?;
             (n.lsa.header.opaque_type() == OPAQUE_TYPE).then(|| LsaRef {

@@ -69,6 +69,8 @@ pub(super) struct SimNode {
     /// Routers this node's ospfd has reported reachable.
     reported: BTreeSet<usize>,
     timer_at: Option<Time>,
+    /// The instant the timer last fired at, and how often it fired then.
+    timer_fired: (Time, u32),
     pub vips: BTreeSet<IpAddr>,
     faults: BTreeMap<(String, Primitive), PrimitiveFault>,
     /// The reason of the last command the engine refused.
@@ -227,6 +229,7 @@ impl Cluster {
                 arrived: HashMap::new(),
                 reported: BTreeSet::new(),
                 timer_at: None,
+                timer_fired: (Time(0), 0),
                 vips: BTreeSet::new(),
                 faults: BTreeMap::new(),
                 rejected: None,
@@ -269,6 +272,8 @@ impl Cluster {
     }
 
     fn schedule(&mut self, at: Time, ev: Ev) {
+        // A deadline already past is due now: simulated time never goes back.
+        let at = at.max(self.now);
         self.seq += 1;
         self.events.push(Some(ev));
         self.queue
@@ -287,6 +292,28 @@ impl Cluster {
             eprintln!("srrd sim: cannot write the trace; tracing stops");
             self.trace = None;
         }
+    }
+
+    /// An engine that keeps asking for its timer at the same instant spins
+    /// (a daemon would burn a core): reported, and the timer dropped.
+    fn timer_livelocked(&mut self, node: usize) -> bool {
+        const SPINS: u32 = 1000;
+        let now = self.now;
+        let fired = &mut self.nodes[node].timer_fired;
+        *fired = if fired.0 == now {
+            (now, fired.1 + 1)
+        } else {
+            (now, 1)
+        };
+        if fired.1 < SPINS {
+            return false;
+        }
+        let text = format!(
+            "node {node} re-armed its timer for t={}ms {SPINS} times",
+            now.0
+        );
+        self.report(vec![("livelock".into(), text)]);
+        true
     }
 
     fn report(&mut self, found: Vec<(String, String)>) {
@@ -432,6 +459,9 @@ impl Cluster {
                 let n = &self.nodes[node];
                 if n.incarnation == incarnation && n.engine.is_some() && n.timer_at == Some(at) {
                     self.nodes[node].timer_at = None;
+                    if self.timer_livelocked(node) {
+                        return;
+                    }
                     self.feed(node, Event::Timer);
                 }
             }
