@@ -13,18 +13,18 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::clab::{split_words, Endpoint, Node, Role, Topology};
-use crate::client;
 use crate::docker::{Containers, Engine};
 use crate::lsdb;
 use crate::netns::{
     full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
 };
+use crate::probe::{self, ProbeConfig, HTTP_PORT};
 
 /// The answer a node gives when nobody serves a VIP.
 pub const NOBODY: &str = "-";
@@ -775,9 +775,11 @@ impl Cluster {
         let Ok(client) = self.client() else {
             return NOBODY.into();
         };
+        let target = SocketAddr::new(addr, HTTP_PORT);
+        let config = ProbeConfig::once(GET_TIMEOUT);
         self.lab
-            .in_netns(&client, || client::whoami(addr, GET_TIMEOUT))
-            .unwrap_or_else(|| NOBODY.into())
+            .in_netns(&client, || probe::get_once(target, &config))
+            .unwrap_or_else(|_| NOBODY.into())
     }
 
     /// Waits until the client is served `service` by `node`.

@@ -313,11 +313,7 @@ fn http_check_command(args: &[String]) -> Result<ExitCode, String> {
         i += 1;
     }
     let target = target.ok_or("http-check needs ADDR:PORT")?;
-    let config = ProbeConfig {
-        connect_timeout: Duration::from_millis(500),
-        io_timeout: Duration::from_millis(500),
-        ..ProbeConfig::default()
-    };
+    let config = ProbeConfig::once(Duration::from_millis(500));
     let deadline = Instant::now() + wait;
     loop {
         match get_once(target, &config) {
