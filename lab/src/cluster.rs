@@ -1,9 +1,10 @@
 //! The lab of a containerlab topology file: the same nodes, links, `exec`
 //! lines and bound config folders, and per node what its `SRRD_ROLE` asks
 //! for (router: zebra + ospfd; node: + `srrd run`; client, switch:
-//! nothing). Two runtimes: network namespaces of `netns::Lab` with FRR and
-//! srrd from the host (`build`), or containers of the srrd image, whose
-//! entry point runs FRR and srrd (`build_in_containers`, `docker`). Both
+//! nothing). Two runtimes, chosen by `build_on` (`--runtime`): network
+//! namespaces of `netns::Lab` with FRR and srrd from the host (`build`), or
+//! containers of the srrd image, whose entry point runs FRR and srrd
+//! (`build_in_containers`, `docker`; FRR only with the caller's srrd). Both
 //! wire links and probe in named network namespaces, so only the node's
 //! processes are handled differently.
 //!
@@ -13,18 +14,18 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::clab::{split_words, Endpoint, Node, Role, Topology};
-use crate::client;
-use crate::docker::{Containers, Engine};
+use crate::docker::{default_image_archive, Containers, Engine};
 use crate::lsdb;
 use crate::netns::{
     full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
 };
+use crate::probe::{self, ProbeConfig, HTTP_PORT};
 
 /// The answer a node gives when nobody serves a VIP.
 pub const NOBODY: &str = "-";
@@ -74,6 +75,16 @@ impl Overrides {
     }
 }
 
+/// Where a lab's nodes run: `--runtime` of `srrd-lab` and `srrd-bench`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// Network namespaces, FRR and srrd from the host.
+    #[default]
+    Netns,
+    /// Containers of the srrd image, as containerlab runs them.
+    Docker,
+}
+
 /// Where the nodes' processes run.
 enum Runtime {
     /// Started by the lab in the nodes' namespaces.
@@ -117,6 +128,33 @@ impl Cluster {
         Cluster::build_with(lab, Topology::lab()?, srrd_bin, overrides)
     }
 
+    /// `build_with` on `runtime`: namespaces with FRR and `srrd_bin`, or
+    /// containers of the image `image` (`default_image_archive` if None).
+    /// In containers the image's entry point runs srrd from the binds; with
+    /// `Overrides::own_srrd` the containers of srrd nodes run FRR only and
+    /// the caller runs `srrd_bin` in their namespaces, as on namespaces.
+    pub fn build_on(
+        runtime: RuntimeKind,
+        image: Option<&Path>,
+        lab: Lab,
+        topo: Topology,
+        srrd_bin: Result<PathBuf, String>,
+        overrides: Overrides,
+    ) -> Result<Cluster, String> {
+        match runtime {
+            RuntimeKind::Netns => Cluster::build_with(lab, topo, srrd_bin?, overrides),
+            RuntimeKind::Docker => {
+                let archive = image.map_or_else(default_image_archive, Path::to_path_buf);
+                let srrd_bin = if overrides.srrd_from_binds {
+                    "srrd".into()
+                } else {
+                    srrd_bin?
+                };
+                Cluster::containers(lab, topo, &archive, srrd_bin, overrides)
+            }
+        }
+    }
+
     /// `build` with `overrides` (namespaces only).
     pub fn build_with(
         lab: Lab,
@@ -137,6 +175,22 @@ impl Cluster {
         topo: Topology,
         archive: &Path,
     ) -> Result<Cluster, String> {
+        Cluster::containers(lab, topo, archive, "srrd".into(), Overrides::default())
+    }
+
+    fn containers(
+        lab: Lab,
+        topo: Topology,
+        archive: &Path,
+        srrd_bin: PathBuf,
+        overrides: Overrides,
+    ) -> Result<Cluster, String> {
+        if overrides.frr == Profile::Bfd {
+            return Err(
+                "the BFD profile needs --runtime netns: containers run the FRR configs of their binds"
+                    .into(),
+            );
+        }
         let engine = Engine::start(lab.dir())?;
         let mut images: Vec<&str> = topo
             .nodes
@@ -146,13 +200,13 @@ impl Cluster {
         images.sort_unstable();
         images.dedup();
         engine.load(archive, &images)?;
-        let containers = Containers::new(engine, &lab);
+        let containers = Containers::new(engine, &lab, !overrides.srrd_from_binds);
         Cluster::boot(
             lab,
             topo,
-            "srrd".into(),
+            srrd_bin,
             Runtime::Containers(containers),
-            Overrides::default(),
+            overrides,
         )
     }
 
@@ -214,7 +268,7 @@ impl Cluster {
         }
         let (runtime, srrd_bin) = match Engine::attach(lab.dir()) {
             Some(engine) => {
-                let containers = Containers::new(engine, &lab);
+                let containers = Containers::new(engine, &lab, false);
                 for node in &topo.nodes {
                     containers.resume(&node.name);
                 }
@@ -504,7 +558,7 @@ impl Cluster {
     /// Starts srrd on `node`; a container's entry point starts it, so a
     /// stopped container is started (`reboot`).
     pub fn start_srrd(&self, node: &str) {
-        if let Runtime::Containers(_) = self.runtime {
+        if self.srrd_in_image() {
             if !self.is_alive(node) {
                 self.reboot(node);
             }
@@ -525,16 +579,18 @@ impl Cluster {
         self.lab.spawn(node, cmd)
     }
 
+    /// srrd is the image's, run by the containers' entry points (else the
+    /// lab's, from the host, in the nodes' namespaces).
+    fn srrd_in_image(&self) -> bool {
+        self.in_containers() && self.overrides.srrd_from_binds
+    }
+
     /// srrd's configuration as `srrd` on `node` reads it.
     fn srrd_config(&self, node: &str) -> String {
-        match self.runtime {
-            Runtime::Namespaces => self
-                .lab
-                .node_dir(node)
-                .join("srrd.toml")
-                .display()
-                .to_string(),
-            Runtime::Containers(_) => IMAGE_SRRD_CONFIG.to_string(),
+        if self.srrd_in_image() {
+            IMAGE_SRRD_CONFIG.to_string()
+        } else {
+            self.srrd_config_path(node).display().to_string()
         }
     }
 
@@ -542,7 +598,12 @@ impl Cluster {
     pub fn cleanup_srrd(&self, node: &str) -> Result<String, String> {
         let bin = self.srrd_bin.display().to_string();
         let config = self.srrd_config(node);
-        let out = self.run_on(node, &[&bin, "cleanup", "--config", &config]);
+        let args = [bin.as_str(), "cleanup", "--config", &config];
+        let out = if self.srrd_in_image() {
+            self.run_on(node, &args)
+        } else {
+            self.lab.exec(node, &args)
+        };
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             Ok(stdout)
@@ -560,9 +621,13 @@ impl Cluster {
     /// In containers that is `docker stop`: the entry point lets srrd
     /// leave, then stops FRR, and the container exits.
     pub fn stop_srrd(&self, nodes: &[String], timeout: Duration) -> Vec<String> {
-        if let Runtime::Containers(c) = &self.runtime {
-            let alive: Vec<String> = nodes.iter().filter(|n| self.is_alive(n)).cloned().collect();
-            return c.stop(&alive, timeout);
+        match &self.runtime {
+            Runtime::Containers(c) if self.srrd_in_image() => {
+                let alive: Vec<String> =
+                    nodes.iter().filter(|n| self.is_alive(n)).cloned().collect();
+                return c.stop(&alive, timeout);
+            }
+            _ => {}
         }
         let procs: Vec<ProcHandle> = nodes.iter().filter_map(|n| self.srrd(n)).collect();
         for p in &procs {
@@ -578,7 +643,7 @@ impl Cluster {
     /// SIGKILL srrd on `node` (its services' processes and VIPs stay).
     /// In a container its entry point then cleans up, stops FRR and exits.
     pub fn kill_srrd(&self, node: &str) {
-        if let Runtime::Containers(_) = self.runtime {
+        if self.srrd_in_image() {
             return self.kill_named(node, "srrd");
         }
         if let Some(p) = self.srrd(node) {
@@ -587,17 +652,15 @@ impl Cluster {
     }
 
     /// A node dies: every process in it is killed at once (`docker kill`
-    /// for a container), then its links go down.
+    /// for a container, then what the lab runs in its namespace), then its
+    /// links go down.
     pub fn kill_node(&self, node: &str) {
-        match &self.runtime {
-            Runtime::Namespaces => self.lab.kill_node(node),
-            Runtime::Containers(c) => {
-                if let Err(e) = c.kill(node) {
-                    eprintln!("lab: {e}");
-                }
-                self.lab.link_down(node);
+        if let Runtime::Containers(c) = &self.runtime {
+            if let Err(e) = c.kill(node) {
+                eprintln!("lab: {e}");
             }
         }
+        self.lab.kill_node(node);
     }
 
     /// SIGKILL ospfd alone on `node` (in a container watchfrr restarts it).
@@ -775,9 +838,11 @@ impl Cluster {
         let Ok(client) = self.client() else {
             return NOBODY.into();
         };
+        let target = SocketAddr::new(addr, HTTP_PORT);
+        let config = ProbeConfig::once(GET_TIMEOUT);
         self.lab
-            .in_netns(&client, || client::whoami(addr, GET_TIMEOUT))
-            .unwrap_or_else(|| NOBODY.into())
+            .in_netns(&client, || probe::get_once(target, &config))
+            .unwrap_or_else(|_| NOBODY.into())
     }
 
     /// Waits until the client is served `service` by `node`.

@@ -1,19 +1,17 @@
 //! `srrd-lab demo`: web answers from n1; n1 dies; web answers from n3 on
 //! the other subnet, with the outage the client measured.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::clab::Role;
-use crate::client::{whoami, Outage, Probe, Sample};
 use crate::cluster::Cluster;
+use crate::probe::{get_once, Probe, ProbeConfig, Trace, HTTP_PORT};
 
 const SERVICE: &str = "web";
 const FIRST: &str = "n1";
 const SECOND: &str = "n3";
-const PROBE_INTERVAL: Duration = Duration::from_millis(10);
-const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Runs the demo on a built cluster, printing as it goes; the outage.
 pub fn run(c: &Cluster) -> Result<Duration, String> {
@@ -33,67 +31,64 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
             "\nkilling {FIRST}: every process in it (zebra, ospfd, srrd, the web server), then its link;"
         );
     }
-    println!("{client} asks http://{addr}/whoami every 10 ms (100 ms timeout) ...");
-    let probe = Probe::start(
-        c.lab.netns_path(&client),
-        addr,
-        PROBE_INTERVAL,
-        PROBE_TIMEOUT,
+    let config = ProbeConfig::default();
+    println!(
+        "{client} asks http://{addr}/whoami every {} ms ({} ms connect timeout) ...",
+        config.period.as_millis(),
+        config.connect_timeout.as_millis()
     );
+    let target = SocketAddr::new(addr, HTTP_PORT);
+    let probe = Probe::start(&c.lab, &client, &[target], config);
     thread::sleep(Duration::from_millis(500));
-    let kill_at = probe.now();
+    let kill_at = probe.now_ms();
     c.kill_node(FIRST);
-    let start = Instant::now();
     let served = c.wait_served_by(SERVICE, SECOND, Duration::from_secs(30));
     thread::sleep(Duration::from_millis(500));
-    let samples = probe.stop();
+    let trace = probe.stop().remove(0);
     served?;
-    let waited = start.elapsed();
 
     println!("\nwhat {client} saw (ms after the kill):");
-    print_changes(&samples, kill_at);
-    let outage = Outage::measure(&samples, kill_at, SECOND);
-    let duration = outage
-        .duration()
-        .ok_or("the probe never got an answer from n3")?;
+    print_changes(&trace, kill_at);
+    let first_new = trace
+        .first_answer_from(SECOND, kill_at)
+        .ok_or("the probe never got an answer from n3")?
+        .start_ms
+        - kill_at;
+    let outages = trace.outages_since(kill_at);
+    let failed: usize = outages.iter().map(|o| o.failed_attempts).sum();
+    let outage = trace.longest_outage_since(kill_at).unwrap_or(0.0);
     println!();
     show_route(c, router.as_deref(), addr);
     show_answers(c, &client, addr);
     println!(
         "\n{SERVICE} moved from {FIRST} (LAN A, 198.51.100.0/24) to {SECOND} (LAN B, 203.0.113.0/24) by OSPF alone."
     );
-    let first_new = outage
-        .first_after
-        .as_ref()
-        .map_or(waited, |s| s.at.saturating_sub(kill_at));
     println!(
-        "client outage: {} ms ({} probes unanswered); {SECOND} answered {} ms after the kill (OSPF dead interval 1 s).",
-        duration.as_millis(),
-        outage.failed_probes,
-        first_new.as_millis()
+        "client outage: {outage:.0} ms ({failed} attempts unanswered); {SECOND} answered {first_new:.0} ms after the kill (OSPF dead interval 1 s)."
     );
-    Ok(duration)
+    Ok(Duration::from_secs_f64(outage / 1000.0))
 }
 
-/// One line per run of equal answers: `from … to ms  answer  (n probes)`.
-fn print_changes(samples: &[Sample], since: Duration) {
-    let ms = |d: Duration| d.as_millis() as i128 - since.as_millis() as i128;
-    let shown: Vec<&Sample> = samples
+/// One line per run of equal answers: `from … to ms  answer  (n attempts)`.
+fn print_changes(trace: &Trace, since_ms: f64) {
+    let shown: Vec<_> = trace
+        .attempts
         .iter()
-        .filter(|s| s.at + Duration::from_millis(200) >= since)
+        .filter(|a| a.start_ms + 200.0 >= since_ms)
         .collect();
     let mut i = 0;
     while i < shown.len() {
+        let answer = shown[i].outcome.as_ref().ok();
         let run = shown[i..]
             .iter()
-            .take_while(|s| s.answer == shown[i].answer)
+            .take_while(|a| a.outcome.as_ref().ok() == answer)
             .count();
         let (first, last) = (shown[i], shown[i + run - 1]);
         println!(
-            "  {:>+6} .. {:>+6} ms  {:<10} ({run} probes)",
-            ms(first.at),
-            ms(last.at),
-            first.answer.as_deref().unwrap_or("no answer")
+            "  {:>+6.0} .. {:>+6.0} ms  {:<10} ({run} attempts)",
+            first.start_ms - since_ms,
+            last.start_ms - since_ms,
+            answer.map_or("no answer", String::as_str)
         );
         i += run;
     }
@@ -102,12 +97,12 @@ fn print_changes(samples: &[Sample], since: Duration) {
 /// Three answers to `GET /whoami` as the client sees them.
 fn show_answers(c: &Cluster, client: &str, addr: IpAddr) {
     for _ in 0..3 {
-        let answer = c
-            .lab
-            .in_netns(client, || whoami(addr, Duration::from_secs(1)));
+        let target = SocketAddr::new(addr, HTTP_PORT);
+        let config = ProbeConfig::once(Duration::from_secs(1));
+        let answer = c.lab.in_netns(client, || get_once(target, &config));
         println!(
             "  {client}$ curl http://{addr}/whoami  ->  {}",
-            answer.as_deref().unwrap_or("(no answer)")
+            answer.unwrap_or_else(|e| format!("(no answer: {e})"))
         );
         thread::sleep(Duration::from_millis(300));
     }

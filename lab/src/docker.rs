@@ -20,11 +20,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::clab::{Node, Topology};
+use crate::clab::{Node, Role, Topology, ROLE_VAR};
 use crate::netns::{pid_alive, process_start_time, wait_for, Lab};
 
 /// The engine's dir inside the lab dir.
-const ENGINE_DIR: &str = "docker";
+pub const ENGINE_DIR: &str = "docker";
 /// How long `docker stop` lets srrd leave before it kills the container
 /// (srrd's graceful stop is bounded by its stop timeouts + 5 s).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -283,15 +283,19 @@ fn tail(path: &Path, n: usize) -> String {
 pub struct Containers {
     engine: Engine,
     prefix: String,
+    /// The srrd nodes' containers run FRR only (as routers): the lab's
+    /// caller runs srrd in their namespaces (`Overrides::own_srrd`).
+    frr_only: bool,
     /// Each running container's init, by pid and start time.
     inits: Mutex<BTreeMap<String, (u32, u64)>>,
 }
 
 impl Containers {
-    pub fn new(engine: Engine, lab: &Lab) -> Containers {
+    pub fn new(engine: Engine, lab: &Lab, frr_only: bool) -> Containers {
         Containers {
             engine,
             prefix: lab.prefix().to_string(),
+            frr_only,
             inits: Mutex::new(BTreeMap::new()),
         }
     }
@@ -346,6 +350,11 @@ impl Containers {
         args.push("--env".into());
         args.push(format!("CLAB_INTFS={links}"));
         for (key, value) in &node.env {
+            let value = if key == ROLE_VAR && node.role == Role::Node && self.frr_only {
+                Role::Router.to_string()
+            } else {
+                value.clone()
+            };
             args.push("--env".into());
             args.push(format!("{key}={value}"));
         }

@@ -4,7 +4,6 @@
 
 pub mod bench;
 pub mod clab;
-pub mod client;
 pub mod cluster;
 pub mod demo;
 pub mod docker;

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use srrd_lab::clab::Topology;
-use srrd_lab::cluster::{default_srrd_binary, Cluster};
-use srrd_lab::docker::{default_image_archive, Engine};
+use srrd_lab::cluster::{default_srrd_binary, Cluster, Overrides, RuntimeKind};
+use srrd_lab::docker::Engine;
 use srrd_lab::netns::Lab;
 use srrd_lab::{demo, scenario};
 
@@ -22,8 +22,8 @@ use srrd_lab::{demo, scenario};
 )]
 struct Cli {
     /// Where the nodes run (up, scenario, demo; the others find out).
-    #[arg(long, global = true, value_enum, default_value_t = Runtime::Netns)]
-    runtime: Runtime,
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Netns)]
+    runtime: RuntimeKind,
     /// The image for `--runtime docker`: a docker-archive from images/build
     /// (default: target/image/srrd.docker.tar, or $SRRD_IMAGE).
     #[arg(long, global = true)]
@@ -36,14 +36,6 @@ struct Cli {
     srrd: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Runtime {
-    /// Network namespaces, FRR and srrd from the host.
-    Netns,
-    /// Containers of the srrd image, as containerlab runs them.
-    Docker,
 }
 
 #[derive(Subcommand)]
@@ -90,12 +82,9 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     let topo = load_topology(cli.topology.as_deref())?;
     let srrd = || cli.srrd.clone().map_or_else(default_srrd_binary, Ok);
-    let build = |lab: Lab, topo: Topology| match cli.runtime {
-        Runtime::Netns => Cluster::build(lab, topo, srrd()?),
-        Runtime::Docker => {
-            let image = cli.image.clone().unwrap_or_else(default_image_archive);
-            Cluster::build_in_containers(lab, topo, &image)
-        }
+    let build = |lab: Lab, topo: Topology| {
+        let image = cli.image.as_deref();
+        Cluster::build_on(cli.runtime, image, lab, topo, srrd(), Overrides::default())
     };
     match cli.command {
         Cmd::Up => {

@@ -1,7 +1,9 @@
-//! The client's view of a failover: a probe that, from inside the client
-//! namespace, opens a TCP connection to the service every 10 ms and fetches
-//! a tiny resource over HTTP; the server answers with the name of its node.
-//! An outage is the time from the first failed attempt to the first
+//! The lab's one client probe, for the scenarios, the demo and the bench:
+//! from inside the client's namespace, an HTTP GET of `/whoami` at a
+//! service address (`get_once`); the server answers with the name of its
+//! node. `Probe` repeats it on a fixed schedule, every 10 ms by default,
+//! and keeps a `Trace` of who answered or why nobody did, with times. An
+//! outage is the time from the first failed attempt to the first
 //! successful one after it.
 //!
 //! Attempts start on a fixed 10 ms schedule whatever the previous ones do:
@@ -19,6 +21,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::netns::Lab;
+
+/// The lab's services answer HTTP on this port (lab/config/shared/whoami-http).
+pub const HTTP_PORT: u16 = 80;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ProbeConfig {
@@ -45,6 +50,16 @@ impl Default for ProbeConfig {
 }
 
 impl ProbeConfig {
+    /// For a single `get_once`: `timeout` for the connect and for each
+    /// read and write.
+    pub fn once(timeout: Duration) -> ProbeConfig {
+        ProbeConfig {
+            connect_timeout: timeout,
+            io_timeout: timeout,
+            ..ProbeConfig::default()
+        }
+    }
+
     /// What the probe can tell apart, for the benchmark's output.
     pub fn resolution(&self) -> String {
         format!(
@@ -397,6 +412,24 @@ impl Trace {
         outages
     }
 
+    /// The longest outage still going on at `from_ms` or starting later,
+    /// counted from `from_ms` at the earliest (as the bench counts from the
+    /// fault); None if every attempt from `from_ms` on was answered.
+    pub fn longest_outage_since(&self, from_ms: f64) -> Option<f64> {
+        let end = self.end_ms();
+        self.outages_since(from_ms)
+            .iter()
+            .map(|o| o.end_ms.unwrap_or(end) - o.start_ms.max(from_ms))
+            .reduce(f64::max)
+    }
+
+    /// The first attempt from `from_ms` on that `node` answered.
+    pub fn first_answer_from(&self, node: &str, from_ms: f64) -> Option<&Attempt> {
+        self.attempts
+            .iter()
+            .find(|a| a.start_ms >= from_ms && a.outcome.as_deref() == Ok(node))
+    }
+
     /// The start of the last attempt in the trace.
     pub fn end_ms(&self) -> f64 {
         self.attempts.last().map_or(0.0, |a| a.start_ms)
@@ -498,6 +531,24 @@ mod tests {
         assert_eq!(late[0].end_ms, None);
         assert_eq!(late[0].duration_ms(t.end_ms()), 10.0);
         assert_eq!(late[0].failures, vec![("http-503".to_string(), 2)]);
+    }
+
+    #[test]
+    fn the_longest_outage_counts_from_the_fault_and_the_new_node_is_found() {
+        let t = trace(&[
+            Ok("n1"),
+            Err(Failure::Refused),
+            Err(Failure::Refused),
+            Ok("n1"),
+            Err(Failure::ConnectTimeout),
+            Ok("n3"),
+        ]);
+        assert_eq!(t.longest_outage_since(15.0), Some(15.0));
+        assert_eq!(t.longest_outage_since(35.0), Some(10.0));
+        assert_eq!(t.longest_outage_since(45.0), Some(5.0));
+        assert_eq!(t.longest_outage_since(55.0), None);
+        assert_eq!(t.first_answer_from("n3", 0.0).map(|a| a.slot), Some(5));
+        assert!(t.first_answer_from("n2", 0.0).is_none());
     }
 
     #[test]

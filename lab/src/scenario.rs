@@ -10,13 +10,14 @@
 //! serves them all, `prepare` resets it in between.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::clab::Role;
-use crate::client::{longest_gap, Probe, Sample};
 use crate::cluster::Cluster;
 use crate::netns::wait_for;
+use crate::probe::{Attempt, Failure, Probe, ProbeConfig, Trace, HTTP_PORT};
 
 /// Where each service runs after `prepare`: web (asymmetric, prefers n1)
 /// with its resource data on n1; the symmetric ones on the highest
@@ -30,9 +31,6 @@ pub const HOME: &[(&str, &str)] = &[
 ];
 /// How long a scenario's expected holder may take to answer.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(20);
-/// The probe of a scenario: as the demo's, every 10 ms.
-const PROBE_INTERVAL: Duration = Duration::from_millis(10);
-const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
 /// From the SIGKILL of srrd on a holder until the router has one next hop
 /// for the VIP again: srrd's VIP lease (2 s, renewed every 500 ms) plus
 /// the timer rounding and OSPF's reaction (docs/vip.md).
@@ -67,9 +65,8 @@ pub struct Outcome {
     /// From the start of the fault until the client is served by the
     /// expected node.
     pub failover: Duration,
-    /// The client's longest time without any answer from the fault until
-    /// the expected node answers (10 ms probes, 100 ms timeout), if the
-    /// service was not served throughout.
+    /// The client's longest outage from the fault until the expected node
+    /// answers (the lab's probe, `crate::probe`), if an attempt failed.
     pub outage: Option<Duration>,
     /// `verify`.
     pub verify: Duration,
@@ -246,10 +243,10 @@ pub fn all() -> Vec<Scenario> {
                 let probe = client_probe(c, "smtp")?;
                 let cleanup = c.cleanup_srrd("n3");
                 c.lab.link_up("n3");
-                let frr_at = probe.now();
+                let frr_at = probe.now_ms();
                 c.start_frr("n3");
                 thread::sleep(Duration::from_secs(3));
-                let srrd_at = probe.now();
+                let srrd_at = probe.now_ms();
                 c.start_srrd("n3");
                 // n3's srrd has joined once it floods its own view of mail.
                 let joined = wait_for(Duration::from_secs(15), || {
@@ -260,10 +257,10 @@ pub fn all() -> Vec<Scenario> {
                 });
                 // Long enough for the returning node to act on what it saw.
                 thread::sleep(Duration::from_secs(5));
-                let samples = probe.stop();
+                let trace = stop(probe);
                 cleanup?;
                 joined.ok_or("srrd on n3 did not announce smtp within 15 s of its start")?;
-                stale_route_moment_only(&samples, "n2", frr_at, srrd_at)
+                stale_route_moment_only(&trace, "n2", frr_at, srrd_at)
             },
             expected: "n2",
             verify: |c| {
@@ -434,7 +431,7 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
     }
     let probe = client_probe(c, s.service)?;
     thread::sleep(Duration::from_millis(50));
-    let fault_at = probe.now();
+    let fault_at = probe.now_ms();
     let start = Instant::now();
     let fault = (s.fault)(c).map_err(|e| format!("{}: fault: {e}", s.name));
     let fault_took = start.elapsed();
@@ -443,9 +440,9 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
             .map_err(|e| format!("{}: {e}", s.name))
     });
     let failover = start.elapsed();
-    let samples = probe.stop();
+    let trace = stop(probe);
     served?;
-    let gap = longest_gap(&samples, fault_at);
+    let outage = trace.longest_outage_since(fault_at);
     let verify_start = Instant::now();
     (s.verify)(c).map_err(|e| format!("{}: {e}", s.name))?;
     Ok(Outcome {
@@ -453,72 +450,78 @@ pub fn run(c: &Cluster, s: &Scenario) -> Result<Outcome, String> {
         prepare: prepared,
         fault: fault_took,
         failover,
-        outage: (gap > PROBE_INTERVAL * 2).then_some(gap),
+        outage: outage.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
         verify: verify_start.elapsed(),
     })
 }
 
-/// The client probing `service`'s first address (every 10 ms, 100 ms
-/// timeout).
+/// The client probing `service`'s first address.
 fn client_probe(c: &Cluster, service: &str) -> Result<Probe, String> {
     let (client, addr) = c.client_target(service)?;
+    let target = SocketAddr::new(addr, HTTP_PORT);
     Ok(Probe::start(
-        c.lab.netns_path(&client),
-        addr,
-        PROBE_INTERVAL,
-        PROBE_TIMEOUT,
+        &c.lab,
+        &client,
+        &[target],
+        ProbeConfig::default(),
     ))
+}
+
+/// The trace of a probe of one address.
+fn stop(probe: Probe) -> Trace {
+    probe.stop().remove(0)
 }
 
 /// How long a returning node's previous router-LSA, with the VIP it held
 /// as a stub link, may route the VIP to it after its ospfd starts
 /// (docs/frr.md, measured fact 3): from r1's Full with it until its new
 /// router-LSA replaces the old one.
-const STALE_ROUTE_MOMENT: Duration = Duration::from_millis(200);
+const STALE_ROUTE_MOMENT_MS: f64 = 200.0;
 
-/// Every probe is answered by `node`, but for unanswered ones within one
-/// moment of at most `STALE_ROUTE_MOMENT` after the returning node's FRR
-/// started (`frr_at`) and before its srrd did (`srrd_at`): that moment is
-/// OSPF's, with no srrd running on the returning node. From `srrd_at` on,
-/// none may fail.
+/// Every attempt is answered by `node`, but for failed ones within one
+/// moment of at most `STALE_ROUTE_MOMENT_MS` after the returning node's FRR
+/// started (`frr_at`, ms of the probe) and before its srrd did
+/// (`srrd_at`): that moment is OSPF's, with no srrd running on the
+/// returning node. From `srrd_at` on, none may fail.
 fn stale_route_moment_only(
-    samples: &[Sample],
+    trace: &Trace,
     node: &str,
-    frr_at: Duration,
-    srrd_at: Duration,
+    frr_at: f64,
+    srrd_at: f64,
 ) -> Result<(), String> {
-    let stray: Vec<&Sample> = samples
+    let stray: Vec<&Attempt> = trace
+        .attempts
         .iter()
-        .filter(|s| s.answer.as_deref() != Some(node))
+        .filter(|a| a.outcome.as_deref() != Ok(node))
         .collect();
     let (Some(first), Some(last)) = (stray.first(), stray.last()) else {
         return Ok(());
     };
-    let in_the_moment = stray.iter().all(|s| s.answer.is_none())
-        && first.at >= frr_at
-        && last.at < srrd_at
-        && last.at - first.at <= STALE_ROUTE_MOMENT;
+    let in_the_moment = stray.iter().all(|a| a.outcome.is_err())
+        && first.start_ms >= frr_at
+        && last.start_ms < srrd_at
+        && last.start_ms - first.start_ms <= STALE_ROUTE_MOMENT_MS;
     if in_the_moment {
         eprintln!(
-            "note: {} probes unanswered {:?} after the returning node's FRR started, \
-             for {:?} (its previous router-LSA: docs/frr.md, fact 3)",
+            "note: {} attempts failed {:.0} ms after the returning node's FRR started, \
+             for {:.0} ms (its previous router-LSA: docs/frr.md, fact 3)",
             stray.len(),
-            first.at - frr_at,
-            last.at - first.at
+            first.start_ms - frr_at,
+            last.start_ms - first.start_ms
         );
         return Ok(());
     }
     Err(format!(
-        "{} of {} probes from the return on were not answered by {node}; the first at {:?}: \
-         {:?} (FRR started at {frr_at:?}, srrd at {srrd_at:?})",
+        "{} of {} attempts from the return on were not answered by {node}; the first at \
+         {:.0} ms: {:?} (FRR started at {frr_at:.0} ms, srrd at {srrd_at:.0} ms)",
         stray.len(),
-        samples.len(),
-        first.at,
-        first.answer
+        trace.attempts.len(),
+        first.start_ms,
+        first.outcome
     ))
 }
 
-/// Probes `service` for `period`: every probe must be answered by `node`.
+/// Probes `service` for `period`: every attempt must be answered by `node`.
 fn answered_only_by(
     c: &Cluster,
     service: &str,
@@ -527,19 +530,20 @@ fn answered_only_by(
 ) -> Result<(), String> {
     let probe = client_probe(c, service)?;
     thread::sleep(period);
-    let samples = probe.stop();
-    let others: Vec<Option<&str>> = samples
+    let trace = stop(probe);
+    let others: Vec<&Result<String, Failure>> = trace
+        .attempts
         .iter()
-        .map(|s| s.answer.as_deref())
-        .filter(|a| *a != Some(node))
+        .map(|a| &a.outcome)
+        .filter(|o| o.as_deref() != Ok(node))
         .collect();
     if others.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "{} of {} probes of {service} were not answered by {node}: {:?}",
+        "{} of {} attempts to reach {service} were not answered by {node}: {:?}",
         others.len(),
-        samples.len(),
+        trace.attempts.len(),
         &others[..others.len().min(5)]
     ))
 }

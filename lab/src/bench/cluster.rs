@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use srrd::config::{ServiceConfig, Timeouts};
 
-use crate::cluster::{self as lab_cluster, Overrides};
+use crate::clab::Topology;
+use crate::cluster::{self as lab_cluster, Overrides, RuntimeKind};
 use crate::netns::{Lab, ProcHandle, Profile};
 use crate::probe::{self, ProbeConfig};
 
@@ -39,6 +40,16 @@ pub struct Tools {
     /// Run `srrd-bench tap` beside every srrd (its LSA events with times,
     /// in the node's `srrd-bench.out`), for timelines.
     pub tap: bool,
+}
+
+/// Where the bench's srrd lab runs (`srrd-bench --runtime`, `--image`):
+/// on containers the image runs FRR, and srrd and the bench's service come
+/// from the host, as on namespaces.
+#[derive(Clone, Debug, Default)]
+pub struct Runtime {
+    pub kind: RuntimeKind,
+    /// The image archive for containers (`default_image_archive` if None).
+    pub image: Option<PathBuf>,
 }
 
 /// Which services the nodes configure.
@@ -144,30 +155,40 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The lab with OSPF Full everywhere and the primitives written; srrd
-    /// is not started yet (`start_all`).
-    pub fn new(profile: Profile, tools: Tools) -> Cluster {
-        let cluster = lab_cluster::Cluster::build_lab(
+    /// The lab on `runtime` with OSPF Full everywhere and the primitives
+    /// written; srrd is not started yet (`start_all`).
+    pub fn new(profile: Profile, tools: Tools, runtime: &Runtime) -> Result<Cluster, String> {
+        let cluster = lab_cluster::Cluster::build_on(
+            runtime.kind,
+            runtime.image.as_deref(),
             Lab::new(&format!("bench ({profile:?})")),
-            tools.srrd.clone(),
+            Topology::lab()?,
+            Ok(tools.srrd.clone()),
             Overrides::own_srrd(profile),
         )
-        .unwrap_or_else(|e| panic!("the bench's lab: {e}"));
-        let lab = &cluster.lab;
-        lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
-        let script = lab.dir().join("bench-service.sh");
+        .map_err(|e| format!("the bench's lab: {e}"))?;
+        crate::netns::wait_for(Duration::from_secs(60), || {
+            cluster.ospf_full_neighbors("r1") >= NODES.len()
+        })
+        .ok_or_else(|| {
+            format!(
+                "r1 is not Full with n1..n3 after 60 s:\n{}",
+                cluster.vtysh("r1", "show ip ospf neighbor")
+            )
+        })?;
+        let script = cluster.lab.dir().join("bench-service.sh");
         let text = PRIMITIVES
             .replace("@BENCH@", &tools.bench.display().to_string())
             .replace("@PORT@", &PORT.to_string());
         std::fs::write(&script, text).expect("write the service primitives");
         set_executable(&script);
-        Cluster {
+        Ok(Cluster {
             cluster,
             tools,
             set: ServiceSet::Single,
             srrd: BTreeMap::new(),
             taps: BTreeMap::new(),
-        }
+        })
     }
 
     /// Writes every node's srrd.toml for `set` (srrd must be (re)started).
@@ -312,7 +333,7 @@ impl Cluster {
                 return Err(format!("srrd on {node} is in its startup hold"));
             }
         }
-        let full = self.lab().ospf_full_neighbors("r1");
+        let full = self.cluster.ospf_full_neighbors("r1");
         if full < 3 {
             return Err(format!("r1 has {full} Full neighbours"));
         }
@@ -365,7 +386,7 @@ impl Cluster {
     /// `out` Full, and exactly one of them carries the VIPs on lo.
     pub fn at_rest(&self, out: &[&str]) -> bool {
         let live: Vec<&str> = NODES.into_iter().filter(|n| !out.contains(n)).collect();
-        if self.lab().ospf_full_neighbors("r1") < live.len() {
+        if self.cluster.ospf_full_neighbors("r1") < live.len() {
             return false;
         }
         let holders: Vec<&str> = live

@@ -18,7 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cluster::{Cluster, ServiceSet, Tools};
+use cluster::{Cluster, Runtime, ServiceSet, Tools};
 use keepalived::{CrossRun, Pair, PairMode};
 use measure::{MeasureSettings, Rng, RunResult};
 pub use report::Report;
@@ -34,6 +34,9 @@ pub struct Options {
     /// Only keepalived's side.
     pub keepalived_only: bool,
     pub tools: Tools,
+    /// Where srrd's lab runs (keepalived's pair and flooding always run on
+    /// namespaces).
+    pub runtime: Runtime,
     pub settings: MeasureSettings,
     /// Copy each lab's dir (configs, srrd/FRR/keepalived logs) here before
     /// it is removed.
@@ -85,8 +88,21 @@ pub fn run(options: &Options) -> Report {
             if wanted.is_empty() {
                 continue;
             }
-            eprintln!("== srrd, lab/srrd.clab.yml, {profile:?} profile");
-            let mut cluster = Cluster::new(profile, options.tools.clone());
+            eprintln!(
+                "== srrd, lab/srrd.clab.yml on {:?}, {profile:?} profile",
+                options.runtime.kind
+            );
+            let built = Cluster::new(profile, options.tools.clone(), &options.runtime);
+            let mut cluster = match built {
+                Ok(cluster) => cluster,
+                Err(e) => {
+                    eprintln!("   {e}");
+                    for &i in &wanted {
+                        results[i].srrd_errors.push(e.clone());
+                    }
+                    continue;
+                }
+            };
             for set in [ServiceSet::Single, ServiceSet::Group] {
                 let of_set: Vec<usize> = wanted
                     .iter()
@@ -265,17 +281,25 @@ fn run_cross(pair: &mut Pair, mode: PairMode, options: &Options, rng: &mut Rng) 
 pub const CROSS_OBSERVATION: Duration = Duration::from_secs(10);
 pub const CROSS_RUNS: usize = 3;
 
-/// Copies the lab's dir to `<logs>/<label>` (the lab removes its own).
+/// Copies the lab's dir to `<logs>/<label>` (the lab removes its own),
+/// but for a Docker engine's dir (images, containers' namespaces).
 pub(crate) fn keep_logs(logs: Option<&std::path::Path>, lab: &crate::netns::Lab, label: &str) {
     let Some(logs) = logs else { return };
     let dest = logs.join(label);
     let _ = std::fs::remove_dir_all(&dest);
-    if let Err(e) = std::fs::create_dir_all(logs) {
-        return eprintln!("   logs: {}: {e}", logs.display());
+    if let Err(e) = std::fs::create_dir_all(&dest) {
+        return eprintln!("   logs: {}: {e}", dest.display());
     }
+    let entries: Vec<PathBuf> = std::fs::read_dir(lab.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name() != crate::docker::ENGINE_DIR)
+        .map(|e| e.path())
+        .collect();
     let copied = std::process::Command::new("cp")
         .arg("-a")
-        .arg(lab.dir())
+        .args(&entries)
         .arg(&dest)
         .status();
     match copied {

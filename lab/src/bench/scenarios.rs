@@ -242,7 +242,7 @@ fn reset(
 
 fn wait_r1_full(c: &Cluster) -> Result<(), String> {
     wait_for(Duration::from_secs(60), || {
-        c.lab().ospf_full_neighbors("r1") >= 3
+        c.cluster.ospf_full_neighbors("r1") >= 3
     })
     .map(|_| ())
     .ok_or_else(|| "r1 has not 3 Full neighbours 60 s after the repair".to_string())
@@ -253,7 +253,7 @@ fn wait_r1_full(c: &Cluster) -> Result<(), String> {
 pub fn recover(c: &mut Cluster) -> Result<(), String> {
     for node in super::cluster::NODES {
         c.lab().link_up(node);
-        c.lab().start_frr(node);
+        c.cluster.start_frr(node);
     }
     wait_r1_full(c)?;
     c.start_all();

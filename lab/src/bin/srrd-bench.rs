@@ -6,6 +6,7 @@
 //! ```text
 //! srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
 //!            [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR] [--tap]
+//!            [--runtime netns|docker] [--image ARCHIVE]
 //! srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
 //!            [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
 //! srrd-bench tap [--api ADDR:PORT]
@@ -18,17 +19,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use srrd_lab::bench::cluster::Tools;
+use clap::ValueEnum;
+use srrd_lab::bench::cluster::{Runtime, Tools};
 use srrd_lab::bench::flooding::{self, FloodOptions};
 use srrd_lab::bench::measure::MeasureSettings;
 use srrd_lab::bench::server::{serve, ServerConfig};
 use srrd_lab::bench::tap;
 use srrd_lab::bench::{self, Options, Scenario};
+use srrd_lab::cluster::RuntimeKind;
+use srrd_lab::netns::Profile;
 use srrd_lab::probe::{get_once, ProbeConfig};
 
 const USAGE: &str =
     "usage: srrd-bench [--runs N] [--json FILE] [--scenario NAME ...] [--no-keepalived]
                   [--keepalived-only] [--srrd PATH] [--srrd-log FILTER] [--logs DIR] [--tap]
+                  [--runtime netns|docker] [--image ARCHIVE]
        srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
                   [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
        srrd-bench tap [--api ADDR:PORT]
@@ -43,6 +48,10 @@ keepalived's outage for the cases VRRP can serve. Default: every scenario,
 srrd-bench (lab/bench builds both). --logs DIR keeps a copy of each lab's
 dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log);
 --tap adds a tap on every node (srrd-bench.out: each srrd LSA event, timed).
+--runtime docker runs srrd's lab on containers of the image (--image, default
+target/image/srrd.docker.tar or $SRRD_IMAGE, as srrd-lab): their FRR, with
+srrd and the service from the host; keepalived's pair stays on namespaces
+and the BFD profile (node-crash-bfd) needs them.
 
 flooding: N services with /bin/true primitives (default 200, check every
 1000 ms) in the same lab; once placed and settled (S s, default 20), each
@@ -96,6 +105,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
     let mut srrd_log = "info".to_string();
     let mut logs: Option<PathBuf> = None;
     let mut tap = false;
+    let mut runtime = Runtime::default();
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -133,12 +143,23 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             "--srrd-log" => srrd_log = value(args, &mut i, "--srrd-log")?.to_string(),
             "--logs" => logs = Some(value(args, &mut i, "--logs")?.into()),
             "--tap" => tap = true,
+            "--runtime" => {
+                let v = value(args, &mut i, "--runtime")?;
+                runtime.kind = RuntimeKind::from_str(v, false)
+                    .map_err(|_| format!("--runtime: want netns or docker, got {v:?}"))?;
+            }
+            "--image" => runtime.image = Some(value(args, &mut i, "--image")?.into()),
             other => return Err(format!("unknown argument {other:?}")),
         }
         i += 1;
     }
     if scenarios.is_empty() {
-        scenarios = Scenario::ALL.to_vec();
+        // Containers run the FRR configs of their binds: no BFD profile.
+        scenarios = Scenario::ALL
+            .iter()
+            .copied()
+            .filter(|s| runtime.kind == RuntimeKind::Netns || s.profile() == Profile::Fast)
+            .collect();
     }
     if keepalived_only && !keepalived {
         return Err("--keepalived-only and --no-keepalived exclude each other".into());
@@ -158,6 +179,7 @@ fn bench_command(args: &[String]) -> Result<ExitCode, String> {
             srrd_log,
             tap,
         },
+        runtime,
         settings: MeasureSettings::default(),
         logs,
     };
@@ -313,11 +335,7 @@ fn http_check_command(args: &[String]) -> Result<ExitCode, String> {
         i += 1;
     }
     let target = target.ok_or("http-check needs ADDR:PORT")?;
-    let config = ProbeConfig {
-        connect_timeout: Duration::from_millis(500),
-        io_timeout: Duration::from_millis(500),
-        ..ProbeConfig::default()
-    };
+    let config = ProbeConfig::once(Duration::from_millis(500));
     let deadline = Instant::now() + wait;
     loop {
         match get_once(target, &config) {

@@ -4,12 +4,13 @@
 //! (`lab/config/shared/whoami-http`: an HTTP server answering with the
 //! serving node's name).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use srrd::config::{Config, ServiceConfig};
 use srrd_lab::cluster::{self, Overrides};
+use srrd_lab::probe;
 
 use super::lab::{require_root, wait_for, Lab, ProcHandle, Profile, Signal};
 
@@ -112,11 +113,11 @@ impl Cluster {
 
     /// Who answers `addr` from c1 (`-`: nobody).
     pub fn serves(&self, addr: IpAddr) -> String {
+        let target = SocketAddr::new(addr, probe::HTTP_PORT);
+        let config = probe::ProbeConfig::once(Duration::from_millis(500));
         self.lab()
-            .in_netns("c1", || {
-                srrd_lab::client::whoami(addr, Duration::from_millis(500))
-            })
-            .unwrap_or_else(|| cluster::NOBODY.into())
+            .in_netns("c1", || probe::get_once(target, &config))
+            .unwrap_or_else(|_| cluster::NOBODY.into())
     }
 
     /// Waits until c1 gets the answer from `node`; returns how long it took.
