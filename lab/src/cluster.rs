@@ -54,6 +54,10 @@ pub struct Overrides {
     /// srrd starts from the bound configs. Without, the caller writes each
     /// node's (`configure_srrd`) and starts srrd itself (`spawn_srrd`).
     pub srrd_from_binds: bool,
+    /// Nodes whose FRR the caller runs (a system booted in the node's
+    /// namespace): the lab starts none there and waits for no OSPF of
+    /// theirs (namespaces only).
+    pub own_frr: &'static [&'static str],
 }
 
 impl Default for Overrides {
@@ -61,6 +65,7 @@ impl Default for Overrides {
         Overrides {
             frr: Profile::Fast,
             srrd_from_binds: true,
+            own_frr: &[],
         }
     }
 }
@@ -71,6 +76,7 @@ impl Overrides {
         Overrides {
             frr,
             srrd_from_binds: false,
+            own_frr: &[],
         }
     }
 }
@@ -185,6 +191,9 @@ impl Cluster {
         srrd_bin: PathBuf,
         overrides: Overrides,
     ) -> Result<Cluster, String> {
+        if !overrides.own_frr.is_empty() {
+            return Err("nodes with FRR of their own need --runtime netns".into());
+        }
         if overrides.frr == Profile::Bfd {
             return Err(
                 "the BFD profile needs --runtime netns: containers run the FRR configs of their binds"
@@ -239,7 +248,7 @@ impl Cluster {
             cluster.exec_lines(node)?;
         }
         if let Runtime::Namespaces = cluster.runtime {
-            for node in topo.nodes.iter().filter(|n| n.role.runs_frr()) {
+            for node in topo.nodes.iter().filter(|n| cluster.lab_runs_frr(n)) {
                 cluster.write_frr_conf(node)?;
                 cluster.lab.start_frr(&node.name);
             }
@@ -442,11 +451,20 @@ impl Cluster {
 
     // ----- OSPF -------------------------------------------------------------
 
+    /// Whether the lab runs FRR on `node` (not `Overrides::own_frr`).
+    fn lab_runs_frr(&self, node: &Node) -> bool {
+        node.role.runs_frr() && !self.overrides.own_frr.contains(&node.name.as_str())
+    }
+
     /// Waits until every srrd node is Full with at least one router (its
-    /// LAN's DR).
+    /// LAN's DR), but those of `Overrides::own_frr`.
     pub fn wait_ospf(&self, timeout: Duration) -> Result<Duration, String> {
         let start = Instant::now();
+        let own_frr = self.overrides.own_frr;
         for node in self.topo.with_role(Role::Node) {
+            if own_frr.contains(&node.as_str()) {
+                continue;
+            }
             let left = timeout.saturating_sub(start.elapsed());
             if wait_for(left, || self.ospf_full_neighbors(&node) >= 1).is_none() {
                 return Err(format!(
@@ -569,6 +587,12 @@ impl Cluster {
 
     /// `srrd run --log LOG` on `node` in its namespace.
     pub fn spawn_srrd(&self, node: &str, log: &str) -> ProcHandle {
+        self.lab.spawn(node, self.srrd_command(node, log))
+    }
+
+    /// The command `spawn_srrd` runs, for a caller that adds to it (its
+    /// environment, say) before `Lab::spawn`.
+    pub fn srrd_command(&self, node: &str, log: &str) -> Command {
         let mut cmd = Command::new(&self.srrd_bin);
         cmd.arg("run")
             .arg("--config")
@@ -576,7 +600,7 @@ impl Cluster {
             .args(["--log", log])
             // Plain log files (tracing colours its output by default).
             .env("NO_COLOR", "1");
-        self.lab.spawn(node, cmd)
+        cmd
     }
 
     /// srrd is the image's, run by the containers' entry points (else the

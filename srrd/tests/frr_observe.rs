@@ -1,6 +1,6 @@
 //! The operator's read side against real FRR 8.4 in network namespaces
-//! (lab/src/netns/): two routers n1 (DR) and n2 on one LAN, srrd on
-//! both. The LSDB looking glass decodes their router and network LSAs and
+//! (lab/src/netns/), on the lab's topology (lab/srrd.clab.yml): srrd on
+//! n1 and n2, on LAN A behind the DR r1. The LSDB looking glass decodes their router and network LSAs and
 //! srrd's opaque LSAs; the allow-listed vtysh commands reach the node's
 //! own FRR; the metrics endpoint, parsed as Prometheus text, shows the
 //! service, the session and a failover. Needs root and FRR (CI has both).
@@ -9,20 +9,24 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::lab::{require_root, wait_for, Lab, ProcHandle, Profile, Router};
+use common::lab::{require_root, wait_for, Lab, ProcHandle, Profile};
+use srrd::config::ServiceConfig;
+use srrd_lab::cluster::{Cluster, Overrides};
 use srrd::glass::{self, Content, OpaqueContent, Vtysh};
 use srrd::model::RouterId;
 
 const VIP: &str = "192.0.2.10";
+/// r1's router id.
+const R1: Ipv4Addr = Ipv4Addr::new(10, 255, 0, 1);
 const METRICS: &str = "127.0.0.1:9464";
 
 const PRIMITIVES: &str = "#!/bin/sh\nexit 0\n";
 
 struct Setup {
-    lab: Lab,
+    nodes: Cluster,
     srrd: Vec<ProcHandle>,
 }
 
@@ -30,51 +34,36 @@ fn rid(last: u8) -> RouterId {
     RouterId(u32::from(Ipv4Addr::new(10, 255, 0, last)))
 }
 
+/// The lab's topology with srrd on n1 and n2 (LAN A, behind r1, the DR)
+/// serving web; n3 runs FRR only.
 fn setup() -> Setup {
     require_root();
-    let lab = Lab::new("frr_observe");
-    lab.add_node("n1");
-    lab.add_node("n2");
-    lab.add_lan("lan");
-    lab.attach("n1", "eth0", "lan", "198.51.100.11/24");
-    lab.attach("n2", "eth0", "lan", "198.51.100.12/24");
-    for (node, id, priority) in [("n1", 11, 1), ("n2", 12, 0)] {
-        lab.set_router(
-            node,
-            Router {
-                router_id: Ipv4Addr::new(10, 255, 0, id),
-                profile: Profile::Fast,
-                interfaces: vec![("eth0".into(), priority)],
-                passive: Vec::new(),
-                networks: vec!["198.51.100.0/24".into(), "192.0.2.0/24".into()],
-            },
-        );
-        lab.start_frr(node);
-    }
-    lab.wait_ospf_full("n1", 1, Duration::from_secs(60));
-    let script = lab.dir().join("web.sh");
+    let mut nodes = Cluster::build_lab(
+        Lab::new("frr_observe"),
+        PathBuf::from(env!("CARGO_BIN_EXE_srrd")),
+        Overrides::own_srrd(Profile::Fast),
+    )
+    .unwrap_or_else(|e| panic!("the lab: {e}"));
+    let script = nodes.lab.dir().join("web.sh");
     std::fs::write(&script, PRIMITIVES).expect("write primitives");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let mut srrd = Vec::new();
     for node in ["n1", "n2"] {
-        let dir = lab.node_dir(node);
-        let config = format!(
-            "[node]\nname = \"{node}\"\nstate_dir = \"{state}\"\nvip_interface = \"lo\"\n\
-             metrics_listen = \"{METRICS}\"\nvty_socket_dir = \"{vty}\"\n\n\
-             [[service]]\nname = \"web\"\naddresses = [\"{VIP}\"]\n\
-             check_interval = \"1s\"\nprimitives = \"{script}\"\n",
-            state = dir.join("state").display(),
-            vty = dir.display(),
-            script = script.display(),
-        );
-        let path = dir.join("srrd.toml");
-        std::fs::write(&path, config).expect("write config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srrd"));
-        cmd.arg("run").arg("--config").arg(&path);
-        srrd.push(lab.spawn(node, cmd));
+        let mut config = nodes.base_config(node);
+        config.node.metrics_listen = Some(METRICS.parse().expect("literal"));
+        config.services = vec![ServiceConfig {
+            addresses: vec![VIP.parse().expect("the VIP")],
+            check_interval: Some(Duration::from_secs(1)),
+            primitives: script.clone(),
+            ..ServiceConfig::new("web")
+        }];
+        nodes
+            .configure_srrd(node, config)
+            .unwrap_or_else(|e| panic!("{e}"));
+        srrd.push(nodes.spawn_srrd(node, "srrd=info"));
     }
-    Setup { lab, srrd }
+    Setup { nodes, srrd }
 }
 
 /// `GET path` on the node's metrics listener: (status line, body).
@@ -157,11 +146,12 @@ fn holder(lab: &Lab, nodes: &[&'static str]) -> Option<&'static str> {
 
 #[test]
 fn looking_glass_routing_commands_and_metrics_against_real_frr() {
-    let Setup { lab, srrd } = setup();
+    let Setup { nodes, srrd } = setup();
+    let lab = &nodes.lab;
     let first = wait_for(Duration::from_secs(30), || {
-        holder(&lab, &["n1", "n2"]).is_some()
+        holder(lab, &["n1", "n2"]).is_some()
     })
-    .map(|_| holder(&lab, &["n1", "n2"]).expect("seen"))
+    .map(|_| holder(lab, &["n1", "n2"]).expect("seen"))
     .unwrap_or_else(|| panic!("web never started\n{}", srrd[0].log_text()));
     // n2 has the higher router id and equal preference: it wins.
     assert_eq!(first, "n2");
@@ -184,7 +174,8 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
         .iter()
         .find(|r| r.header.adv_router == rid(11))
         .expect("n1's router LSA");
-    let dr = Ipv4Addr::new(198, 51, 100, 11);
+    // r1 (priority 255) is LAN A's DR; the nodes have priority 0.
+    let dr = Ipv4Addr::new(198, 51, 100, 1);
     assert!(
         n1.links
             .iter()
@@ -208,7 +199,9 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
         .iter()
         .find(|n| n.header.ls_id == dr)
         .expect("the LAN's network LSA");
-    assert_eq!(net.attached, vec![rid(11), rid(12)]);
+    let mut attached = net.attached.clone();
+    attached.sort();
+    assert_eq!(attached, vec![RouterId(u32::from(R1)), rid(11), rid(12)]);
     let srrd_lsas: Vec<_> = db
         .opaque
         .iter()
@@ -236,8 +229,19 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     let neighbours = rt
         .block_on(glass::routing(&vtysh("n1"), "ospf-neighbor"))
         .expect("vtysh");
+    // Full with the DR, 2-Way with the other DROther.
+    let state_of = |id: &str| {
+        neighbours
+            .lines()
+            .find(|l| l.starts_with(id))
+            .map(|l| l.split_whitespace().nth(2).unwrap_or_default().to_string())
+    };
     assert!(
-        neighbours.contains("10.255.0.12") && neighbours.contains("Full"),
+        state_of(&format!("{R1} ")).is_some_and(|s| s.starts_with("Full/DR")),
+        "{neighbours}"
+    );
+    assert!(
+        state_of("10.255.0.12 ").is_some_and(|s| s.starts_with("2-Way")),
         "{neighbours}"
     );
     let routes = rt
@@ -249,9 +253,9 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
         .is_err());
 
     // Metrics: sane values on both nodes, 404 elsewhere.
-    let (status, _) = get(&lab, "n1", "/").expect("answer");
+    let (status, _) = get(lab, "n1", "/").expect("answer");
     assert!(status.contains("404"), "{status}");
-    let s = scrape(&lab, "n2");
+    let s = scrape(lab, "n2");
     assert_eq!(value(&s, "srrd_ospf_api_up", &[]), Some(1.0));
     assert_eq!(value(&s, "srrd_vips_held", &[]), Some(1.0));
     assert!(value(&s, "srrd_lsas_originated_total", &[]).is_some_and(|v| v >= 2.0));
@@ -274,7 +278,7 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     // The first check runs a check interval (1 s) after the start.
     let check_age = || {
         value(
-            &scrape(&lab, "n2"),
+            &scrape(lab, "n2"),
             "srrd_service_check_age_seconds",
             &[("node", "n2")],
         )
@@ -282,7 +286,7 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     wait_for(Duration::from_secs(10), || check_age().is_some()).expect("a check age");
     let age = check_age().expect("check age");
     assert!((0.0..30.0).contains(&age), "check age {age}");
-    let s1 = scrape(&lab, "n1");
+    let s1 = scrape(lab, "n1");
     assert_eq!(
         value(
             &s1,
@@ -302,9 +306,9 @@ fn looking_glass_routing_commands_and_metrics_against_real_frr() {
     lab.signal(&srrd[1], common::lab::Signal::SIGTERM);
     lab.wait_exit(&srrd[1], Duration::from_secs(20))
         .expect("srrd on n2 exits");
-    wait_for(Duration::from_secs(20), || holder(&lab, &["n1"]).is_some())
+    wait_for(Duration::from_secs(20), || holder(lab, &["n1"]).is_some())
         .unwrap_or_else(|| panic!("n1 never took over\n{}", srrd[0].log_text()));
-    let s1 = scrape(&lab, "n1");
+    let s1 = scrape(lab, "n1");
     assert_eq!(
         value(&s1, "srrd_failovers_total", &[("service", "web")]),
         Some(1.0)

@@ -148,7 +148,7 @@ fn bfd_profile_sees_a_dead_node_fast() {
 }
 
 /// The nftables rule docs/frr.md ships: without it c1 reaches r1's API
-/// server (notes pitfall 4); with it c1 cannot, and r1's own client can.
+/// server (docs/frr.md, "Firewall the API server to loopback"); with it c1 cannot, and r1's own client can.
 #[test]
 fn nftables_rule_limits_the_ospf_api_to_loopback() {
     require_root();

@@ -1,17 +1,18 @@
 //! `srrd run` as systemd runs it (contrib/systemd/srrd.service:
 //! `Type=notify`, `WatchdogSec=`): READY=1 once the OSPF API session is
 //! up, WATCHDOG=1 from the main loop every half of WATCHDOG_USEC,
-//! STOPPING=1 on SIGTERM. One node with real FRR in a namespace; the test
-//! holds the notify socket, as systemd would. Needs root and FRR.
+//! STOPPING=1 on SIGTERM. Node n1 of the lab's topology (lab/srrd.clab.yml)
+//! with real FRR; the test holds the notify socket, as systemd would.
+//! Needs root and FRR.
 
 mod common;
 
-use std::net::Ipv4Addr;
 use std::os::unix::net::UnixDatagram;
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::lab::{require_root, Lab, Profile, Router};
+use common::lab::{require_root, Lab, Profile};
+use srrd_lab::cluster::{Cluster, Overrides};
 
 /// WATCHDOG_USEC of the test: pings every 200 ms.
 const WATCHDOG: Duration = Duration::from_millis(400);
@@ -44,44 +45,26 @@ fn count(got: &[(Instant, String)], message: &str) -> usize {
 #[test]
 fn srrd_reports_ready_pings_the_watchdog_and_reports_stopping() {
     require_root();
-    let lab = Lab::new("systemd_notify");
-    lab.add_node("n1");
-    lab.add_lan("lanA");
-    lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
-    lab.set_router(
-        "n1",
-        Router {
-            router_id: Ipv4Addr::new(10, 255, 0, 11),
-            profile: Profile::Fast,
-            interfaces: vec![("eth0".into(), 1)],
-            passive: Vec::new(),
-            networks: vec!["198.51.100.0/24".into()],
-        },
-    );
-    lab.start_frr("n1");
-
-    let dir = lab.node_dir("n1");
-    let config = dir.join("srrd.toml");
-    let state = dir.join("state");
-    std::fs::write(
-        &config,
-        format!(
-            "[node]\nname = \"n1\"\nstate_dir = \"{}\"\n",
-            state.display()
-        ),
+    let mut nodes = Cluster::build_lab(
+        Lab::new("systemd_notify"),
+        PathBuf::from(env!("CARGO_BIN_EXE_srrd")),
+        Overrides::own_srrd(Profile::Fast),
     )
-    .expect("write config");
+    .unwrap_or_else(|e| panic!("the lab: {e}"));
+    let config = nodes.base_config("n1");
+    nodes
+        .configure_srrd("n1", config)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lab = &nodes.lab;
+    let dir = lab.node_dir("n1");
     let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
     socket
         .set_read_timeout(Some(Duration::from_millis(50)))
         .expect("socket timeout");
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_srrd"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &socket_path)
+    let mut cmd = nodes.srrd_command("n1", "srrd=info");
+    cmd.env("NOTIFY_SOCKET", &socket_path)
         .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string());
     let srrd = lab.spawn("n1", cmd);
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use srrd::config::{ServiceConfig, Timeouts};
+use srrd::config::{Handover, RoleMap, ServiceConfig, Timeouts, WebSettings};
 
 use crate::clab::Topology;
 use crate::cluster::{self as lab_cluster, Overrides, RuntimeKind};
@@ -24,6 +24,11 @@ const WEB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const DB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
 /// The check interval of every service (the check-failure goal is this + 150 ms).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Every node's HTTPS API, in its own namespace: `srrd ctl move` asks the
+/// holder there.
+const API: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
+/// The operator certificate of `srrd ctl` (in the lab's `pki` dir).
+const OPERATOR: &str = "bench";
 /// A freshly started srrd makes no claims for `node.startup_hold` (1 s by
 /// default), and its peers wait for it meanwhile if it ranks first: a run
 /// starts only after every srrd is past it.
@@ -60,13 +65,16 @@ pub enum ServiceSet {
     /// Group `shop`: `db` on 192.0.2.11 and `web` on 192.0.2.10, web
     /// depending on db (db starts first, web stops first).
     Group,
+    /// `web` on 192.0.2.10, handed over make-before-break
+    /// (`handover = "overlap"`).
+    Overlap,
 }
 
 impl ServiceSet {
     /// (service, address), in start order.
     pub fn services(self) -> Vec<(&'static str, Ipv4Addr)> {
         match self {
-            ServiceSet::Single => vec![("web", WEB_VIP)],
+            ServiceSet::Single | ServiceSet::Overlap => vec![("web", WEB_VIP)],
             ServiceSet::Group => vec![("db", DB_VIP), ("web", WEB_VIP)],
         }
     }
@@ -95,6 +103,10 @@ impl ServiceSet {
         };
         match self {
             ServiceSet::Single => vec![service("web", WEB_VIP)],
+            ServiceSet::Overlap => vec![ServiceConfig {
+                handover: Handover::Overlap,
+                ..service("web", WEB_VIP)
+            }],
             ServiceSet::Group => {
                 let grouped = |name, vip| ServiceConfig {
                     group: Some("shop".into()),
@@ -182,6 +194,7 @@ impl Cluster {
             .replace("@PORT@", &PORT.to_string());
         std::fs::write(&script, text).expect("write the service primitives");
         set_executable(&script);
+        issue_certificates(&tools.srrd, &cluster.lab.dir().join("pki"))?;
         Ok(Cluster {
             cluster,
             tools,
@@ -195,11 +208,20 @@ impl Cluster {
     pub fn configure(&mut self, set: ServiceSet) {
         self.set = set;
         let script = self.lab().dir().join("bench-service.sh");
+        let pki = self.pki();
         for node in NODES {
-            let config = srrd::config::Config {
+            let mut config = srrd::config::Config {
                 services: set.configs(&script),
+                web: Some(WebSettings {
+                    cert: pki.join(format!("{node}.crt")),
+                    key: pki.join(format!("{node}.key")),
+                    client_ca: vec![pki.join("ca.crt")],
+                    advertise: None,
+                    roles: RoleMap::default(),
+                }),
                 ..self.cluster.base_config(node)
             };
+            config.node.web_listen = Some(API);
             self.cluster
                 .configure_srrd(node, config)
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -208,6 +230,43 @@ impl Cluster {
 
     pub fn lab(&self) -> &Lab {
         &self.cluster.lab
+    }
+
+    fn pki(&self) -> PathBuf {
+        self.lab().dir().join("pki")
+    }
+
+    /// `srrd ctl move SERVICE TARGET` as the operator, on `holder`'s API;
+    /// panics unless srrd accepts it.
+    pub fn move_to(&self, holder: &str, service: &str, target: &str) {
+        let pki = self.pki();
+        let path = |name: &str| pki.join(name).display().to_string();
+        let srrd = self.tools.srrd.display().to_string();
+        let url = format!("https://{API}");
+        let out = self.lab().exec(
+            holder,
+            &[
+                &srrd,
+                "ctl",
+                "--url",
+                &url,
+                "--ca",
+                &path("ca.crt"),
+                "--cert",
+                &path(&format!("{OPERATOR}.crt")),
+                "--key",
+                &path(&format!("{OPERATOR}.key")),
+                "move",
+                service,
+                target,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "srrd ctl move {service} {target} on {holder}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn start_srrd(&mut self, node: &'static str) {
@@ -440,6 +499,35 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// `srrd pki` in `dir`: the CA, a server certificate per node for its
+/// API (`API`), and the bench's operator.
+fn issue_certificates(srrd: &Path, dir: &Path) -> Result<(), String> {
+    let pki = |args: &[&str]| {
+        let out = Command::new(srrd)
+            .arg("pki")
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("{}: {e}", srrd.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "srrd pki {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    pki(&["init"])?;
+    let ip = API.ip().to_string();
+    for node in NODES {
+        pki(&["server", node, "--ip", &ip])?;
+    }
+    pki(&["issue", "--role", "operator", OPERATOR])
 }
 
 /// The service starts failing: its server answers 503, so clients get

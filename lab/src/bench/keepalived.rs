@@ -1,7 +1,8 @@
 //! keepalived (VRRP) side by side with srrd, on the same lab and
 //! with the same detection timers: VRRPv3 advert_int 0.25 s (backup takes
 //! over after 3 adverts + skew = 0.90 s) against OSPF hello 250 ms / dead
-//! 1 s. The nodes run no FRR here; they are plain hosts with a static
+//! 1 s, and advert_int 0.05 s (0.18 s) against BFD 50 ms x 3 (0.15 s).
+//! The nodes run no FRR here; they are plain hosts with a static
 //! default route to r1, the VIP 198.51.100.100/24 sits on the LAN
 //! interface, and every node runs the bench's HTTP server on 0.0.0.0:8080
 //! all the time (VRRP moves an address, not a service).
@@ -63,6 +64,8 @@ pub fn available() -> bool {
 pub struct Pair {
     pub lab: Lab,
     pub mode: PairMode,
+    /// VRRP advert interval of the configured pair.
+    advert: Duration,
     keepalived: BTreeMap<&'static str, (ProcHandle, Instant)>,
     bench: std::path::PathBuf,
 }
@@ -83,25 +86,27 @@ fn gateway(node: &str) -> &'static str {
 }
 
 impl Pair {
-    /// The lab, FRR stopped on the nodes (r1 keeps it: it only routes its
+    /// The lab without FRR on the nodes (r1 runs it: it only routes its
     /// connected subnets here), default routes, HTTP servers on n1..n3.
     pub fn new(bench: &Path) -> Pair {
         let lab = crate::cluster::Cluster::build_lab(
             Lab::new("bench keepalived"),
             super::default_srrd(),
-            Overrides::own_srrd(Profile::Fast),
+            Overrides {
+                own_frr: &["n1", "n2", "n3"],
+                ..Overrides::own_srrd(Profile::Fast)
+            },
         )
         .unwrap_or_else(|e| panic!("the bench's lab: {e}"))
         .lab;
         let pair = Pair {
             lab,
             mode: PairMode::Lan,
+            advert: super::scenarios::KEEPALIVED_ADVERT,
             keepalived: BTreeMap::new(),
             bench: bench.to_path_buf(),
         };
         for node in ["n1", "n2", "n3"] {
-            // No API client runs there, so SIGTERM is safe (notes pitfall 7).
-            pair.lab.stop_frr(node);
             pair.default_route(node);
             pair.start_server(node);
         }
@@ -131,10 +136,12 @@ impl Pair {
         SocketAddr::from((VIP, PORT))
     }
 
-    /// Stops the running pair (SIGTERM) and writes the configs of `mode`.
-    pub fn configure(&mut self, mode: PairMode) {
+    /// Stops the running pair (SIGTERM) and writes the configs of `mode`
+    /// with VRRP adverts every `advert`.
+    pub fn configure(&mut self, mode: PairMode, advert: Duration) {
         self.stop_all();
         self.mode = mode;
+        self.advert = advert;
         let [a, b] = mode.members();
         for (me, peer) in [(a, b), (b, a)] {
             let conf = self.conf(me, peer);
@@ -152,12 +159,13 @@ impl Pair {
             ),
             _ => String::new(),
         };
+        let advert = self.advert.as_secs_f64();
         // Equal priorities with nopreempt: the pair is sticky like srrd's
         // symmetric services, so a returning node stays backup.
         format!(
             "global_defs {{\n    router_id {me}\n    vrrp_version 3\n}}\n\
              vrrp_instance srrd_bench {{\n    state BACKUP\n    interface eth1\n    virtual_router_id 51\n\
-             \x20   priority 100\n    advert_int 0.25\n    nopreempt\n{unicast}\
+             \x20   priority 100\n    advert_int {advert}\n    nopreempt\n{unicast}\
              \x20   virtual_ipaddress {{\n        {VIP}/{VIP_LEN} dev eth1\n    }}\n}}\n"
         )
     }

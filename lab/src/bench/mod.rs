@@ -103,7 +103,7 @@ pub fn run(options: &Options) -> Report {
                     continue;
                 }
             };
-            for set in [ServiceSet::Single, ServiceSet::Group] {
+            for set in [ServiceSet::Single, ServiceSet::Overlap, ServiceSet::Group] {
                 let of_set: Vec<usize> = wanted
                     .iter()
                     .copied()
@@ -130,16 +130,22 @@ pub fn run(options: &Options) -> Report {
         }
     }
 
-    let keepalived_cases: Vec<usize> = (0..results.len())
-        .filter(|&i| results[i].scenario.keepalived_can())
+    let keepalived_cases: Vec<(usize, Duration)> = (0..results.len())
+        .filter_map(|i| results[i].scenario.keepalived_advert().map(|a| (i, a)))
         .collect();
     if options.keepalived && keepalived::available() {
-        eprintln!("== keepalived, lab/srrd.clab.yml, VRRPv3 advert_int 0.25 s");
         let mut pair = Pair::new(&options.tools.bench);
-        if !keepalived_cases.is_empty() {
-            pair.configure(PairMode::Lan);
+        let mut adverts: Vec<Duration> = keepalived_cases.iter().map(|&(_, a)| a).collect();
+        adverts.sort_unstable_by(|a, b| b.cmp(a));
+        adverts.dedup();
+        for advert in adverts {
+            eprintln!(
+                "== keepalived, lab/srrd.clab.yml, VRRPv3 advert_int {} s",
+                advert.as_secs_f64()
+            );
+            pair.configure(PairMode::Lan, advert);
             pair.start_all();
-            for i in keepalived_cases {
+            for &(i, _) in keepalived_cases.iter().filter(|&&(_, a)| a == advert) {
                 run_keepalived_scenario(&mut pair, &mut results[i], options, &mut rng);
             }
         }
@@ -209,7 +215,7 @@ fn run_keepalived_scenario(
     rng: &mut Rng,
 ) {
     let name = result.scenario.name();
-    let crash = result.scenario == Scenario::NodeCrash;
+    let crash = matches!(result.scenario, Scenario::NodeCrash | Scenario::NodeCrashBfd);
     let mut runs = Vec::new();
     for run in 1..=options.runs {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -242,7 +248,7 @@ fn run_cross(pair: &mut Pair, mode: PairMode, options: &Options, rng: &mut Rng) 
         timeout: CROSS_OBSERVATION,
         ..options.settings
     };
-    pair.configure(mode);
+    pair.configure(mode, scenarios::KEEPALIVED_ADVERT);
     pair.start_all();
     let mut result = CrossResult {
         mode,

@@ -110,8 +110,11 @@ impl Report {
             if let Some(k) = &r.keepalived {
                 if let Some(s) = Stats::of(&samples(k)) {
                     out += &format!(
-                        "\nkeepalived {} (n1+n2 on LAN A): runs {}, min {} / median {} / p90 {} / max {} ms",
+                        "\nkeepalived {} (n1+n2 on LAN A, advert_int {} s): runs {}, min {} / median {} / p90 {} / max {} ms",
                         r.scenario.name(),
+                        r.scenario
+                            .keepalived_advert()
+                            .map_or(0.0, |a| a.as_secs_f64()),
                         s.runs,
                         ms(s.min),
                         ms(s.median),

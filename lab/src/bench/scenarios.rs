@@ -15,10 +15,15 @@ use crate::netns::{wait_for, Profile};
 /// 1 s dead interval) and in `partition-heal` (well beyond it).
 pub const FLAP_DOWN: Duration = Duration::from_millis(500);
 pub const PARTITION: Duration = Duration::from_secs(3);
+/// keepalived's VRRP advert interval against OSPF's 1 s dead interval.
+pub const KEEPALIVED_ADVERT: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scenario {
     GracefulMove,
+    GracefulMoveOverlap,
+    MoveTo,
+    MoveToOverlap,
     NodeCrash,
     NodeCrashBfd,
     CheckFailure,
@@ -30,8 +35,11 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::GracefulMove,
+        Scenario::GracefulMoveOverlap,
+        Scenario::MoveTo,
+        Scenario::MoveToOverlap,
         Scenario::NodeCrash,
         Scenario::NodeCrashBfd,
         Scenario::CheckFailure,
@@ -45,6 +53,9 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::GracefulMove => "graceful-move",
+            Scenario::GracefulMoveOverlap => "graceful-move-overlap",
+            Scenario::MoveTo => "move-to",
+            Scenario::MoveToOverlap => "move-to-overlap",
             Scenario::NodeCrash => "node-crash",
             Scenario::NodeCrashBfd => "node-crash-bfd",
             Scenario::CheckFailure => "check-failure",
@@ -63,6 +74,9 @@ impl Scenario {
     pub fn describe(self) -> &'static str {
         match self {
             Scenario::GracefulMove => "SIGTERM srrd on the holder; the service moves to the other subnet",
+            Scenario::GracefulMoveOverlap => "graceful-move of a service with handover = \"overlap\" (make-before-break)",
+            Scenario::MoveTo => "srrd ctl move on the holder, to the best node of the other subnet",
+            Scenario::MoveToOverlap => "move-to of a service with handover = \"overlap\" (make-before-break)",
             Scenario::NodeCrash => "holder node dies (SIGKILL all its processes, links down); dead interval 1 s",
             Scenario::NodeCrashBfd => "node-crash with BFD 50 ms x 3",
             Scenario::CheckFailure => "the holder's service answers 503 and its check fails; check interval 1 s",
@@ -84,6 +98,7 @@ impl Scenario {
     pub fn service_set(self) -> ServiceSet {
         match self {
             Scenario::GroupMove => ServiceSet::Group,
+            Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap => ServiceSet::Overlap,
             _ => ServiceSet::Single,
         }
     }
@@ -91,7 +106,9 @@ impl Scenario {
     /// The outage goal of the issue, in ms, where it sets one.
     pub fn goal_ms(self) -> Option<f64> {
         match self {
-            Scenario::GracefulMove => Some(100.0),
+            Scenario::GracefulMove | Scenario::MoveTo => Some(100.0),
+            // No failed probe at all.
+            Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap => Some(0.0),
             Scenario::NodeCrash => Some(1000.0),
             Scenario::NodeCrashBfd => Some(300.0),
             Scenario::CheckFailure => Some(CHECK_INTERVAL.as_millis() as f64 + 150.0),
@@ -100,9 +117,16 @@ impl Scenario {
         }
     }
 
-    /// keepalived can play this one too (two nodes on one LAN).
-    pub fn keepalived_can(self) -> bool {
-        matches!(self, Scenario::GracefulMove | Scenario::NodeCrash)
+    /// keepalived plays this one too (two nodes on one LAN) at this VRRP
+    /// advert interval: the one whose master-down time matches srrd's
+    /// detection (3 adverts + skew ≈ 0.9 s against the 1 s dead interval;
+    /// ≈ 0.18 s against BFD's 150 ms).
+    pub fn keepalived_advert(self) -> Option<Duration> {
+        match self {
+            Scenario::GracefulMove | Scenario::NodeCrash => Some(KEEPALIVED_ADVERT),
+            Scenario::NodeCrashBfd => Some(Duration::from_millis(50)),
+            _ => None,
+        }
     }
 }
 
@@ -126,12 +150,20 @@ pub fn run_once(
     let at_rest = || c.at_rest(out);
     let mut restarted = None;
     let result = match scenario {
-        Scenario::GracefulMove | Scenario::GroupMove => measure(
+        Scenario::GracefulMove | Scenario::GracefulMoveOverlap | Scenario::GroupMove => measure(
             lab,
             &targets,
             settings,
             rng,
             || c.sigterm_srrd(holder),
+            at_rest,
+        ),
+        Scenario::MoveTo | Scenario::MoveToOverlap => measure(
+            lab,
+            &targets,
+            settings,
+            rng,
+            || c.move_to(holder, "web", successor(holder)),
             at_rest,
         ),
         Scenario::NodeCrash | Scenario::NodeCrashBfd => measure(
@@ -215,7 +247,7 @@ fn reset(
     sessions: usize,
 ) -> Result<(), String> {
     match scenario {
-        Scenario::GracefulMove | Scenario::GroupMove => {
+        Scenario::GracefulMove | Scenario::GracefulMoveOverlap | Scenario::GroupMove => {
             c.wait_srrd_exit(holder, Duration::from_secs(20))?;
             c.start_srrd(holder);
         }
@@ -235,9 +267,23 @@ fn reset(
             wait_r1_full(c)?;
             c.wait_reconnected(holder, sessions)?;
         }
-        Scenario::SrrdRestart | Scenario::LinkFlap | Scenario::PartitionHeal => {}
+        Scenario::MoveTo
+        | Scenario::MoveToOverlap
+        | Scenario::SrrdRestart
+        | Scenario::LinkFlap
+        | Scenario::PartitionHeal => {}
     }
     Ok(())
+}
+
+/// Where a fault on `holder` sends the service: the highest router id of
+/// the others, always on the other subnet.
+fn successor(holder: &str) -> &'static str {
+    if holder == "n3" {
+        "n2"
+    } else {
+        "n3"
+    }
 }
 
 fn wait_r1_full(c: &Cluster) -> Result<(), String> {

@@ -15,7 +15,7 @@ impl Lab {
         if router.profile == Profile::Bfd {
             write("bfdd.conf", bfdd_conf(&dir, node));
         }
-        // FRR refuses to run as root (notes pitfall 1): it drops to frr.
+        // FRR refuses to run as root (docs/frr.md, "Running FRR in a test namespace"): it drops to frr.
         run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
         self.state()
             .frr
@@ -121,22 +121,6 @@ impl Lab {
             .iter_mut()
             .filter(|p| p.handle.node == node && p.kind == Kind::Frr(daemon))
             .any(|p| p.running())
-    }
-
-    /// SIGTERM ospfd and bfdd, then zebra. FRR 8.4.4's ospfd aborts on
-    /// SIGTERM while an API client is registered and then flushes nothing
-    /// (notes pitfall 7): stop the node's srrd first.
-    pub fn stop_frr(&self, node: &str) {
-        self.terminate(
-            |p| p.handle.node == node && matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
-            Signal::SIGTERM,
-            Duration::from_secs(5),
-        );
-        self.terminate(
-            |p| p.handle.node == node && p.kind == Kind::Frr("zebra"),
-            Signal::SIGTERM,
-            Duration::from_secs(5),
-        );
     }
 
     /// SIGKILL ospfd alone (zebra and the API clients stay).

@@ -58,7 +58,7 @@ const POLL: Duration = Duration::from_millis(10);
 const CLIENT_GRACE: Duration = Duration::from_secs(3);
 
 /// OSPF timers of every router in a lab (hello and dead intervals must
-/// match on a segment, notes pitfall 3).
+/// match on a segment; docs/frr.md, "Line by line").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
     /// Dead interval 1 s (hello 250 ms), SPF throttle 0/50/500, no LSA
@@ -102,7 +102,7 @@ impl ProcHandle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// Anything a test spawns (srrd, a web server, a probe): may be an OSPF
-    /// API client, so it is stopped before ospfd (notes pitfall 7).
+    /// API client, so it is stopped before ospfd (docs/frr.md, "Stop srrd before ospfd").
     Client,
     /// An FRR daemon: "zebra", "bfdd" or "ospfd".
     Frr(&'static str),

@@ -1,7 +1,7 @@
 //! The .deb's units under a real systemd: the Debian 12 rootfs with the
-//! package installed boots in a container (systemd-nspawn) inside a lab
-//! network namespace, with FRR configured by nixos-module/frr.nix and
-//! srrd enabled. Checks the order of docs/install.md: the API firewall and
+//! package installed boots in a container (systemd-nspawn) as node n1 of
+//! the lab's topology (lab/srrd.clab.yml), with FRR configured by
+//! nixos-module/frr.nix and srrd enabled. Checks the order of docs/install.md: the API firewall and
 //! the cleanup (which removes a stale VIP) before FRR, srrd after FRR
 //! (ready, watchdog armed), srrd stopped before FRR stops and started
 //! again with it.
@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::common::lab::{wait_for, Lab};
+use srrd::config::{Config, NodeSettings, ServiceConfig};
+use srrd_lab::cluster::{Cluster, Overrides};
+
+use crate::common::lab::{wait_for, Lab, Profile};
 use crate::deb::{chroot, rootfs_with_srrd};
 use crate::nix::nix_eval;
 use crate::{require_tool, run, stdout, Scratch};
@@ -175,9 +178,10 @@ fn configure(root: &Path) {
     );
     assert!(text.contains("-A 127.0.0.1 -a"), "ospfd -a in {text}");
     std::fs::write(&daemons, text).expect("/etc/frr/daemons");
-    // Alone on its LAN, n1 must be DR for OSPF to come up: priority 1.
+    // n1 of the lab's topology (lab/config/n1/frr/ospfd.conf): a DROther
+    // behind r1.
     let frr = nix_eval(
-        r#"import ./nixos-module/frr.nix { routerId = "10.255.0.11"; interfaces = [ "eth0" ]; priority = 1; networks = [ "198.51.100.0/24" "192.0.2.0/24" ]; }"#,
+        r#"import ./nixos-module/frr.nix { routerId = "10.255.0.11"; interfaces = [ "eth1" ]; priority = 0; networks = [ "198.51.100.0/24" "192.0.2.0/24" ]; }"#,
     );
     let frr = frr.as_str().expect("frr.nix renders a string");
     std::fs::write(
@@ -189,14 +193,20 @@ fn configure(root: &Path) {
     let primitives = root.join("etc/srrd/web.sh");
     std::fs::write(&primitives, "#!/bin/sh\nexit 0\n").expect("primitives");
     run(Command::new("chmod").arg("755").arg(&primitives));
-    std::fs::write(
-        root.join("etc/srrd/srrd.toml"),
-        format!(
-            "[node]\nname = \"n1\"\n\n[[service]]\nname = \"web\"\naddresses = [\"{VIP}\"]\n\
-             check_interval = \"1s\"\nprimitives = \"/etc/srrd/web.sh\"\n"
-        ),
-    )
-    .expect("srrd.toml");
+    let config = Config {
+        node: NodeSettings {
+            name: "n1".into(),
+            ..Default::default()
+        },
+        web: None,
+        services: vec![ServiceConfig {
+            addresses: vec![VIP.parse().expect("the VIP")],
+            check_interval: Some(Duration::from_secs(1)),
+            primitives: "/etc/srrd/web.sh".into(),
+            ..ServiceConfig::new("web")
+        }],
+    };
+    std::fs::write(root.join("etc/srrd/srrd.toml"), config.to_toml()).expect("srrd.toml");
     chroot(root, &["srrd", "check-config", "/etc/srrd/srrd.toml"]);
     chroot(root, &["systemctl", "enable", "srrd.service"]);
 }
@@ -205,10 +215,17 @@ fn configure(root: &Path) {
 fn deb_units_run_srrd_after_frr_and_clean_up_before_it_under_systemd() {
     require_tool("systemd-nspawn", "systemd-container");
     require_tool("nsenter", "util-linux");
-    let lab = Lab::new("packaging_boot");
-    lab.add_node("n1");
-    lab.add_lan("lanA");
-    lab.attach("n1", "eth0", "lanA", "198.51.100.11/24");
+    // The lab's topology; n1's FRR and srrd are the container's.
+    let nodes = Cluster::build_lab(
+        Lab::new("packaging_boot"),
+        PathBuf::from(env!("CARGO_BIN_EXE_srrd")),
+        Overrides {
+            own_frr: &["n1"],
+            ..Overrides::own_srrd(Profile::Fast)
+        },
+    )
+    .unwrap_or_else(|e| panic!("the lab: {e}"));
+    let lab = &nodes.lab;
     // What a crashed srrd leaves: its VIP on lo, which a starting ospfd
     // would advertise at once.
     lab.ip("n1", &format!("addr add {VIP}/32 dev lo"));
