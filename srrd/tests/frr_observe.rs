@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use common::lab::{require_root, wait_for, Lab, ProcHandle, Profile};
 use srrd::config::ServiceConfig;
-use srrd_lab::cluster::{Cluster, Overrides};
 use srrd::glass::{self, Content, OpaqueContent, Vtysh};
 use srrd::model::RouterId;
+use srrd_lab::cluster::{Cluster, Overrides};
 
 const VIP: &str = "192.0.2.10";
 /// r1's router id.

@@ -52,6 +52,7 @@ fn invocation(op: u64, path: &Path, primitive: Primitive, timeout: Duration) -> 
         path: path.to_owned(),
         timeout,
         env: Vec::new(),
+        delay: Duration::ZERO,
     }
 }
 

@@ -439,6 +439,39 @@ fn refresh_restores_a_vanished_vip_and_leaves_a_foreign_prefix_alone() {
     });
 }
 
+/// Make-before-break (docs/vip.md): a local route makes a VIP local (an
+/// IPv4 one can be bound) without an address for ospfd to advertise; it
+/// outlives the address, and `remove_all` takes both.
+#[test]
+fn a_local_route_holds_a_vip_without_an_address() {
+    in_private_netns(|| async {
+        let vips = VipManager::new("lo").await.expect("manager on lo");
+        for vip in [ip("192.0.2.21"), ip("2001:db8::21")] {
+            vips.add_local(vip).await.expect("add local");
+            vips.add_local(vip).await.expect("add local again");
+            assert_eq!(vips.local_routes().await.expect("routes"), vec![vip]);
+            assert!(!vips.list().await.expect("list").contains(&vip));
+            // IPv6 binds only addresses on an interface (docs/vip.md).
+            let bound = std::net::TcpListener::bind((vip, 0));
+            assert_eq!(bound.is_ok(), vip.is_ipv4(), "bind {vip}: {bound:?}");
+            drop(bound);
+
+            vips.add(vip).await.expect("announce");
+            vips.remove(vip).await.expect("withdraw");
+            assert_eq!(vips.local_routes().await.expect("routes"), vec![vip]);
+
+            vips.add(vip).await.expect("announce again");
+            let removed = vips.remove_all(&set(&["192.0.2.21", "2001:db8::21"])).await;
+            assert_eq!(removed.expect("remove all"), vec![vip]);
+            assert!(vips.local_routes().await.expect("routes").is_empty());
+            assert!(!vips.list().await.expect("list").contains(&vip));
+            vips.remove_local(vip)
+                .await
+                .expect("remove absent local route");
+        }
+    });
+}
+
 #[test]
 fn add_and_remove_are_idempotent() {
     in_private_netns(|| async {

@@ -186,7 +186,8 @@ fn evaluate(traces: &[Trace], fault_ms: f64, fault_unix_ms: f64, steps_ms: f64) 
             .cloned()
     });
     RunResult {
-        outage_ms: spans.iter().map(|s| s.end_ms - s.start_ms).sum(),
+        // fold from +0: f64's `sum` starts at -0.0, printed "-0".
+        outage_ms: spans.iter().fold(0.0, |sum, s| sum + s.end_ms - s.start_ms),
         recovered: spans.iter().all(|s| s.ended),
         spans,
         from,

@@ -215,7 +215,10 @@ fn run_keepalived_scenario(
     rng: &mut Rng,
 ) {
     let name = result.scenario.name();
-    let crash = matches!(result.scenario, Scenario::NodeCrash | Scenario::NodeCrashBfd);
+    let crash = matches!(
+        result.scenario,
+        Scenario::NodeCrash | Scenario::NodeCrashBfd
+    );
     let mut runs = Vec::new();
     for run in 1..=options.runs {
         let outcome = catch_unwind(AssertUnwindSafe(|| {

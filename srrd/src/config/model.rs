@@ -134,6 +134,10 @@ pub struct ServiceConfig {
     /// With `Handover::Overlap`: how long the old node keeps it running
     /// after the new node started it, so routers install the new route.
     pub handover_overlap: Duration,
+    /// With `Handover::Overlap`: how long the leaving node still serves
+    /// after withdrawing its addresses, before it runs `stop`, while the
+    /// routers move traffic off it.
+    pub handover_drain: Duration,
 }
 
 /// How a graceful move or an operator move-to hands a service over
@@ -227,6 +231,7 @@ impl ServiceConfig {
             expected_nodes: 0,
             handover: Handover::Break,
             handover_overlap: Duration::from_secs(1),
+            handover_drain: Duration::from_millis(250),
         }
     }
 }

@@ -63,6 +63,7 @@ pub(super) struct RawService {
     pub expected_nodes: Option<Spanned<u32>>,
     pub handover: Option<Text>,
     pub handover_overlap: Option<Spanned<DurationText>>,
+    pub handover_drain: Option<Spanned<DurationText>>,
     pub timeouts: Option<RawTimeouts>,
 }
 

@@ -78,6 +78,7 @@ pub struct RenderedService {
     expected_nodes: u32,
     handover: &'static str,
     handover_overlap: String,
+    handover_drain: String,
     timeouts: RenderedTimeouts,
 }
 
@@ -170,6 +171,7 @@ fn out_service(service: &ServiceConfig) -> RenderedService {
         expected_nodes: service.expected_nodes,
         handover: super::fields::handover_text(service.handover),
         handover_overlap: format_duration(service.handover_overlap),
+        handover_drain: format_duration(service.handover_drain),
         timeouts: out_timeouts(&service.timeouts),
     }
 }

@@ -177,6 +177,11 @@ pub(super) fn build_service(
             config.handover_overlap = d;
         }
     }
+    if let Some(drain) = &raw.handover_drain {
+        if let Some(d) = fields::duration(diag, drain, &field("handover_drain")) {
+            config.handover_drain = d;
+        }
+    }
     if config.handover == Handover::Overlap && config.quorum {
         diag.error(
             header.clone(),

@@ -645,11 +645,17 @@ fn handover_is_break_or_overlap_and_never_with_quorum() {
         "primitives = \"/p\"",
         "handover = \"overlap\"",
         "handover_overlap = \"250ms\"",
+        "handover_drain = \"0s\"",
     ]));
     assert_eq!(ok.services[0].handover, Handover::Overlap);
     assert_eq!(ok.services[0].handover_overlap, Duration::from_millis(250));
+    assert_eq!(ok.services[0].handover_drain, Duration::ZERO);
     let default = parse_ok(&with_disk(&[]));
     assert_eq!(default.services[0].handover, Handover::Break);
+    assert_eq!(
+        default.services[0].handover_drain,
+        Duration::from_millis(250)
+    );
     assert_errors(
         &doc(&[
             "[[service]]",
@@ -658,10 +664,12 @@ fn handover_is_break_or_overlap_and_never_with_quorum() {
             "primitives = \"/p\"",
             "handover = \"soft\"",
             "handover_overlap = \"0s\"",
+            "handover_drain = \"-1s\"",
         ]),
         &[
             (5, "service[0].handover", "unknown handover \"soft\""),
             (6, "service[0].handover_overlap", ""),
+            (7, "service[0].handover_drain", ""),
         ],
     );
     assert_errors(

@@ -71,9 +71,7 @@ pub async fn clean(
             Err(why) => cleaned.failed.push((service.name.clone(), why)),
         }
     }
-    cleaned.vips = vips
-        .reconcile(&managed_addresses(config), &BTreeSet::new())
-        .await?;
+    cleaned.vips = vips.remove_all(&managed_addresses(config)).await?;
     Ok(cleaned)
 }
 

@@ -4,6 +4,7 @@
 mod cleanup;
 mod notify;
 mod state;
+mod vips;
 mod web;
 
 use std::collections::BTreeSet;
@@ -30,6 +31,7 @@ use crate::vip::VipManager;
 pub use cleanup::Cleaned;
 pub use notify::sd_notify;
 use state::{PersistedState, StateFile, StateLock};
+use vips::HeldVips;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -100,7 +102,7 @@ struct Daemon {
     vips: VipManager,
     /// VIPs the engine has put up; the reconcile loop keeps the interface
     /// equal to this for the configured addresses.
-    owned_vips: BTreeSet<IpAddr>,
+    held: HeldVips,
     runner: Runner,
     state_file: StateFile,
     _lock: StateLock,
@@ -169,7 +171,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         engine,
         session: None,
         vips,
-        owned_vips: BTreeSet::new(),
+        held: HeldVips::default(),
         runner: Runner::new(done_tx),
         state_file,
         _lock: lock,
@@ -322,6 +324,9 @@ impl Daemon {
                     if done.primitive == Primitive::Stop && done.result == PrimitiveResult::Ok {
                         self.set_started(&done.service, false).await;
                     }
+                    if done.primitive == Primitive::Start && done.result == PrimitiveResult::Ok {
+                        self.held.started(&self.vips, &done.service).await;
+                    }
                     self.feed(Event::PrimitiveDone { op: done.op, result: done.result }).await;
                 }
                 _ = async {
@@ -354,7 +359,7 @@ impl Daemon {
                     }
                 } => self.on_web(request, &mut shutdown_deadline).await,
                 Some(reply) = scrapes.recv() => {
-                    let _ = reply.send(self.metrics.render(&self.engine, &self.owned_vips, now()));
+                    let _ = reply.send(self.metrics.render(&self.engine, &self.held.all(), now()));
                 }
                 _ = vip_check.tick() => self.reconcile_vips().await,
                 _ = vip_refresh.tick() => self.refresh_vips().await,
@@ -391,11 +396,7 @@ impl Daemon {
     async fn finish(&mut self) {
         self.session = None;
         self.runner.shutdown().await;
-        match self
-            .vips
-            .reconcile(&managed_addresses(&self.config), &BTreeSet::new())
-            .await
-        {
+        match self.vips.remove_all(&managed_addresses(&self.config)).await {
             Ok(removed) if !removed.is_empty() => info!(?removed, "VIPs removed"),
             Ok(_) => {}
             Err(e) => error!(error = %e, "could not remove VIPs"),
@@ -412,22 +413,29 @@ impl Daemon {
     /// added by hand); `refresh_vips` restores owned ones.
     async fn reconcile_vips(&mut self) {
         let managed = managed_addresses(&self.config);
-        match self.vips.reconcile(&managed, &self.owned_vips).await {
+        match self.vips.reconcile(&managed, &self.held.announced).await {
             Ok(removed) if !removed.is_empty() => {
                 warn!(?removed, "removed VIPs this node does not own")
             }
             Ok(_) => {}
             Err(e) => warn!(error = %e, "VIP reconcile failed"),
         }
+        match self.vips.reconcile_local(&managed, &self.held.local).await {
+            Ok(removed) if !removed.is_empty() => {
+                warn!(?removed, "removed VIP local routes this node does not hold")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "VIP local route reconcile failed"),
+        }
     }
 
     /// Renews the lease of the owned VIPs (docs/vip.md) and adds back any
     /// that vanished (expired while srrd stalled, or removed by hand).
     async fn refresh_vips(&mut self) {
-        if self.owned_vips.is_empty() {
+        if self.held.announced.is_empty() {
             return;
         }
-        match self.vips.refresh(&self.owned_vips).await {
+        match self.vips.refresh(&self.held.announced).await {
             Ok(done) => {
                 for addr in &done.restored {
                     warn!(%addr, "an owned VIP had vanished from the interface; added it back");
@@ -532,6 +540,13 @@ impl Daemon {
         rejected
     }
 
+    /// `service`'s configuration if it hands over make-before-break.
+    fn overlap_config(&self, service: &str) -> Option<&ServiceConfig> {
+        self.engine
+            .service_config(service)
+            .filter(|cfg| cfg.handover == config::Handover::Overlap)
+    }
+
     async fn apply(&mut self, action: Action) {
         self.metrics.action(&action);
         match &action {
@@ -548,26 +563,33 @@ impl Daemon {
                 if run.primitive == Primitive::Start {
                     self.set_started(&run.service, true).await;
                 }
-                let inv = invocation(
+                let mut inv = invocation(
                     &self.config.node,
                     self.engine.service_config(&run.service),
                     run,
                     self.engine.router_id(),
                 );
+                if run.primitive == Primitive::Stop {
+                    if let Some(cfg) = self.overlap_config(&run.service) {
+                        let (addresses, drain) = (cfg.addresses.clone(), cfg.handover_drain);
+                        if self
+                            .held
+                            .withdraw(&self.vips, &run.service, &addresses)
+                            .await
+                        {
+                            inv.delay = drain;
+                        }
+                    }
+                }
                 self.runner.start(inv);
             }
             Action::CancelPrimitive { op, .. } => self.runner.cancel(*op),
             Action::AddVip { service, addr } => {
-                self.owned_vips.insert(*addr);
-                if let Err(e) = self.vips.add(*addr).await {
-                    error!(%service, error = %e, "cannot add VIP");
-                }
+                let overlap = self.overlap_config(service).is_some();
+                self.held.add(&self.vips, service, *addr, overlap).await;
             }
             Action::RemoveVip { service, addr } => {
-                self.owned_vips.remove(addr);
-                if let Err(e) = self.vips.remove(*addr).await {
-                    error!(%service, error = %e, "cannot remove VIP");
-                }
+                self.held.remove(&self.vips, service, *addr).await;
             }
             Action::SetTimer { at } => self.timer = Some(*at),
             Action::StateChanged {
@@ -642,5 +664,6 @@ fn invocation(
         path: cfg.map(|c| c.primitives.clone()).unwrap_or_default(),
         timeout: Duration::from_millis(run.timeout_ms),
         env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        delay: Duration::ZERO,
     }
 }

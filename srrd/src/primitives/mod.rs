@@ -56,6 +56,9 @@ pub struct Invocation {
     pub timeout: Duration,
     /// The child's whole environment besides PATH (see `vars`).
     pub env: Vec<(String, String)>,
+    /// How long to wait before running it (a drain before `stop`);
+    /// `timeout` counts from the end of the wait.
+    pub delay: Duration,
 }
 
 /// A run that ended (exited, timed out, or could not start).

@@ -177,6 +177,13 @@ pub(super) async fn run(
     mut cancel: oneshot::Receiver<()>,
     done: mpsc::UnboundedSender<Finished>,
 ) {
+    if !inv.delay.is_zero() {
+        tokio::select! {
+            _ = sleep(inv.delay) => {}
+            // Cancelled while waiting: nothing ran, nothing to report.
+            _ = &mut cancel => return,
+        }
+    }
     let began = Instant::now();
     let (service, primitive, op) = (inv.service.as_str(), inv.primitive, inv.op.0);
     let finish = |result: PrimitiveResult, output: String| {

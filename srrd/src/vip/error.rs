@@ -14,6 +14,10 @@ use rtnetlink::packet_core::ErrorMessage;
 pub enum VipOp {
     Add,
     Remove,
+    /// The local route that keeps a withdrawn or not yet announced VIP
+    /// local (docs/vip.md, "Make-before-break").
+    AddLocal,
+    RemoveLocal,
 }
 
 impl fmt::Display for VipOp {
@@ -21,6 +25,8 @@ impl fmt::Display for VipOp {
         f.write_str(match self {
             VipOp::Add => "add",
             VipOp::Remove => "remove",
+            VipOp::AddLocal => "add local route",
+            VipOp::RemoveLocal => "remove local route",
         })
     }
 }

@@ -20,7 +20,10 @@ use futures::TryStreamExt;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
 };
-use rtnetlink::{AddressMessageBuilder, Handle};
+use rtnetlink::packet_route::route::{
+    RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::{AddressMessageBuilder, Handle, RouteMessageBuilder};
 
 use error::describe;
 pub use error::{VipError, VipOp};
@@ -28,6 +31,14 @@ pub use error::{VipError, VipOp};
 /// The valid lifetime of a VIP: unless renewed, the kernel deletes it
 /// this long (plus up to 0.25 s of timer rounding) after the last renewal.
 pub const LEASE: Duration = Duration::from_secs(2);
+
+/// The routing protocol number of srrd's local routes, so `local_routes`
+/// finds them among the kernel's (`ip route show table local proto 211`).
+pub const LOCAL_ROUTE_PROTOCOL: u8 = 211;
+/// The kernel's local routing table.
+const LOCAL_TABLE: u32 = 255;
+/// Below the address's own local route (metric 0), so both can coexist.
+const LOCAL_ROUTE_METRIC: u32 = 1024;
 
 /// What `refresh` did.
 #[derive(Debug, Default)]
@@ -221,6 +232,131 @@ impl VipManager {
         )
     }
 
+    /// Adds a `local` route for `addr` on the interface: the kernel takes
+    /// its packets as local (a service may bind to it) while no address
+    /// makes ospfd advertise it. Idempotent.
+    pub async fn add_local(&self, addr: IpAddr) -> Result<(), VipError> {
+        let result = self
+            .handle
+            .route()
+            .add(self.local_route(addr))
+            .execute()
+            .await;
+        match result {
+            Ok(()) => {
+                tracing::info!(interface = %self.interface, addr = %addr, "VIP local route added");
+                Ok(())
+            }
+            Err(err) => match describe(err) {
+                (Some(libc::EEXIST), _) => Ok(()),
+                (errno, reason) => Err(self.address_error(VipOp::AddLocal, addr, errno, reason)),
+            },
+        }
+    }
+
+    /// Removes `addr`'s local route; absent = Ok.
+    pub async fn remove_local(&self, addr: IpAddr) -> Result<(), VipError> {
+        let result = self
+            .handle
+            .route()
+            .del(self.local_route(addr))
+            .execute()
+            .await;
+        match result {
+            Ok(()) => {
+                tracing::info!(interface = %self.interface, addr = %addr, "VIP local route removed");
+                Ok(())
+            }
+            Err(err) => match describe(err) {
+                (Some(libc::ESRCH), _) => Ok(()),
+                (errno, reason) => Err(self.address_error(VipOp::RemoveLocal, addr, errno, reason)),
+            },
+        }
+    }
+
+    /// The destinations of srrd's local routes on the interface.
+    pub async fn local_routes(&self) -> Result<Vec<IpAddr>, VipError> {
+        let mut found = Vec::new();
+        for all in [
+            RouteMessageBuilder::<std::net::Ipv4Addr>::new().build(),
+            RouteMessageBuilder::<std::net::Ipv6Addr>::new().build(),
+        ] {
+            let messages: Vec<RouteMessage> = self
+                .handle
+                .route()
+                .get(all)
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|err| {
+                    let (errno, reason) = describe(err);
+                    VipError::List {
+                        interface: self.interface.clone(),
+                        errno,
+                        reason,
+                    }
+                })?;
+            found.extend(messages.iter().filter_map(|m| self.own_local_route(m)));
+        }
+        Ok(found)
+    }
+
+    /// Removes srrd's local routes for the addresses in `managed` that are
+    /// not in `wanted`; returns their addresses.
+    pub async fn reconcile_local(
+        &self,
+        managed: &BTreeSet<IpAddr>,
+        wanted: &BTreeSet<IpAddr>,
+    ) -> Result<Vec<IpAddr>, VipError> {
+        let present = self.local_routes().await?;
+        let stale = stale_vips(managed, wanted, &present);
+        for &addr in &stale {
+            self.remove_local(addr).await?;
+        }
+        Ok(stale)
+    }
+
+    /// Removes every address in `managed` and srrd's local routes for
+    /// them (an srrd that ends, or the cleanup of an earlier run); returns
+    /// the addresses that were announced.
+    pub async fn remove_all(&self, managed: &BTreeSet<IpAddr>) -> Result<Vec<IpAddr>, VipError> {
+        let none = BTreeSet::new();
+        let removed = self.reconcile(managed, &none).await?;
+        self.reconcile_local(managed, &none).await?;
+        Ok(removed)
+    }
+
+    fn local_route(&self, addr: IpAddr) -> RouteMessage {
+        let builder = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(addr, host_prefix_len(addr))
+            .expect("a host prefix is valid");
+        builder
+            .output_interface(self.index)
+            .table_id(LOCAL_TABLE)
+            .kind(RouteType::Local)
+            .scope(RouteScope::Host)
+            .protocol(RouteProtocol::Other(LOCAL_ROUTE_PROTOCOL))
+            .priority(LOCAL_ROUTE_METRIC)
+            .build()
+    }
+
+    /// The destination of `m` if it is one of srrd's local routes here.
+    fn own_local_route(&self, m: &RouteMessage) -> Option<IpAddr> {
+        let ours = m.header.kind == RouteType::Local
+            && m.header.protocol == RouteProtocol::Other(LOCAL_ROUTE_PROTOCOL);
+        let here = m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == self.index));
+        if !ours || !here {
+            return None;
+        }
+        m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Destination(d) => route_address(d),
+            _ => None,
+        })
+    }
+
     /// Every (address, prefix length) on the interface.
     async fn addresses(&self) -> Result<Vec<(IpAddr, u8)>, VipError> {
         let messages: Vec<AddressMessage> = self
@@ -287,6 +423,15 @@ async fn resolve_index(handle: &Handle, interface: &str) -> Result<u32, VipError
                 reason,
             }),
         },
+    }
+}
+
+fn route_address(d: &rtnetlink::packet_route::route::RouteAddress) -> Option<IpAddr> {
+    use rtnetlink::packet_route::route::RouteAddress;
+    match d {
+        RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
     }
 }
 
