@@ -16,6 +16,7 @@ use srrd::config::{Handover, RoleMap, ServiceConfig, Timeouts, WebSettings};
 use crate::clab::Topology;
 use crate::cluster::{self as lab_cluster, Overrides, RuntimeKind};
 use crate::netns::{Lab, ProcHandle, Profile};
+use super::resources::{Sample, Usage};
 use crate::probe::{self, ProbeConfig};
 
 pub const NODES: [&str; 3] = ["n1", "n2", "n3"];
@@ -292,6 +293,32 @@ impl Cluster {
             let tap = self.lab().spawn(node, cmd);
             self.taps.insert(node, tap);
         }
+    }
+
+    /// Each node's running srrd from its start until now.
+    pub fn srrd_usage_since_start(&self) -> BTreeMap<&'static str, Usage> {
+        self.srrd
+            .iter()
+            .filter(|(_, (h, _))| self.lab().is_running(h))
+            .filter_map(|(node, (h, started))| {
+                let now = Sample::of(h.pid)?;
+                let start = Sample {
+                    cpu_ticks: 0,
+                    at: *started,
+                    ..now
+                };
+                Some((*node, start.until(&now)))
+            })
+            .collect()
+    }
+
+    /// node → pid of each running srrd.
+    pub fn srrd_pids(&self) -> BTreeMap<&'static str, u32> {
+        self.srrd
+            .iter()
+            .filter(|(_, (h, _))| self.lab().is_running(h))
+            .map(|(node, (h, _))| (*node, h.pid))
+            .collect()
     }
 
     pub fn srrd(&self, node: &str) -> Option<&ProcHandle> {

@@ -2,8 +2,8 @@
 //! benchmarks.md, "Steady-state flooding (lab)"). The lab (`lab/srrd.clab.yml`) with
 //! N cheap services (`/bin/true` for every primitive), spread over n1..n3
 //! by preference; once every service runs somewhere and a settle time has
-//! passed, each ospfd's and srrd's CPU time (utime + stime of
-//! /proc/PID/stat) is read over a window at rest, and a tap on r1 (an
+//! passed, each ospfd's and srrd's CPU time and srrd's memory
+//! (`resources.rs`) are read over a window at rest, and a tap on r1 (an
 //! OSPF API observer, `tap.rs`) counts the srrd LSA updates the domain
 //! carries in that window. One lab per srrd binary, so an older binary
 //! can be compared with the current one. A benchmark: it prints a table,
@@ -17,6 +17,7 @@ use std::time::Duration;
 use super::cluster::NODES;
 use super::measure::unix_ms;
 use super::report::{command_line, loadavg, machine};
+use super::resources::{sample_all, usage, Usage};
 use crate::cluster::{Cluster, Overrides};
 use crate::netns::{retry, Lab, ProcHandle, Profile};
 
@@ -47,9 +48,9 @@ pub struct FloodRow {
     pub binary: PathBuf,
     pub services: usize,
     pub check_interval: Duration,
-    /// % of one core over the window, per node.
-    pub ospfd_cpu: BTreeMap<&'static str, f64>,
-    pub srrd_cpu: BTreeMap<&'static str, f64>,
+    /// Per node over the window (ospfd's memory is not shown).
+    pub ospfd: BTreeMap<&'static str, Usage>,
+    pub srrd: BTreeMap<&'static str, Usage>,
     /// srrd LSA originations (updates) and flushes seen at r1, per second.
     pub updates_per_s: f64,
     pub deletes_per_s: f64,
@@ -105,7 +106,7 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &Path) -> Result<Flood
         .map_err(|e| format!("{label}: services not placed within 180 s: {e}"))?;
         eprintln!("   placed: {placement:?}; settling {:?}", options.settle);
         std::thread::sleep(options.settle);
-        let ospfds: BTreeMap<&'static str, ProcHandle> = OSPFD_NODES
+        let ospfds: BTreeMap<&'static str, u32> = OSPFD_NODES
             .into_iter()
             .filter_map(|n| {
                 let h = lab
@@ -113,17 +114,19 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &Path) -> Result<Flood
                     .into_iter()
                     .rev()
                     .find(|p| p.node == n && p.name == "ospfd")?;
-                Some((n, h))
+                Some((n, h.pid))
             })
             .collect();
-        let before_ospfd = cpu_ticks_of(&ospfds)?;
-        let before_srrd = cpu_ticks_of(&srrds)?;
+        let srrd_pids: BTreeMap<&'static str, u32> =
+            srrds.iter().map(|(n, h)| (*n, h.pid)).collect();
+        let before_ospfd = sample_all(&ospfds)?;
+        let before_srrd = sample_all(&srrd_pids)?;
         let t0 = unix_ms();
         eprintln!("   measuring for {:?}", options.window);
         std::thread::sleep(options.window);
         let t1 = unix_ms();
-        let after_ospfd = cpu_ticks_of(&ospfds)?;
-        let after_srrd = cpu_ticks_of(&srrds)?;
+        let after_ospfd = sample_all(&ospfds)?;
+        let after_srrd = sample_all(&srrd_pids)?;
         for (node, h) in &srrds {
             if !lab.is_running(h) {
                 return Err(format!("{label}: srrd on {node} exited during the window"));
@@ -136,8 +139,8 @@ fn measure_one(options: &FloodOptions, label: &str, srrd: &Path) -> Result<Flood
             binary: srrd.to_path_buf(),
             services: options.services,
             check_interval: options.check_interval,
-            ospfd_cpu: percent(&before_ospfd, &after_ospfd, window_s),
-            srrd_cpu: percent(&before_srrd, &after_srrd, window_s),
+            ospfd: usage(&before_ospfd, &after_ospfd),
+            srrd: usage(&before_srrd, &after_srrd),
             updates_per_s: updates as f64 / window_s,
             deletes_per_s: deletes as f64 / window_s,
             placement,
@@ -209,46 +212,6 @@ fn placement(cluster: &Cluster, services: usize) -> Result<BTreeMap<String, usiz
     Ok(per_node)
 }
 
-fn cpu_ticks_of(
-    procs: &BTreeMap<&'static str, ProcHandle>,
-) -> Result<BTreeMap<&'static str, u64>, String> {
-    procs
-        .iter()
-        .map(|(node, h)| {
-            Ok((
-                *node,
-                cpu_ticks(h.pid).ok_or(format!("{} on {node} is gone", h.name))?,
-            ))
-        })
-        .collect()
-}
-
-/// utime + stime of a process, in clock ticks.
-pub fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-    // Fields 14 and 15 of stat(5); the slice starts at field 3.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-fn percent(
-    before: &BTreeMap<&'static str, u64>,
-    after: &BTreeMap<&'static str, u64>,
-    window_s: f64,
-) -> BTreeMap<&'static str, f64> {
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    before
-        .iter()
-        .filter_map(|(n, b)| {
-            let a = after.get(n)?;
-            Some((*n, (a - b) as f64 / hz / window_s * 100.0))
-        })
-        .collect()
-}
-
 /// srrd LSA updates and deletes the tap printed with a time in [t0, t1).
 fn tap_counts(tap: &ProcHandle, t0: f64, t1: f64) -> (usize, usize) {
     let (mut updates, mut deletes) = (0, 0);
@@ -287,24 +250,33 @@ pub fn table(rows: &[FloodRow]) -> String {
             r.placement
         );
     }
-    out += "\n| binary | services | check interval | ospfd CPU % n1 | n2 | n3 | r1 (tap) | srrd CPU % n1 / n2 / n3 | LSA updates/s | flushes/s |\n";
-    out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-    let pct = |m: &BTreeMap<&'static str, f64>, n: &str| {
-        m.get(n).map_or("-".to_string(), |v| format!("{v:.1}"))
+    out += "\n| binary | services | check interval | ospfd CPU % n1 | n2 | n3 | r1 (tap) | srrd CPU % n1 / n2 / n3 | srrd RSS MiB n1 / n2 / n3 (peak) | LSA updates/s | flushes/s |\n";
+    out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    let pct = |m: &BTreeMap<&'static str, Usage>, n: &str| {
+        m.get(n)
+            .map_or("-".to_string(), |u| format!("{:.1}", u.cpu_percent))
+    };
+    let rss = |m: &BTreeMap<&'static str, Usage>, n: &str| {
+        m.get(n).map_or("-".to_string(), |u| {
+            format!("{:.1} ({:.1})", u.rss_mib, u.peak_mib)
+        })
     };
     for r in rows {
         out += &format!(
-            "| {} | {} | {} ms | {} | {} | {} | {} | {} / {} / {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} ms | {} | {} | {} | {} | {} / {} / {} | {} / {} / {} | {:.1} | {:.1} |\n",
             r.label,
             r.services,
             r.check_interval.as_millis(),
-            pct(&r.ospfd_cpu, "n1"),
-            pct(&r.ospfd_cpu, "n2"),
-            pct(&r.ospfd_cpu, "n3"),
-            pct(&r.ospfd_cpu, "r1"),
-            pct(&r.srrd_cpu, "n1"),
-            pct(&r.srrd_cpu, "n2"),
-            pct(&r.srrd_cpu, "n3"),
+            pct(&r.ospfd, "n1"),
+            pct(&r.ospfd, "n2"),
+            pct(&r.ospfd, "n3"),
+            pct(&r.ospfd, "r1"),
+            pct(&r.srrd, "n1"),
+            pct(&r.srrd, "n2"),
+            pct(&r.srrd, "n3"),
+            rss(&r.srrd, "n1"),
+            rss(&r.srrd, "n2"),
+            rss(&r.srrd, "n3"),
             r.updates_per_s,
             r.deletes_per_s,
         );

@@ -9,6 +9,7 @@ pub mod flooding;
 pub mod keepalived;
 pub mod measure;
 pub mod report;
+pub mod resources;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
@@ -103,6 +104,7 @@ pub fn run(options: &Options) -> Report {
                     continue;
                 }
             };
+            let mut measured_at_rest = false;
             for set in [ServiceSet::Single, ServiceSet::Overlap, ServiceSet::Group] {
                 let of_set: Vec<usize> = wanted
                     .iter()
@@ -117,10 +119,23 @@ pub fn run(options: &Options) -> Report {
                 }
                 cluster.configure(set);
                 cluster.start_all();
+                if !measured_at_rest {
+                    measured_at_rest = true;
+                    match at_rest_usage(&cluster) {
+                        Ok(usage) => report
+                            .resources
+                            .push((format!("at rest, {profile:?} profile"), usage)),
+                        Err(e) => report.notes.push(format!("srrd at rest not measured: {e}")),
+                    }
+                }
                 for i in of_set {
                     run_srrd_scenario(&mut cluster, &mut results[i], options, &mut rng);
                 }
             }
+            report.resources.push((
+                format!("{profile:?} profile scenarios (each srrd since its last start)"),
+                cluster.srrd_usage_since_start(),
+            ));
             let _ = cluster.stop_all();
             keep_logs(
                 options.logs.as_deref(),
@@ -163,6 +178,14 @@ pub fn run(options: &Options) -> Report {
     }
     report.finish(results);
     report
+}
+
+/// srrd's memory and CPU per node once the cluster is at rest.
+fn at_rest_usage(
+    cluster: &Cluster,
+) -> Result<std::collections::BTreeMap<&'static str, resources::Usage>, String> {
+    cluster.wait_steady(Duration::from_secs(60))?;
+    resources::over_window(&cluster.srrd_pids(), AT_REST_WINDOW)
 }
 
 fn run_srrd_scenario(
@@ -289,6 +312,8 @@ fn run_cross(pair: &mut Pair, mode: PairMode, options: &Options, rng: &mut Rng) 
 /// The split pair is watched this long after n1 dies, this many times.
 pub const CROSS_OBSERVATION: Duration = Duration::from_secs(10);
 pub const CROSS_RUNS: usize = 3;
+/// How long srrd's CPU is read at rest, before the scenarios.
+const AT_REST_WINDOW: Duration = Duration::from_secs(10);
 
 /// Copies the lab's dir to `<logs>/<label>` (the lab removes its own),
 /// but for a Docker engine's dir (images, containers' namespaces).

@@ -1,9 +1,12 @@
 //! The benchmark's output: a table for people (markdown, ready for
 //! docs/benchmarks.md) and a JSON array for tools.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::measure::RunResult;
+use super::resources::Usage;
 use super::stats::{ms, Stats};
 use super::{CrossResult, Options, ScenarioResult};
 
@@ -16,6 +19,8 @@ pub struct Report {
     pub runs_asked: usize,
     pub results: Vec<ScenarioResult>,
     pub cross: Vec<CrossResult>,
+    /// srrd's memory and CPU per node, per phase of the bench.
+    pub resources: Vec<(String, BTreeMap<&'static str, Usage>)>,
     pub notes: Vec<String>,
 }
 
@@ -30,6 +35,7 @@ impl Report {
             runs_asked: options.runs,
             results: Vec::new(),
             cross: Vec::new(),
+            resources: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -156,6 +162,17 @@ impl Report {
                 out += &format!("  {e}\n");
             }
         }
+        if !self.resources.is_empty() {
+            out += "\nsrrd per node: RSS MiB (peak) / CPU % of one core\n\n| phase | n1 | n2 | n3 |\n|---|---:|---:|---:|\n";
+            for (phase, nodes) in &self.resources {
+                let cell = |n: &str| {
+                    nodes.get(n).map_or("-".to_string(), |u| {
+                        format!("{:.1} ({:.1}) / {:.2}", u.rss_mib, u.peak_mib, u.cpu_percent)
+                    })
+                };
+                out += &format!("| {phase} | {} | {} | {} |\n", cell("n1"), cell("n2"), cell("n3"));
+            }
+        }
         for n in &self.notes {
             out += &format!("\nnote: {n}\n");
         }
@@ -164,7 +181,8 @@ impl Report {
 
     /// The JSON array: one object per scenario (keys `scenario`, `runs`,
     /// `min_ms`, `median_ms`, `p90_ms`, `max_ms`, and `keepalived_median_ms`
-    /// where keepalived ran it), then one per split keepalived pair.
+    /// where keepalived ran it), then one per split keepalived pair, then
+    /// one per resources phase (keys `resources`, `nodes`).
     pub fn json(&self) -> Value {
         let mut rows: Vec<Value> = Vec::new();
         for r in &self.results {
@@ -247,6 +265,20 @@ impl Report {
                 ),
             );
             rows.push(row);
+        }
+        for (phase, nodes) in &self.resources {
+            let nodes: serde_json::Map<String, Value> = nodes
+                .iter()
+                .map(|(n, u)| {
+                    let usage = json!({
+                        "rss_mib": u.rss_mib,
+                        "peak_mib": u.peak_mib,
+                        "cpu_percent": u.cpu_percent,
+                    });
+                    (n.to_string(), usage)
+                })
+                .collect();
+            rows.push(json!({ "resources": phase, "nodes": nodes }));
         }
         Value::Array(rows)
     }
