@@ -3,25 +3,6 @@
 use super::*;
 
 impl Lab {
-    /// Writes the node's zebra, ospfd (and bfdd) configs; `start_frr` runs them.
-    pub fn set_router(&self, node: &str, router: Router) {
-        let dir = self.node_dir(node);
-        let write = |file: &str, text: String| {
-            let path = dir.join(file);
-            fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        };
-        write("zebra.conf", frr_header(&dir, node, "zebra"));
-        write("ospfd.conf", ospfd_conf(&dir, node, &router));
-        if router.profile == Profile::Bfd {
-            write("bfdd.conf", bfdd_conf(&dir, node));
-        }
-        // FRR refuses to run as root (docs/frr.md, "Running FRR in a test namespace"): it drops to frr.
-        run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
-        self.state()
-            .frr
-            .insert(node.to_string(), router.profile == Profile::Bfd);
-    }
-
     /// Writes FRR configs given as text (e.g. from a containerlab bind
     /// folder): `(daemon, text)` with daemon `zebra`, `ospfd` or `bfdd`
     /// (bfdd then runs too). Their own `hostname` and `log` lines give way
@@ -60,7 +41,7 @@ impl Lab {
             .frr
             .get(node)
             .copied()
-            .unwrap_or_else(|| panic!("lab {}: {node} has no set_router", self.name));
+            .unwrap_or_else(|| panic!("lab {}: {node} has no FRR configs (set_frr_conf)", self.name));
         let dir = self.node_dir(node);
         let zserv = dir.join("zserv.api");
         if !self.frr_running(node, "zebra") {
@@ -227,33 +208,6 @@ pub(super) fn frr_header(dir: &Path, node: &str, daemon: &str) -> String {
     )
 }
 
-/// docs/frr.md explains every line.
-pub(super) fn ospfd_conf(dir: &Path, node: &str, r: &Router) -> String {
-    let mut conf = frr_header(dir, node, "ospfd");
-    for (ifname, priority) in &r.interfaces {
-        conf += &format!("interface {ifname}\n ip ospf priority {priority}\n");
-        conf += " ip ospf dead-interval minimal hello-multiplier 4\n";
-        if r.profile == Profile::Bfd {
-            conf += " ip ospf bfd\n ip ospf bfd profile fast\n";
-        }
-        conf += "exit\n";
-    }
-    conf += &format!("router ospf\n ospf router-id {}\n", r.router_id);
-    conf += " capability opaque\n log-adjacency-changes detail\n";
-    conf +=
-        " timers throttle spf 0 50 500\n timers throttle lsa all 0\n timers lsa min-arrival 0\n";
-    for ifname in &r.passive {
-        conf += &format!(" passive-interface {ifname}\n");
-    }
-    for network in &r.networks {
-        conf += &format!(" network {network} area 0\n");
-    }
-    conf + "exit\n"
-}
-
 /// bfdd's profile `fast` of `Profile::Bfd`: 50 ms x 3.
 pub const BFD_PROFILE: &str = "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n";
 
-pub(super) fn bfdd_conf(dir: &Path, node: &str) -> String {
-    frr_header(dir, node, "bfdd") + BFD_PROFILE
-}

@@ -32,7 +32,6 @@ pub use frr::BFD_PROFILE;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 
 use nix::sched::CloneFlags;
@@ -68,19 +67,6 @@ pub enum Profile {
     /// `Fast` plus BFD 50 ms x 3 on every OSPF interface (bfdd): a dead
     /// peer is seen after 25–200 ms.
     Bfd,
-}
-
-/// How ospfd is configured on a node. Everything is area 0.
-#[derive(Clone, Debug)]
-pub struct Router {
-    pub router_id: Ipv4Addr,
-    pub profile: Profile,
-    /// Interfaces that speak OSPF, with their priority (0 = never DR).
-    pub interfaces: Vec<(String, u8)>,
-    /// Interfaces whose subnet is advertised without hellos.
-    pub passive: Vec<String>,
-    /// `network PREFIX area 0` statements.
-    pub networks: Vec<String>,
 }
 
 /// A process the lab started; the lab keeps the `Child` and kills it.

@@ -50,39 +50,6 @@ impl Lab {
         run_ok(Command::new("ip").args(["netns", "attach", &ns, &pid.to_string()]));
     }
 
-    /// A LAN: a bridge in the switch namespace `sw` (created on first use).
-    pub fn add_lan(&self, lan: &str) {
-        if !self.state().nodes.iter().any(|n| n == "sw") {
-            self.add_node("sw");
-        }
-        self.ip("sw", &format!("link add {lan} type bridge"));
-        self.ip("sw", &format!("link set {lan} up"));
-    }
-
-    /// Plugs `node` into `lan` with interface `ifname` and address `cidr`.
-    /// The switch side is called `<lan>-<node>`.
-    pub fn attach(&self, node: &str, ifname: &str, lan: &str, cidr: &str) {
-        let (port, ns) = (format!("{lan}-{node}"), self.ns(node));
-        self.ip(
-            "sw",
-            &format!("link add {port} type veth peer name {ifname} netns {ns}"),
-        );
-        self.ip("sw", &format!("link set {port} master {lan} up"));
-        self.configure_link(node, ifname, cidr);
-    }
-
-    /// A point-to-point veth between two nodes (carrier loss on either end
-    /// is seen by the other at once).
-    pub fn link(&self, a: &str, if_a: &str, cidr_a: &str, b: &str, if_b: &str, cidr_b: &str) {
-        let ns_b = self.ns(b);
-        self.ip(
-            a,
-            &format!("link add {if_a} type veth peer name {if_b} netns {ns_b}"),
-        );
-        self.configure_link(a, if_a, cidr_a);
-        self.configure_link(b, if_b, cidr_b);
-    }
-
     /// A veth between `a` and `b`, both ends up, no address (a
     /// containerlab link: the node's `exec` lines address it).
     pub fn connect(&self, a: &str, if_a: &str, b: &str, if_b: &str) {
@@ -99,17 +66,6 @@ impl Lab {
                 links.push(ifname.to_string());
             }
         }
-    }
-
-    pub(super) fn configure_link(&self, node: &str, ifname: &str, cidr: &str) {
-        self.ip(node, &format!("addr add {cidr} dev {ifname}"));
-        self.ip(node, &format!("link set {ifname} up"));
-        let mut state = self.state();
-        state
-            .links
-            .entry(node.to_string())
-            .or_default()
-            .push(ifname.to_string());
     }
 
     /// Sets every interface of `node` (but lo) down.
