@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use srrd::config::{Handover, RoleMap, ServiceConfig, Timeouts, WebSettings};
 
+use super::resources::{Sample, Usage};
 use crate::clab::Topology;
 use crate::cluster::{self as lab_cluster, Overrides, RuntimeKind};
 use crate::netns::{Lab, ProcHandle, Profile};
-use super::resources::{Sample, Usage};
 use crate::probe::{self, ProbeConfig};
 
 pub const NODES: [&str; 3] = ["n1", "n2", "n3"];

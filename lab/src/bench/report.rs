@@ -167,10 +167,18 @@ impl Report {
             for (phase, nodes) in &self.resources {
                 let cell = |n: &str| {
                     nodes.get(n).map_or("-".to_string(), |u| {
-                        format!("{:.1} ({:.1}) / {:.2}", u.rss_mib, u.peak_mib, u.cpu_percent)
+                        format!(
+                            "{:.1} ({:.1}) / {:.2}",
+                            u.rss_mib, u.peak_mib, u.cpu_percent
+                        )
                     })
                 };
-                out += &format!("| {phase} | {} | {} | {} |\n", cell("n1"), cell("n2"), cell("n3"));
+                out += &format!(
+                    "| {phase} | {} | {} | {} |\n",
+                    cell("n1"),
+                    cell("n2"),
+                    cell("n3")
+                );
             }
         }
         for n in &self.notes {

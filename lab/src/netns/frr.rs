@@ -36,12 +36,12 @@ impl Lab {
     /// Starts the FRR daemons of `node` that are not running: zebra, then
     /// bfdd (Bfd profile), then `ospfd -a` (API server on TCP 2607).
     pub fn start_frr(&self, node: &str) {
-        let bfd = self
-            .state()
-            .frr
-            .get(node)
-            .copied()
-            .unwrap_or_else(|| panic!("lab {}: {node} has no FRR configs (set_frr_conf)", self.name));
+        let bfd = self.state().frr.get(node).copied().unwrap_or_else(|| {
+            panic!(
+                "lab {}: {node} has no FRR configs (set_frr_conf)",
+                self.name
+            )
+        });
         let dir = self.node_dir(node);
         let zserv = dir.join("zserv.api");
         if !self.frr_running(node, "zebra") {
@@ -210,4 +210,3 @@ pub(super) fn frr_header(dir: &Path, node: &str, daemon: &str) -> String {
 
 /// bfdd's profile `fast` of `Profile::Bfd`: 50 ms x 3.
 pub const BFD_PROFILE: &str = "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 50\n  transmit-interval 50\n exit\nexit\n";
-

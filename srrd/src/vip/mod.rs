@@ -236,40 +236,31 @@ impl VipManager {
     /// its packets as local (a service may bind to it) while no address
     /// makes ospfd advertise it. Idempotent.
     pub async fn add_local(&self, addr: IpAddr) -> Result<(), VipError> {
-        let result = self
-            .handle
-            .route()
-            .add(self.local_route(addr))
-            .execute()
-            .await;
-        match result {
-            Ok(()) => {
-                tracing::info!(interface = %self.interface, addr = %addr, "VIP local route added");
-                Ok(())
-            }
-            Err(err) => match describe(err) {
-                (Some(libc::EEXIST), _) => Ok(()),
-                (errno, reason) => Err(self.address_error(VipOp::AddLocal, addr, errno, reason)),
-            },
-        }
+        self.change_local(VipOp::AddLocal, addr).await
     }
 
     /// Removes `addr`'s local route; absent = Ok.
     pub async fn remove_local(&self, addr: IpAddr) -> Result<(), VipError> {
-        let result = self
-            .handle
-            .route()
-            .del(self.local_route(addr))
-            .execute()
-            .await;
+        self.change_local(VipOp::RemoveLocal, addr).await
+    }
+
+    async fn change_local(&self, op: VipOp, addr: IpAddr) -> Result<(), VipError> {
+        let route = self.local_route(addr);
+        let (result, done, unchanged) = if op == VipOp::AddLocal {
+            let r = self.handle.route().add(route).execute().await;
+            (r, "VIP local route added", libc::EEXIST)
+        } else {
+            let r = self.handle.route().del(route).execute().await;
+            (r, "VIP local route removed", libc::ESRCH)
+        };
         match result {
             Ok(()) => {
-                tracing::info!(interface = %self.interface, addr = %addr, "VIP local route removed");
+                tracing::info!(interface = %self.interface, addr = %addr, "{done}");
                 Ok(())
             }
             Err(err) => match describe(err) {
-                (Some(libc::ESRCH), _) => Ok(()),
-                (errno, reason) => Err(self.address_error(VipOp::RemoveLocal, addr, errno, reason)),
+                (Some(errno), _) if errno == unchanged => Ok(()),
+                (errno, reason) => Err(self.address_error(op, addr, errno, reason)),
             },
         }
     }
@@ -288,14 +279,7 @@ impl VipManager {
                 .execute()
                 .try_collect()
                 .await
-                .map_err(|err| {
-                    let (errno, reason) = describe(err);
-                    VipError::List {
-                        interface: self.interface.clone(),
-                        errno,
-                        reason,
-                    }
-                })?;
+                .map_err(|err| self.list_error(err))?;
             found.extend(messages.iter().filter_map(|m| self.own_local_route(m)));
         }
         Ok(found)
@@ -367,18 +351,20 @@ impl VipManager {
             .execute()
             .try_collect()
             .await
-            .map_err(|err| {
-                let (errno, reason) = describe(err);
-                VipError::List {
-                    interface: self.interface.clone(),
-                    errno,
-                    reason,
-                }
-            })?;
+            .map_err(|err| self.list_error(err))?;
         Ok(messages
             .iter()
             .filter_map(|message| Some((local_address(message)?, message.header.prefix_len)))
             .collect())
+    }
+
+    fn list_error(&self, err: rtnetlink::Error) -> VipError {
+        let (errno, reason) = describe(err);
+        VipError::List {
+            interface: self.interface.clone(),
+            errno,
+            reason,
+        }
     }
 
     fn address_error(
