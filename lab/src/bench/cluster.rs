@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use srrd::config::{Handover, RoleMap, ServiceConfig, Timeouts, WebSettings};
 
-use super::resources::{Sample, Usage};
+use super::resources::{clock_ticks_per_second, mib, Sample, Usage};
 use crate::clab::Topology;
 use crate::cluster::{self as lab_cluster, Overrides, RuntimeKind};
 use crate::netns::{Lab, ProcHandle, Profile};
@@ -165,6 +165,8 @@ pub struct Cluster {
     srrd: BTreeMap<&'static str, (ProcHandle, Instant)>,
     /// `srrd-bench tap` per node (`Tools::tap`).
     taps: BTreeMap<&'static str, ProcHandle>,
+    /// pid → (node, start, latest sample) of every srrd `observe_usage` saw.
+    observed: BTreeMap<u32, (&'static str, Instant, Sample)>,
 }
 
 impl Cluster {
@@ -202,6 +204,7 @@ impl Cluster {
             set: ServiceSet::Single,
             srrd: BTreeMap::new(),
             taps: BTreeMap::new(),
+            observed: BTreeMap::new(),
         })
     }
 
@@ -295,21 +298,42 @@ impl Cluster {
         }
     }
 
-    /// Each node's running srrd from its start until now.
-    pub fn srrd_usage_since_start(&self) -> BTreeMap<&'static str, Usage> {
-        self.srrd
-            .iter()
-            .filter(|(_, (h, _))| self.lab().is_running(h))
-            .filter_map(|(node, (h, started))| {
-                let now = Sample::of(h.pid)?;
-                let start = Sample {
-                    cpu_ticks: 0,
-                    at: *started,
-                    ..now
-                };
-                Some((*node, start.until(&now)))
-            })
-            .collect()
+    /// Samples every running srrd (`usage_over_bench` sums them up).
+    pub fn observe_usage(&mut self) {
+        for (node, (h, started)) in &self.srrd {
+            if let Some(sample) = Sample::of(h.pid).filter(|_| self.cluster.lab.is_running(h)) {
+                self.observed.insert(h.pid, (*node, *started, sample));
+            }
+        }
+    }
+
+    /// Per node, over every srrd process `observe_usage` saw there: the
+    /// last RSS, the highest peak, and CPU time over lifetime (up to each
+    /// one's last sample).
+    pub fn usage_over_bench(&self) -> BTreeMap<&'static str, Usage> {
+        let mut usage = BTreeMap::new();
+        for node in NODES {
+            let seen: Vec<&(&'static str, Instant, Sample)> =
+                self.observed.values().filter(|(n, _, _)| *n == node).collect();
+            let Some(last) = seen.iter().max_by_key(|(_, _, s)| s.at) else {
+                continue;
+            };
+            let ticks: u64 = seen.iter().map(|(_, _, s)| s.cpu_ticks).sum();
+            let seconds: f64 = seen
+                .iter()
+                .map(|(_, started, s)| s.at.duration_since(*started).as_secs_f64())
+                .sum();
+            usage.insert(
+                node,
+                Usage {
+                    rss_mib: mib(last.2.rss_kib),
+                    peak_mib: seen.iter().map(|(_, _, s)| mib(s.peak_kib)).fold(0.0, f64::max),
+                    cpu_percent: ticks as f64 / clock_ticks_per_second() / seconds.max(1e-3)
+                        * 100.0,
+                },
+            );
+        }
+        usage
     }
 
     /// node → pid of each running srrd.

@@ -132,9 +132,10 @@ pub fn run(options: &Options) -> Report {
                     run_srrd_scenario(&mut cluster, &mut results[i], options, &mut rng);
                 }
             }
+            cluster.observe_usage();
             report.resources.push((
-                format!("{profile:?} profile scenarios (each srrd since its last start)"),
-                cluster.srrd_usage_since_start(),
+                format!("{profile:?} profile scenarios (every srrd process, start to last sample)"),
+                cluster.usage_over_bench(),
             ));
             let _ = cluster.stop_all();
             keep_logs(

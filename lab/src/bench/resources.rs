@@ -75,7 +75,7 @@ pub fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100) as f64
 }
 
-fn mib(kib: u64) -> f64 {
+pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 

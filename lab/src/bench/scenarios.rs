@@ -139,6 +139,7 @@ pub fn run_once(
     rng: &mut Rng,
 ) -> Result<RunResult, String> {
     let holder = c.wait_steady(Duration::from_secs(60))?;
+    c.observe_usage();
     let sessions = c.api_sessions(holder);
     let targets = c.targets();
     let lab = c.lab();
