@@ -79,6 +79,10 @@ struct SimArgs {
     /// before its engine starts; `never` leaves them running.
     #[arg(long, default_value = "300")]
     cleanup_ms: String,
+    /// At that cleanup, stop every leftover instead of adopting those that
+    /// still run (as `srrd run --no-adopt`).
+    #[arg(long)]
+    no_adopt: bool,
     /// Write every topology event, state change, start, stop and VIP change
     /// as JSON lines to FILE (docs/simulator.md).
     #[arg(long, value_name = "FILE")]
@@ -294,6 +298,7 @@ fn run_sim(args: SimArgs) -> ExitCode {
         wan_delay_ms,
         min_arrival_ms: args.min_arrival_ms,
         srrd_cleanup_ms,
+        adopt: !args.no_adopt,
         ..srrd::sim::SimConfig::default()
     };
     let mut cluster = srrd::sim::Cluster::new(config);

@@ -61,7 +61,10 @@ impl Engine {
             (
                 Intent::Active,
                 ConfigState::Inactive | ConfigState::Deactivated | ConfigState::Disabled,
-            ) if self.api_up && self.router_id.is_some() && l.run.is_down() => {
+            ) if self.api_up
+                && self.router_id.is_some()
+                && (l.run.is_down() || self.unit_states[self.layout.unit_of[i]].adopting) =>
+            {
                 self.run_primitive(i, Primitive::Activate, None);
             }
             (

@@ -1,6 +1,6 @@
 //! This node's own services.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -182,6 +182,12 @@ pub struct UnitState {
     /// restarted, as when a whole cluster restarts): only a holder that
     /// vanished (crashed, cut off) keeps the hold lifted.
     pub seen_holder: Option<RouterId>,
+    /// The unit runs from the previous run and is not yet confirmed here
+    /// (adoption.rs): the normal rules leave it alone until then.
+    pub adopting: bool,
+    /// Peers whose records of the unit vanished while they held it and
+    /// whose router stays reachable: no claim before these times.
+    pub restart_grace: BTreeMap<RouterId, Time>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last
