@@ -24,6 +24,11 @@ enum Cmd {
         /// Log filter, e.g. info, debug, srrd=debug (RUST_LOG overrides).
         #[arg(long, default_value = "info")]
         log: String,
+        /// Stop every service the previous run left started, even those
+        /// whose `check` passes (by default, after an unclean exit, those
+        /// are adopted: kept running, docs/operating.md).
+        #[arg(long)]
+        no_adopt: bool,
     },
     /// Stop the services an earlier run left started and remove every
     /// configured VIP (before FRR starts and after srrd exits).
@@ -110,7 +115,11 @@ fn main() -> ExitCode {
             ExitCode::from(srrd::config::check_config_command(&file) as u8)
         }
         Cmd::Sim(args) => run_sim(args),
-        Cmd::Run { config, log } => run_daemon(&config, &log),
+        Cmd::Run {
+            config,
+            log,
+            no_adopt,
+        } => run_daemon(&config, &log, !no_adopt),
         Cmd::Lsdb { api, key } => print_lsdb(api, key.as_deref()),
         Cmd::Cleanup { config } => cleanup(&config),
         Cmd::Ctl(args) => ctl::run(args),
@@ -215,7 +224,7 @@ fn print_lsdb(api: std::net::SocketAddr, key: Option<&std::path::Path>) -> ExitC
     }
 }
 
-fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
+fn run_daemon(config: &std::path::Path, log: &str, adopt: bool) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(log));
     let filter = match filter {
@@ -232,7 +241,7 @@ fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
     let Some(runtime) = runtime("run") else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(srrd::daemon::run(config)) {
+    match runtime.block_on(srrd::daemon::run(config, adopt)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("srrd run: {e}");

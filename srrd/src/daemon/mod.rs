@@ -108,20 +108,25 @@ struct Daemon {
     scopes: BTreeSet<Scope>,
     timer: Option<Time>,
     shutdown_done: bool,
+    /// Stopping with `keep_services_on_stop`: services and VIPs stay for
+    /// the next run to adopt.
+    keeping_services: bool,
     ready_notified: bool,
     /// The HTTPS API's end in this task (docs/api.md), if `[web]` is set.
     web: Option<crate::web::Shell>,
     metrics: Metrics,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
-pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
+/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown. With
+/// `adopt`, after an unclean exit the services the previous run left
+/// running (their `check` passes) are kept, not stopped and started again.
+pub async fn run(config_path: &Path, adopt: bool) -> Result<(), DaemonError> {
     let config = config::load(config_path)?;
     let span = tracing::info_span!("srrd", node = %config.node.name);
-    tracing::Instrument::instrument(run_node(config_path, config), span).await
+    tracing::Instrument::instrument(run_node(config_path, config, adopt), span).await
 }
 
-async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError> {
+async fn run_node(config_path: &Path, config: Config, adopt: bool) -> Result<(), DaemonError> {
     let key = match &config.node.cluster_key_file {
         Some(p) => Some(read_key(p)?),
         None => None,
@@ -142,13 +147,35 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     state_file.save(&state).await?;
 
     let vips = VipManager::new(&config.node.vip_interface).await?;
-    let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips).await?;
+    // After an unclean exit (a crash, kill -9, keep_services_on_stop) what
+    // still runs is adopted: the engine keeps it unless a peer took over.
+    let alive = match adopt && restarted_after_crash {
+        true => cleanup::probe(&config, &state).await,
+        false => BTreeSet::new(),
+    };
+    let adopted = crate::engine::adoptable(&config.services, &alive);
+    for service in &adopted {
+        info!(%service, "the previous run left it running and its check passes: adopting it");
+    }
+    let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips, &adopted).await?;
     log_cleaned(&cleaned);
 
     let mut scopes: BTreeSet<Scope> = config.services.iter().map(|s| s.scope).collect();
     scopes.insert(Scope::Area);
     // Fail fast on a misconfigured node; later losses are retried forever.
-    let session = Session::open(config.node.ospf_api, &scopes).await?;
+    let session = match Session::open(config.node.ospf_api, &scopes).await {
+        Ok(session) => session,
+        Err(e) => {
+            // Nothing would manage what was adopted: stop it after all.
+            if !adopted.is_empty() {
+                let none = BTreeSet::new();
+                let cleaned =
+                    cleanup::clean(&config, &state_file, &mut state, &vips, &none).await?;
+                log_cleaned(&cleaned);
+            }
+            return Err(e.into());
+        }
+    };
     check_router_id(&config, session.router_id());
 
     let web = crate::web::Shell::start(&config, config_path, key.clone()).await?;
@@ -158,7 +185,9 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         info!("the previous run did not shut down cleanly: no startup hold");
         settings.startup_hold_ms = 0;
     }
-    let engine = Engine::new(settings, config.services.clone(), &state.restored());
+    let mut restored = state.restored();
+    restored.adopted = adopted;
+    let engine = Engine::new(settings, config.services.clone(), &restored);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (metrics, scrapes) = Metrics::new();
     if let Some(addr) = config.node.metrics_listen {
@@ -177,6 +206,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         scopes,
         timer: None,
         shutdown_done: false,
+        keeping_services: false,
         ready_notified: false,
         web,
         config,
@@ -199,7 +229,7 @@ pub async fn cleanup(config_path: &Path) -> Result<Cleaned, DaemonError> {
     let _lock = state_file.lock()?;
     let mut state = state_file.load()?;
     let vips = VipManager::new(&config.node.vip_interface).await?;
-    cleanup::clean(&config, &state_file, &mut state, &vips).await
+    cleanup::clean(&config, &state_file, &mut state, &vips, &BTreeSet::new()).await
 }
 
 fn log_cleaned(cleaned: &Cleaned) {
@@ -374,6 +404,12 @@ impl Daemon {
         if deadline.is_some() {
             return;
         }
+        if self.config.node.keep_services_on_stop {
+            info!("stopping, leaving the services running for the next run to adopt (keep_services_on_stop)");
+            self.keeping_services = true;
+            self.shutdown_done = true;
+            return;
+        }
         info!("shutting down: stopping and deactivating every service");
         let longest = self
             .config
@@ -391,6 +427,13 @@ impl Daemon {
     async fn finish(&mut self) {
         self.session = None;
         self.runner.shutdown().await;
+        if self.keeping_services {
+            // Not a clean shutdown: the next run adopts what still runs.
+            // The VIPs stay until their lease runs out, renewed by it.
+            sd_notify("STOPPING=1");
+            info!(started = ?self.state.started, "srrd stopped; services left running");
+            return;
+        }
         match self
             .vips
             .reconcile(&managed_addresses(&self.config), &BTreeSet::new())

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::io::Level;
-use super::local::{Intent, Run};
+use super::local::{Adoption, Intent, Run};
 use super::mutants::{self, Mutant};
 use super::timers::Timer;
 use super::view::UnitPresence;
@@ -46,7 +46,7 @@ impl Engine {
         self.locals[m].run = Run::Started;
         self.set_vips(m, true);
         let u = self.layout.unit_of[m];
-        self.unit_states[u].adopting = true;
+        self.unit_states[u].adoption = Adoption::Pending;
     }
 
     /// This node may not keep the unit whatever the cluster does: the
@@ -63,11 +63,25 @@ impl Engine {
 
     /// Before any session: only a shutdown (or an unwanted unit) decides.
     pub(super) fn adoption_without_session(&mut self, u: usize) {
-        if self.unit_states[u].adopting && self.adoption_unwanted(u) {
-            self.unit_states[u].adopting = false;
-            let members = self.layout.units[u].start_order.clone();
-            self.stop_members(&members, |_| true);
+        let pending = self.unit_states[u].adoption == Adoption::Pending;
+        if (pending && self.adoption_unwanted(u))
+            || self.unit_states[u].adoption == Adoption::Refused
+        {
+            self.refuse_adoption(u);
         }
+    }
+
+    /// Stops every member of a unit not kept, dependants first, until all
+    /// are down; true while some still run.
+    fn refuse_adoption(&mut self, u: usize) -> bool {
+        let members = self.layout.units[u].start_order.clone();
+        if members.iter().all(|&m| self.locals[m].run.is_down()) {
+            self.unit_states[u].adoption = Adoption::None;
+            return false;
+        }
+        self.unit_states[u].adoption = Adoption::Refused;
+        self.stop_members(&members, |_| true);
+        true
     }
 
     /// A unit being adopted: it waits (no claim, no stop) for the LSDB dump
@@ -76,8 +90,10 @@ impl Engine {
     /// this node was down), or this node may not run it, the adopted copy
     /// is stopped. True while the normal rules must not touch the unit.
     pub(super) fn adoption_waits(&mut self, u: usize, nodes: &[UnitPresence]) -> bool {
-        if !self.unit_states[u].adopting {
-            return false;
+        match self.unit_states[u].adoption {
+            Adoption::None => return false,
+            Adoption::Refused => return self.refuse_adoption(u),
+            Adoption::Pending => {}
         }
         let unwanted = self.adoption_unwanted(u);
         if !unwanted && !self.lsdb_synced {
@@ -88,7 +104,6 @@ impl Engine {
         let contested = nodes[1..].iter().find(|n| n.holding).map(|n| n.router);
         let contested = contested.filter(|_| !mutants::on(Mutant::AdoptDespiteHolder));
         if unwanted || contested.is_some() {
-            self.unit_states[u].adopting = false;
             let why = match contested {
                 Some(r) => format!("{r} runs it now"),
                 None => "it may not run here".to_string(),
@@ -98,8 +113,7 @@ impl Engine {
                 Some(&name),
                 format!("not adopting the copy the previous run left: {why}; stopping it"),
             );
-            self.stop_members(&members, |_| true);
-            return true;
+            return self.refuse_adoption(u);
         }
         if !members
             .iter()
@@ -107,7 +121,7 @@ impl Engine {
         {
             return true;
         }
-        self.unit_states[u].adopting = false;
+        self.unit_states[u].adoption = Adoption::None;
         for &m in &members {
             if self.locals[m].run == Run::Started {
                 self.arm_check(m);

@@ -44,7 +44,7 @@ impl Engine {
         self.lsdb_synced = false;
         self.view.clear();
         for state in &mut self.unit_states {
-            state.adopting = false;
+            state.adoption = super::local::Adoption::None;
             state.restart_grace.clear();
         }
         // ospfd flushes every LSA of a closed session by itself.
