@@ -210,4 +210,38 @@ mod tests {
             .collect();
         assert_eq!(order, ["web", "data"]);
     }
+
+    #[tokio::test]
+    async fn probe_finds_what_passes_its_check() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("srrd-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let script = dir.join("primitives");
+        let body = "#!/bin/sh\n[ \"$1\" = check ] && [ \"$SRRD_SERVICE\" = alive ]\n";
+        std::fs::write(&script, body).expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let services: Vec<ServiceConfig> = ["alive", "dead", "idle"]
+            .iter()
+            .map(|name| {
+                let mut s = ServiceConfig::new(name);
+                s.primitives = script.clone();
+                s
+            })
+            .collect();
+        let config = Config {
+            node: NodeSettings {
+                state_dir: dir.clone(),
+                ..NodeSettings::default()
+            },
+            web: None,
+            services,
+        };
+        let state = PersistedState {
+            started: ["alive", "dead", "gone"].iter().map(|s| s.to_string()).collect(),
+            ..PersistedState::default()
+        };
+        let alive = probe(&config, &state).await;
+        assert_eq!(alive, BTreeSet::from(["alive".to_string()]));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }
