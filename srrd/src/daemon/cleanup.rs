@@ -237,7 +237,10 @@ mod tests {
             services,
         };
         let state = PersistedState {
-            started: ["alive", "dead", "gone"].iter().map(|s| s.to_string()).collect(),
+            started: ["alive", "dead", "gone"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             ..PersistedState::default()
         };
         let alive = probe(&config, &state).await;

@@ -124,6 +124,9 @@ impl Engine {
         self.unit_states[u].adoption = Adoption::None;
         for &m in &members {
             if self.locals[m].run == Run::Started {
+                // Held from now on, as every node sees in the next flood
+                // (the "started first" tie-break).
+                self.locals[m].started_at_ms = self.now.0.max(1);
                 self.arm_check(m);
                 self.commit(m);
             }
@@ -151,7 +154,8 @@ impl Engine {
 
     /// Whether a vanished holder's restart grace still keeps claims back:
     /// not once it ran out, the router is unreachable (a crash: no grace)
-    /// or the router floods records of the unit again.
+    /// or the router floods records of every member again (one by one, as
+    /// each activates: until the last, it would count as not eligible).
     pub(super) fn in_restart_grace(&mut self, u: usize) -> bool {
         let now = self.now;
         let names: Vec<&str> = self.layout.units[u]
@@ -163,7 +167,7 @@ impl Engine {
         self.unit_states[u].restart_grace.retain(|&peer, until| {
             *until > now
                 && view.is_reachable(peer)
-                && names.iter().all(|s| view.live_record(s, peer).is_none())
+                && names.iter().any(|s| view.live_record(s, peer).is_none())
         });
         !self.unit_states[u].restart_grace.is_empty()
     }

@@ -68,6 +68,8 @@ pub struct Flooded {
     pub check_stamp_ms: u64,
     pub claim: Option<u64>,
     pub ack: Option<(RouterId, u64)>,
+    /// While started: since when (0 = unknown, as for an adoption pending).
+    pub started_at_ms: u64,
 }
 
 #[derive(Clone, Debug)]

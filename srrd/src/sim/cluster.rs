@@ -1400,7 +1400,7 @@ impl Cluster {
             return;
         };
         let n = self.rng.below(self.nodes.len());
-        let hold = self.rng.range(4_000, 8_000);
+        let mut hold = self.rng.range(4_000, 8_000);
         self.faults_injected += 1;
         self.emit(Some(n), "fault", json!({ "kind": kind.name() }));
         let mut mid_checkpoint = true;
@@ -1437,6 +1437,11 @@ impl Cluster {
             FaultKind::SrrdRestart => {
                 self.kill_srrd(n);
                 mid_checkpoint = false;
+                // Every other restart is quick: within the peers' restart
+                // grace, so the new run keeps what it adopts.
+                if self.rng.chance(50) {
+                    hold = self.rng.range(50, 300);
+                }
                 Repair::SrrdStart(n)
             }
             FaultKind::StartFailure | FaultKind::StartHang | FaultKind::CheckFailure => {
