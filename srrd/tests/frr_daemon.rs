@@ -162,6 +162,40 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
 }
 
 #[test]
+fn srrd_kill9_and_quick_restart_adopts_without_a_failover() {
+    let mut c = Cluster::new([100, 100, 100]);
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    // kill -9, then a new run at once: within the peers' restart grace
+    // (1 s) it finds web running (its check passes) and adopts it.
+    let h = c.srrd("n3").clone();
+    c.lab().kill(&h);
+    assert!(
+        c.lab().wait_gone(&h, Duration::from_secs(2)),
+        "srrd on n3 lives on"
+    );
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    let log = c.srrd("n3").log_text();
+    assert!(
+        log.contains("adopting it") && !log.contains("stopped a service"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
 fn misconfigured_node_fails_fast_naming_the_problem() {
     require_root();
     let lab = Lab::new("misconfigured");
