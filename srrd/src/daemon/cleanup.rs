@@ -33,26 +33,29 @@ pub struct Cleaned {
 }
 
 /// Runs `check` for every configured service `state` records as started,
-/// one at a time, each bounded by its check timeout (recalls included):
-/// the services that pass still run.
+/// all at once, each bounded by its check timeout (recalls included): the
+/// services that pass still run.
 pub async fn probe(config: &Config, state: &PersistedState) -> BTreeSet<String> {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(done_tx);
-    let mut alive = BTreeSet::new();
-    let recorded = config
+    let checks = config
         .services
         .iter()
-        .filter(|s| state.started.contains(&s.name));
-    for (op, service) in recorded.enumerate() {
-        let run = run_to_end(
-            &mut runner,
-            &mut done_rx,
-            &config.node,
-            service,
-            Primitive::Check,
-            op as u64,
-        );
-        match run.await {
+        .filter(|s| state.started.contains(&s.name))
+        .map(|service| async move {
+            let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+            let mut runner = Runner::new(done_tx);
+            let result = run_to_end(
+                &mut runner,
+                &mut done_rx,
+                &config.node,
+                service,
+                Primitive::Check,
+                0,
+            );
+            (service, result.await)
+        });
+    let mut alive = BTreeSet::new();
+    for (service, result) in futures::future::join_all(checks).await {
+        match result {
             Ok(()) => {
                 alive.insert(service.name.clone());
             }
