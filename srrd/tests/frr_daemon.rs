@@ -196,6 +196,38 @@ fn srrd_kill9_and_quick_restart_adopts_without_a_failover() {
 }
 
 #[test]
+fn keep_services_on_stop_lets_the_next_binary_adopt() {
+    let mut c = Cluster::with_extra([100, 100, 100], |_, _, config| {
+        config.node.keep_services_on_stop = true;
+    });
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    // SIGTERM for an upgrade: srrd exits at once, web and its VIP stay,
+    // and the next run adopts them within the peers' restart grace.
+    let status = c.stop_srrd("n3");
+    assert!(status.success(), "srrd on n3 exited with {status}");
+    assert_eq!(c.vip_holders(), vec!["n3"], "{}", c.logs());
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    assert!(
+        c.srrd("n3").log_text().contains("adopting it"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
 fn misconfigured_node_fails_fast_naming_the_problem() {
     require_root();
     let lab = Lab::new("misconfigured");
