@@ -250,6 +250,10 @@ in
             # Well within node.restart_grace: the next run adopts what
             # still runs, so a crash costs no failover (docs/operating.md).
             RestartSec = "200ms";
+            # SIGUSR2: srrd exits 75 leaving its services running; the new
+            # binary starts at once and adopts them (docs/operating.md).
+            RestartForceExitStatus = "75";
+            SuccessExitStatus = "75";
             # SIGTERM to srrd alone: it stops its services in dependency
             # order; what is left of the group then gets SIGKILL.
             KillMode = "mixed";

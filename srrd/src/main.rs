@@ -242,7 +242,8 @@ fn run_daemon(config: &std::path::Path, log: &str, adopt: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     match runtime.block_on(srrd::daemon::run(config, adopt)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(srrd::daemon::Ended::Shutdown) => ExitCode::SUCCESS,
+        Ok(srrd::daemon::Ended::Upgrade) => ExitCode::from(srrd::daemon::UPGRADE_EXIT),
         Err(e) => {
             eprintln!("srrd run: {e}");
             ExitCode::FAILURE

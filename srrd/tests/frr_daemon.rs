@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::daemon_cluster::{Cluster, NODES};
-use common::lab::{require_root, wait_for, Lab};
+use common::lab::{require_root, wait_for, Lab, Signal};
 
 #[test]
 fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets() {
@@ -210,6 +210,36 @@ fn keep_services_on_stop_lets_the_next_binary_adopt() {
     // and the next run adopts them within the peers' restart grace.
     let status = c.stop_srrd("n3");
     assert!(status.success(), "srrd on n3 exited with {status}");
+    assert_eq!(c.vip_holders(), vec!["n3"], "{}", c.logs());
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    assert!(
+        c.srrd("n3").log_text().contains("adopting it"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn sigusr2_exits_for_an_upgrade_and_the_next_run_adopts() {
+    let mut c = Cluster::new([100, 100, 100]);
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    let h = c.srrd("n3").clone();
+    c.lab().signal(&h, Signal::SIGUSR2);
+    let status = c.lab().wait_exit(&h, Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(75), "{}", c.logs());
     assert_eq!(c.vip_holders(), vec!["n3"], "{}", c.logs());
     c.start_srrd("n3");
     let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);

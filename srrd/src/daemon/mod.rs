@@ -117,16 +117,31 @@ struct Daemon {
     metrics: Metrics,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown. With
-/// `adopt`, after an unclean exit the services the previous run left
-/// running (their `check` passes) are kept, not stopped and started again.
-pub async fn run(config_path: &Path, adopt: bool) -> Result<(), DaemonError> {
+/// How `srrd run` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// SIGTERM/SIGINT (services stopped, or left with `keep_services_on_stop`).
+    Shutdown,
+    /// SIGUSR2: services left running for the next binary, which the
+    /// service manager starts at once (exit status `UPGRADE_EXIT`).
+    Upgrade,
+}
+
+/// The exit status of `srrd run` after SIGUSR2; the units restart srrd on it
+/// (`RestartForceExitStatus=`) without counting it as a failure.
+pub const UPGRADE_EXIT: u8 = 75;
+
+/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown, or
+/// SIGUSR2. With `adopt`, after an unclean exit the services the previous
+/// run left running (their `check` passes) are kept, not stopped and
+/// started again.
+pub async fn run(config_path: &Path, adopt: bool) -> Result<Ended, DaemonError> {
     let config = config::load(config_path)?;
     let span = tracing::info_span!("srrd", node = %config.node.name);
     tracing::Instrument::instrument(run_node(config_path, config, adopt), span).await
 }
 
-async fn run_node(config_path: &Path, config: Config, adopt: bool) -> Result<(), DaemonError> {
+async fn run_node(config_path: &Path, config: Config, adopt: bool) -> Result<Ended, DaemonError> {
     let key = match &config.node.cluster_key_file {
         Some(p) => Some(read_key(p)?),
         None => None,
@@ -274,10 +289,12 @@ impl Daemon {
         &mut self,
         mut done_rx: mpsc::UnboundedReceiver<Finished>,
         mut scrapes: mpsc::Receiver<Scrape>,
-    ) -> Result<(), DaemonError> {
+    ) -> Result<Ended, DaemonError> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
         let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+        let mut sigusr2 = signal(SignalKind::user_defined2()).map_err(DaemonError::Signal)?;
+        let mut ended = Ended::Shutdown;
         let mut connecting: Option<Connecting> = None;
         let mut backoff = Duration::from_millis(200);
         let mut reconnect_at: Option<tokio::time::Instant> = None;
@@ -374,6 +391,14 @@ impl Daemon {
                 }
                 _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
+                _ = sigusr2.recv() => {
+                    if shutdown_deadline.is_none() {
+                        info!("SIGUSR2: exiting for an upgrade, leaving the services running for the next run to adopt");
+                        self.keeping_services = true;
+                        self.shutdown_done = true;
+                        ended = Ended::Upgrade;
+                    }
+                }
                 _ = sighup.recv() => {
                     self.reload();
                 }
@@ -397,7 +422,7 @@ impl Daemon {
             }
         }
         self.finish().await;
-        Ok(())
+        Ok(ended)
     }
 
     async fn begin_shutdown(&mut self, deadline: &mut Option<tokio::time::Instant>) {
