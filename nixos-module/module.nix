@@ -239,15 +239,21 @@ in
           serviceConfig = sandbox // {
             Type = "notify";
             NotifyAccess = "main";
-            # `srrd run` cleans up what an earlier run left before it
-            # opens the OSPF API session (docs/operating.md).
+            # `srrd run` cleans up what an earlier run left (adopting what
+            # still runs after an unclean exit) before it opens the OSPF
+            # API session (docs/operating.md). No cleanup after an exit.
             ExecStart = "${srrd} run --config ${configPath}";
             TimeoutStartSec = 300;
             ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
-            ExecStopPost = "-${srrd} cleanup --config ${configPath}";
             WatchdogSec = "30s";
             Restart = "on-failure";
-            RestartSec = "2s";
+            # Well within node.restart_grace: the next run adopts what
+            # still runs, so a crash costs no failover (docs/operating.md).
+            RestartSec = "200ms";
+            # SIGUSR2: srrd exits 75 leaving its services running; the new
+            # binary starts at once and adopts them (docs/operating.md).
+            RestartForceExitStatus = "75";
+            SuccessExitStatus = "75";
             # SIGTERM to srrd alone: it stops its services in dependency
             # order; what is left of the group then gets SIGKILL.
             KillMode = "mixed";

@@ -24,6 +24,11 @@ enum Cmd {
         /// Log filter, e.g. info, debug, srrd=debug (RUST_LOG overrides).
         #[arg(long, default_value = "info")]
         log: String,
+        /// Stop every service the previous run left started, even those
+        /// whose `check` passes (by default, after an unclean exit, those
+        /// are adopted: kept running, docs/operating.md).
+        #[arg(long)]
+        no_adopt: bool,
     },
     /// Stop the services an earlier run left started and remove every
     /// configured VIP (before FRR starts and after srrd exits).
@@ -79,6 +84,10 @@ struct SimArgs {
     /// before its engine starts; `never` leaves them running.
     #[arg(long, default_value = "300")]
     cleanup_ms: String,
+    /// At that cleanup, stop every leftover instead of adopting those that
+    /// still run (as `srrd run --no-adopt`).
+    #[arg(long)]
+    no_adopt: bool,
     /// Write every topology event, state change, start, stop and VIP change
     /// as JSON lines to FILE (docs/simulator.md).
     #[arg(long, value_name = "FILE")]
@@ -106,7 +115,11 @@ fn main() -> ExitCode {
             ExitCode::from(srrd::config::check_config_command(&file) as u8)
         }
         Cmd::Sim(args) => run_sim(args),
-        Cmd::Run { config, log } => run_daemon(&config, &log),
+        Cmd::Run {
+            config,
+            log,
+            no_adopt,
+        } => run_daemon(&config, &log, !no_adopt),
         Cmd::Lsdb { api, key } => print_lsdb(api, key.as_deref()),
         Cmd::Cleanup { config } => cleanup(&config),
         Cmd::Ctl(args) => ctl::run(args),
@@ -211,7 +224,7 @@ fn print_lsdb(api: std::net::SocketAddr, key: Option<&std::path::Path>) -> ExitC
     }
 }
 
-fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
+fn run_daemon(config: &std::path::Path, log: &str, adopt: bool) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(log));
     let filter = match filter {
@@ -228,8 +241,9 @@ fn run_daemon(config: &std::path::Path, log: &str) -> ExitCode {
     let Some(runtime) = runtime("run") else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(srrd::daemon::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match runtime.block_on(srrd::daemon::run(config, adopt)) {
+        Ok(srrd::daemon::Ended::Shutdown) => ExitCode::SUCCESS,
+        Ok(srrd::daemon::Ended::Upgrade) => ExitCode::from(srrd::daemon::UPGRADE_EXIT),
         Err(e) => {
             eprintln!("srrd run: {e}");
             ExitCode::FAILURE
@@ -294,6 +308,7 @@ fn run_sim(args: SimArgs) -> ExitCode {
         wan_delay_ms,
         min_arrival_ms: args.min_arrival_ms,
         srrd_cleanup_ms,
+        adopt: !args.no_adopt,
         ..srrd::sim::SimConfig::default()
     };
     let mut cluster = srrd::sim::Cluster::new(config);

@@ -147,6 +147,8 @@ fn node() -> impl Strategy<Value = NodeSettings> {
                 handoff_timeout: recall_interval,
                 check_refresh: echo_timeout,
                 startup_hold: delete_grace,
+                restart_grace: echo_timeout,
+                keep_services_on_stop: web_port.is_some(),
             },
         )
 }

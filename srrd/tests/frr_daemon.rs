@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::daemon_cluster::{Cluster, NODES};
-use common::lab::{require_root, wait_for, Lab};
+use common::lab::{require_root, wait_for, Lab, Signal};
 
 #[test]
 fn symmetric_service_starts_on_highest_router_id_and_fails_over_across_subnets() {
@@ -159,6 +159,102 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
     // Still exactly one after the dust settles.
     std::thread::sleep(Duration::from_secs(2));
     c.assert_only_holder("n2");
+}
+
+#[test]
+fn srrd_kill9_and_quick_restart_adopts_without_a_failover() {
+    let mut c = Cluster::new([100, 100, 100]);
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    // kill -9, then a new run at once: within the peers' restart grace
+    // (1 s) it finds web running (its check passes) and adopts it.
+    let h = c.srrd("n3").clone();
+    c.lab().kill(&h);
+    assert!(
+        c.lab().wait_gone(&h, Duration::from_secs(2)),
+        "srrd on n3 lives on"
+    );
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    let log = c.srrd("n3").log_text();
+    assert!(
+        log.contains("adopting it") && !log.contains("stopped a service"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn keep_services_on_stop_lets_the_next_binary_adopt() {
+    let mut c = Cluster::with_extra([100, 100, 100], |_, _, config| {
+        config.node.keep_services_on_stop = true;
+    });
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    // SIGTERM for an upgrade: srrd exits at once, web and its VIP stay,
+    // and the next run adopts them within the peers' restart grace.
+    let status = c.stop_srrd("n3");
+    assert!(status.success(), "srrd on n3 exited with {status}");
+    assert_eq!(c.vip_holders(), vec!["n3"], "{}", c.logs());
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    assert!(
+        c.srrd("n3").log_text().contains("adopting it"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn sigusr2_exits_for_an_upgrade_and_the_next_run_adopts() {
+    let mut c = Cluster::new([100, 100, 100]);
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+
+    let h = c.srrd("n3").clone();
+    c.lab().signal(&h, Signal::SIGUSR2);
+    let status = c.lab().wait_exit(&h, Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(75), "{}", c.logs());
+    assert_eq!(c.vip_holders(), vec!["n3"], "{}", c.logs());
+    c.start_srrd("n3");
+    let moved = wait_for(Duration::from_secs(4), || c.vip_holders() != vec!["n3"]);
+    assert!(
+        moved.is_none(),
+        "VIP holders {:?}\n{}",
+        c.vip_holders(),
+        c.logs()
+    );
+    c.wait_served_by("n3", Duration::from_secs(2));
+    assert!(
+        c.srrd("n3").log_text().contains("adopting it"),
+        "{}",
+        c.logs()
+    );
 }
 
 #[test]

@@ -441,7 +441,7 @@ fn refresh_restores_a_vanished_vip_and_leaves_a_foreign_prefix_alone() {
 
 /// Make-before-break (docs/vip.md): a local route makes a VIP local (an
 /// IPv4 one can be bound) without an address for ospfd to advertise; it
-/// outlives the address, and `remove_all` takes both.
+/// outlives the address, and `remove_all_but` takes both.
 #[test]
 fn a_local_route_holds_a_vip_without_an_address() {
     in_private_netns(|| async {
@@ -461,7 +461,8 @@ fn a_local_route_holds_a_vip_without_an_address() {
             assert_eq!(vips.local_routes().await.expect("routes"), vec![vip]);
 
             vips.add(vip).await.expect("announce again");
-            let removed = vips.remove_all(&set(&["192.0.2.21", "2001:db8::21"])).await;
+            let managed = set(&["192.0.2.21", "2001:db8::21"]);
+            let removed = vips.remove_all_but(&managed, &BTreeSet::new()).await;
             assert_eq!(removed.expect("remove all"), vec![vip]);
             assert!(vips.local_routes().await.expect("routes").is_empty());
             assert!(!vips.list().await.expect("list").contains(&vip));

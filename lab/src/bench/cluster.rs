@@ -313,8 +313,11 @@ impl Cluster {
     pub fn usage_over_bench(&self) -> BTreeMap<&'static str, Usage> {
         let mut usage = BTreeMap::new();
         for node in NODES {
-            let seen: Vec<&(&'static str, Instant, Sample)> =
-                self.observed.values().filter(|(n, _, _)| *n == node).collect();
+            let seen: Vec<&(&'static str, Instant, Sample)> = self
+                .observed
+                .values()
+                .filter(|(n, _, _)| *n == node)
+                .collect();
             let Some(last) = seen.iter().max_by_key(|(_, _, s)| s.at) else {
                 continue;
             };
@@ -327,7 +330,10 @@ impl Cluster {
                 node,
                 Usage {
                     rss_mib: mib(last.2.rss_kib),
-                    peak_mib: seen.iter().map(|(_, _, s)| mib(s.peak_kib)).fold(0.0, f64::max),
+                    peak_mib: seen
+                        .iter()
+                        .map(|(_, _, s)| mib(s.peak_kib))
+                        .fold(0.0, f64::max),
                     cpu_percent: ticks as f64 / clock_ticks_per_second() / seconds.max(1e-3)
                         * 100.0,
                 },

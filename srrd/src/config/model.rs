@@ -101,6 +101,13 @@ pub struct NodeSettings {
     /// before claiming anything: a cluster that boots together then places
     /// services by the rules, not by who booted first.
     pub startup_hold: Duration,
+    /// How long peers wait before taking over a service whose holder's
+    /// records were flushed while its router stays reachable (its srrd
+    /// exited; a restart may adopt the service): docs/configuration.md.
+    pub restart_grace: Duration,
+    /// SIGTERM/SIGINT leave the services running and their VIPs up for the
+    /// next run to adopt (binary upgrades; docs/operating.md).
+    pub keep_services_on_stop: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -206,6 +213,8 @@ impl Default for NodeSettings {
             handoff_timeout: Duration::from_secs(30),
             check_refresh: Duration::from_secs(30),
             startup_hold: Duration::from_secs(1),
+            restart_grace: Duration::from_secs(1),
+            keep_services_on_stop: false,
         }
     }
 }

@@ -117,6 +117,15 @@ pub(super) fn build_node(
             node.startup_hold = d;
         }
     }
+    if let Some(d) = &raw.restart_grace {
+        if let Some(d) = fields::duration(diag, d, "node.restart_grace") {
+            node.restart_grace = d;
+        }
+    }
+    node.keep_services_on_stop = raw
+        .keep_services_on_stop
+        .as_ref()
+        .is_some_and(|k| *k.get_ref());
     node
 }
 

@@ -29,6 +29,8 @@ pub(super) struct RawNode {
     pub handoff_timeout: Option<Spanned<DurationText>>,
     pub check_refresh: Option<Spanned<DurationText>>,
     pub startup_hold: Option<Spanned<DurationText>>,
+    pub restart_grace: Option<Spanned<DurationText>>,
+    pub keep_services_on_stop: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

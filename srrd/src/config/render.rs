@@ -38,6 +38,8 @@ struct OutNode {
     handoff_timeout: String,
     check_refresh: String,
     startup_hold: String,
+    restart_grace: String,
+    keep_services_on_stop: bool,
 }
 
 #[derive(Serialize)]
@@ -130,6 +132,8 @@ fn out_node(node: &NodeSettings) -> OutNode {
         handoff_timeout: format_duration(node.handoff_timeout),
         check_refresh: format_duration(node.check_refresh),
         startup_hold: format_duration(node.startup_hold),
+        restart_grace: format_duration(node.restart_grace),
+        keep_services_on_stop: node.keep_services_on_stop,
     }
 }
 

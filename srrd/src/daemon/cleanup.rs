@@ -1,7 +1,8 @@
 //! What an earlier run left behind: services whose `start` ran and whose
 //! `stop` never succeeded (the state file's `started`), and configured VIPs
 //! on the interface. `srrd cleanup` and the start of `srrd run` share
-//! `clean` (docs/operating.md).
+//! `clean`; `srrd run` first asks `check` which of them still run, to
+//! adopt them (`probe`, docs/operating.md).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -31,16 +32,53 @@ pub struct Cleaned {
     pub vips: Vec<IpAddr>,
 }
 
-/// Runs `stop` for every service `state` records as started (dependants
-/// before what they depend on, one at a time, each bounded by its stop
-/// timeout), saving the state after each, then removes every configured
-/// VIP from the interface. A failed stop is reported in `Cleaned`; only
-/// state-file and VIP errors end it early.
+/// Runs `check` for every configured service `state` records as started,
+/// all at once, each bounded by its check timeout (recalls included): the
+/// services that pass still run.
+pub async fn probe(config: &Config, state: &PersistedState) -> BTreeSet<String> {
+    let checks = config
+        .services
+        .iter()
+        .filter(|s| state.started.contains(&s.name))
+        .map(|service| async move {
+            let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+            let mut runner = Runner::new(done_tx);
+            let result = run_to_end(
+                &mut runner,
+                &mut done_rx,
+                &config.node,
+                service,
+                Primitive::Check,
+                0,
+            );
+            (service, result.await)
+        });
+    let mut alive = BTreeSet::new();
+    for (service, result) in futures::future::join_all(checks).await {
+        match result {
+            Ok(()) => {
+                alive.insert(service.name.clone());
+            }
+            Err(why) => {
+                tracing::info!(service = %service.name, why, "check of a service the previous run left started failed: not adopting it");
+            }
+        }
+    }
+    alive
+}
+
+/// Runs `stop` for every service `state` records as started except those
+/// in `keep` (adopted by the new run; dependants before what they depend
+/// on, one at a time, each bounded by its stop timeout), saving the state
+/// after each, then removes every configured VIP but those of `keep` from
+/// the interface. A failed stop is reported in `Cleaned`; only state-file
+/// and VIP errors end it early.
 pub async fn clean(
     config: &Config,
     state_file: &StateFile,
     state: &mut PersistedState,
     vips: &VipManager,
+    keep: &BTreeSet<String>,
 ) -> Result<Cleaned, DaemonError> {
     let mut cleaned = Cleaned::default();
     let configured: BTreeSet<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
@@ -58,11 +96,20 @@ pub async fn clean(
     }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut runner = Runner::new(done_tx);
-    for (op, service) in stop_order(&config.services, &state.started)
+    let to_stop: BTreeSet<String> = state.started.difference(keep).cloned().collect();
+    for (op, service) in stop_order(&config.services, &to_stop)
         .into_iter()
         .enumerate()
     {
-        match stop(&mut runner, &mut done_rx, &config.node, service, op as u64).await {
+        let stop = run_to_end(
+            &mut runner,
+            &mut done_rx,
+            &config.node,
+            service,
+            Primitive::Stop,
+            op as u64,
+        );
+        match stop.await {
             Ok(()) => {
                 state.started.remove(&service.name);
                 state_file.save(state).await?;
@@ -71,7 +118,15 @@ pub async fn clean(
             Err(why) => cleaned.failed.push((service.name.clone(), why)),
         }
     }
-    cleaned.vips = vips.remove_all(&managed_addresses(config)).await?;
+    let kept: BTreeSet<IpAddr> = config
+        .services
+        .iter()
+        .filter(|s| keep.contains(&s.name))
+        .flat_map(|s| s.addresses.iter().copied())
+        .collect();
+    cleaned.vips = vips
+        .remove_all_but(&managed_addresses(config), &kept)
+        .await?;
     Ok(cleaned)
 }
 
@@ -98,21 +153,23 @@ fn stop_order<'a>(
     order
 }
 
-/// One `stop`, asked again after the recall interval while it answers
-/// recall, until its stop timeout has passed.
-async fn stop(
+/// One `stop` or `check`, asked again after the recall interval while it
+/// answers recall, until its timeout has passed.
+async fn run_to_end(
     runner: &mut Runner,
     done: &mut mpsc::UnboundedReceiver<Finished>,
     node: &NodeSettings,
     service: &ServiceConfig,
+    primitive: Primitive,
     op: u64,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + service.timeouts.stop;
+    let timeout = service.timeouts.for_primitive(primitive);
+    let deadline = Instant::now() + timeout;
     loop {
         let run = PrimitiveRun {
             op: OpId(op),
             service: service.name.clone(),
-            primitive: Primitive::Stop,
+            primitive,
             peer: None,
             timeout_ms: deadline
                 .saturating_duration_since(Instant::now())
@@ -128,8 +185,7 @@ async fn stop(
             }
             PrimitiveResult::Recall => {
                 return Err(format!(
-                    "still answering recall after its stop timeout ({:?})",
-                    service.timeouts.stop
+                    "still answering recall after its {primitive} timeout ({timeout:?})"
                 ))
             }
             PrimitiveResult::Failed(code) => {
@@ -158,5 +214,42 @@ mod tests {
             .map(|s| s.name.as_str())
             .collect();
         assert_eq!(order, ["web", "data"]);
+    }
+
+    #[tokio::test]
+    async fn probe_finds_what_passes_its_check() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("srrd-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let script = dir.join("primitives");
+        let body = "#!/bin/sh\n[ \"$1\" = check ] && [ \"$SRRD_SERVICE\" = alive ]\n";
+        std::fs::write(&script, body).expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let services: Vec<ServiceConfig> = ["alive", "dead", "idle"]
+            .iter()
+            .map(|name| {
+                let mut s = ServiceConfig::new(name);
+                s.primitives = script.clone();
+                s
+            })
+            .collect();
+        let config = Config {
+            node: NodeSettings {
+                state_dir: dir.clone(),
+                ..NodeSettings::default()
+            },
+            web: None,
+            services,
+        };
+        let state = PersistedState {
+            started: ["alive", "dead", "gone"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ..PersistedState::default()
+        };
+        let alive = probe(&config, &state).await;
+        assert_eq!(alive, BTreeSet::from(["alive".to_string()]));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -103,6 +103,9 @@ struct Daemon {
     /// VIPs the engine has put up; the reconcile loop keeps the interface
     /// equal to this for the configured addresses.
     held: HeldVips,
+    /// Adopted services whose VIPs the engine has not put up again yet:
+    /// already announced by the previous run, they stay so.
+    adopting: BTreeSet<String>,
     runner: Runner,
     state_file: StateFile,
     _lock: StateLock,
@@ -110,20 +113,40 @@ struct Daemon {
     scopes: BTreeSet<Scope>,
     timer: Option<Time>,
     shutdown_done: bool,
+    /// Stopping with `keep_services_on_stop`: services and VIPs stay for
+    /// the next run to adopt.
+    keeping_services: bool,
     ready_notified: bool,
     /// The HTTPS API's end in this task (docs/api.md), if `[web]` is set.
     web: Option<crate::web::Shell>,
     metrics: Metrics,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown.
-pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
-    let config = config::load(config_path)?;
-    let span = tracing::info_span!("srrd", node = %config.node.name);
-    tracing::Instrument::instrument(run_node(config_path, config), span).await
+/// How `srrd run` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// SIGTERM/SIGINT (services stopped, or left with `keep_services_on_stop`).
+    Shutdown,
+    /// SIGUSR2: services left running for the next binary, which the
+    /// service manager starts at once (exit status `UPGRADE_EXIT`).
+    Upgrade,
 }
 
-async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError> {
+/// The exit status of `srrd run` after SIGUSR2; the units restart srrd on it
+/// (`RestartForceExitStatus=`) without counting it as a failure.
+pub const UPGRADE_EXIT: u8 = 75;
+
+/// Runs the daemon until SIGTERM/SIGINT and a graceful shutdown, or
+/// SIGUSR2. With `adopt`, after an unclean exit the services the previous
+/// run left running (their `check` passes) are kept, not stopped and
+/// started again.
+pub async fn run(config_path: &Path, adopt: bool) -> Result<Ended, DaemonError> {
+    let config = config::load(config_path)?;
+    let span = tracing::info_span!("srrd", node = %config.node.name);
+    tracing::Instrument::instrument(run_node(config_path, config, adopt), span).await
+}
+
+async fn run_node(config_path: &Path, config: Config, adopt: bool) -> Result<Ended, DaemonError> {
     let key = match &config.node.cluster_key_file {
         Some(p) => Some(read_key(p)?),
         None => None,
@@ -144,13 +167,35 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
     state_file.save(&state).await?;
 
     let vips = VipManager::new(&config.node.vip_interface).await?;
-    let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips).await?;
+    // After an unclean exit (a crash, kill -9, keep_services_on_stop) what
+    // still runs is adopted: the engine keeps it unless a peer took over.
+    let alive = match adopt && restarted_after_crash {
+        true => cleanup::probe(&config, &state).await,
+        false => BTreeSet::new(),
+    };
+    let adopted = crate::engine::adoptable(&config.services, &alive);
+    for service in &adopted {
+        info!(%service, "the previous run left it running and its check passes: adopting it");
+    }
+    let cleaned = cleanup::clean(&config, &state_file, &mut state, &vips, &adopted).await?;
     log_cleaned(&cleaned);
 
     let mut scopes: BTreeSet<Scope> = config.services.iter().map(|s| s.scope).collect();
     scopes.insert(Scope::Area);
     // Fail fast on a misconfigured node; later losses are retried forever.
-    let session = Session::open(config.node.ospf_api, &scopes).await?;
+    let session = match Session::open(config.node.ospf_api, &scopes).await {
+        Ok(session) => session,
+        Err(e) => {
+            // Nothing would manage what was adopted: stop it after all.
+            if !adopted.is_empty() {
+                let none = BTreeSet::new();
+                let cleaned =
+                    cleanup::clean(&config, &state_file, &mut state, &vips, &none).await?;
+                log_cleaned(&cleaned);
+            }
+            return Err(e.into());
+        }
+    };
     check_router_id(&config, session.router_id());
 
     let web = crate::web::Shell::start(&config, config_path, key.clone()).await?;
@@ -160,7 +205,9 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         info!("the previous run did not shut down cleanly: no startup hold");
         settings.startup_hold_ms = 0;
     }
-    let engine = Engine::new(settings, config.services.clone(), &state.restored());
+    let mut restored = state.restored();
+    restored.adopted = adopted.clone();
+    let engine = Engine::new(settings, config.services.clone(), &restored);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (metrics, scrapes) = Metrics::new();
     if let Some(addr) = config.node.metrics_listen {
@@ -172,6 +219,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         session: None,
         vips,
         held: HeldVips::default(),
+        adopting: adopted,
         runner: Runner::new(done_tx),
         state_file,
         _lock: lock,
@@ -179,6 +227,7 @@ async fn run_node(config_path: &Path, config: Config) -> Result<(), DaemonError>
         scopes,
         timer: None,
         shutdown_done: false,
+        keeping_services: false,
         ready_notified: false,
         web,
         config,
@@ -201,7 +250,7 @@ pub async fn cleanup(config_path: &Path) -> Result<Cleaned, DaemonError> {
     let _lock = state_file.lock()?;
     let mut state = state_file.load()?;
     let vips = VipManager::new(&config.node.vip_interface).await?;
-    cleanup::clean(&config, &state_file, &mut state, &vips).await
+    cleanup::clean(&config, &state_file, &mut state, &vips, &BTreeSet::new()).await
 }
 
 fn log_cleaned(cleaned: &Cleaned) {
@@ -246,10 +295,12 @@ impl Daemon {
         &mut self,
         mut done_rx: mpsc::UnboundedReceiver<Finished>,
         mut scrapes: mpsc::Receiver<Scrape>,
-    ) -> Result<(), DaemonError> {
+    ) -> Result<Ended, DaemonError> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
         let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+        let mut sigusr2 = signal(SignalKind::user_defined2()).map_err(DaemonError::Signal)?;
+        let mut ended = Ended::Shutdown;
         let mut connecting: Option<Connecting> = None;
         let mut backoff = Duration::from_millis(200);
         let mut reconnect_at: Option<tokio::time::Instant> = None;
@@ -349,6 +400,14 @@ impl Daemon {
                 }
                 _ = sigterm.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
                 _ = sigint.recv() => self.begin_shutdown(&mut shutdown_deadline).await,
+                _ = sigusr2.recv() => {
+                    if shutdown_deadline.is_none() {
+                        info!("SIGUSR2: exiting for an upgrade, leaving the services running for the next run to adopt");
+                        self.keeping_services = true;
+                        self.shutdown_done = true;
+                        ended = Ended::Upgrade;
+                    }
+                }
                 _ = sighup.recv() => {
                     self.reload();
                 }
@@ -372,11 +431,17 @@ impl Daemon {
             }
         }
         self.finish().await;
-        Ok(())
+        Ok(ended)
     }
 
     async fn begin_shutdown(&mut self, deadline: &mut Option<tokio::time::Instant>) {
         if deadline.is_some() {
+            return;
+        }
+        if self.config.node.keep_services_on_stop {
+            info!("stopping, leaving the services running for the next run to adopt (keep_services_on_stop)");
+            self.keeping_services = true;
+            self.shutdown_done = true;
             return;
         }
         info!("shutting down: stopping and deactivating every service");
@@ -396,7 +461,19 @@ impl Daemon {
     async fn finish(&mut self) {
         self.session = None;
         self.runner.shutdown().await;
-        match self.vips.remove_all(&managed_addresses(&self.config)).await {
+        if self.keeping_services {
+            // Not a clean shutdown: the next run adopts what still runs.
+            // The VIPs stay until their lease runs out, renewed by it.
+            sd_notify("STOPPING=1");
+            info!(started = ?self.state.started, "srrd stopped; services left running");
+            return;
+        }
+        let none = BTreeSet::new();
+        match self
+            .vips
+            .remove_all_but(&managed_addresses(&self.config), &none)
+            .await
+        {
             Ok(removed) if !removed.is_empty() => info!(?removed, "VIPs removed"),
             Ok(_) => {}
             Err(e) => error!(error = %e, "could not remove VIPs"),
@@ -560,6 +637,7 @@ impl Daemon {
                 }
             }
             Action::RunPrimitive(run) => {
+                self.adopting.remove(&run.service);
                 if run.primitive == Primitive::Start {
                     self.set_started(&run.service, true).await;
                 }
@@ -585,10 +663,12 @@ impl Daemon {
             }
             Action::CancelPrimitive { op, .. } => self.runner.cancel(*op),
             Action::AddVip { service, addr } => {
-                let overlap = self.overlap_config(service).is_some();
+                let adopted = self.adopting.contains(service);
+                let overlap = self.overlap_config(service).is_some() && !adopted;
                 self.held.add(&self.vips, service, *addr, overlap).await;
             }
             Action::RemoveVip { service, addr } => {
+                self.adopting.remove(service);
                 self.held.remove(&self.vips, service, *addr).await;
             }
             Action::SetTimer { at } => self.timer = Some(*at),

@@ -152,6 +152,7 @@ impl PersistedState {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            adopted: BTreeSet::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! and back, per service; and the end of a shutdown.
 
 use super::io::Action;
-use super::local::Intent;
+use super::local::{Adoption, Intent};
 use super::Engine;
 use crate::model::{ConfigState, Primitive};
 
@@ -61,7 +61,11 @@ impl Engine {
             (
                 Intent::Active,
                 ConfigState::Inactive | ConfigState::Deactivated | ConfigState::Disabled,
-            ) if self.api_up && self.router_id.is_some() && l.run.is_down() => {
+            ) if self.api_up
+                && self.router_id.is_some()
+                && (l.run.is_down()
+                    || self.unit_states[self.layout.unit_of[i]].adoption == Adoption::Pending) =>
+            {
                 self.run_primitive(i, Primitive::Activate, None);
             }
             (

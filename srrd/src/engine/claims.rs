@@ -21,7 +21,10 @@ struct Evaluation {
 
 impl Engine {
     pub(super) fn drive_unit(&mut self, u: usize) {
-        let Some(me) = self.router_id else { return };
+        let Some(me) = self.router_id else {
+            self.adoption_without_session(u);
+            return;
+        };
         let members = self.layout.units[u].start_order.clone();
         for &m in &members {
             self.update_membership(m);
@@ -46,6 +49,12 @@ impl Engine {
                     self.unit_states[u].seen_holder = None;
                 }
             }
+        }
+        if self.adoption_waits(u, &nodes) {
+            for &m in &members {
+                self.run_next_hook(m);
+            }
+            return;
         }
         let e = Evaluation {
             me,
@@ -79,7 +88,8 @@ impl Engine {
         if others_hold && !self.preempt_delay_over(u) {
             return;
         }
-        let hold_over = self.now >= self.claims_from || self.unit_states[u].seen_holder.is_some();
+        let hold_over = (self.now >= self.claims_from || self.unit_states[u].seen_holder.is_some())
+            && !self.in_restart_grace(u);
         for &m in members {
             if self.locals[m].run == Run::Stopped && self.can_run(m) && hold_over {
                 self.locals[m].run = Run::Claiming;
@@ -265,7 +275,7 @@ impl Engine {
     }
 
     /// Stops the selected members, dependants first (reverse start order).
-    fn stop_members(&mut self, members: &[usize], selected: impl Fn(usize) -> bool) {
+    pub(super) fn stop_members(&mut self, members: &[usize], selected: impl Fn(usize) -> bool) {
         let order: Vec<usize> = if mutants::on(Mutant::StopDependenciesFirst) {
             members.to_vec()
         } else {

@@ -43,6 +43,10 @@ impl Engine {
         self.api_up = false;
         self.lsdb_synced = false;
         self.view.clear();
+        for state in &mut self.unit_states {
+            state.adoption = super::local::Adoption::None;
+            state.restart_grace.clear();
+        }
         // ospfd flushes every LSA of a closed session by itself.
         self.ids.release_all(self.now);
         self.daemon_lsa = None;
@@ -263,7 +267,10 @@ impl Engine {
                         self.run_check(i);
                     }
                 }
-                Timer::PreemptDelay(u) | Timer::HandoffTimeout(u) | Timer::Overlap(u) => {
+                Timer::PreemptDelay(u)
+                | Timer::HandoffTimeout(u)
+                | Timer::Overlap(u)
+                | Timer::RestartGrace(u) => {
                     self.dirty_units.insert(u);
                 }
                 Timer::StartupHold => self.dirty_units.extend(0..self.layout.units.len()),
@@ -278,9 +285,14 @@ impl Engine {
     }
 
     fn on_delete_grace(&mut self, peer: RouterId, service: &str) {
+        let held = self.view.record(service, peer).is_some_and(|r| {
+            r.deleted_at.is_some() && super::view::run_state_holds(r.state.run_state)
+        });
         if self.view.expire_deleted(service, peer) {
             if let Some(&i) = self.index.get(service) {
-                self.dirty_units.insert(self.layout.unit_of[i]);
+                let u = self.layout.unit_of[i];
+                self.note_vanished_holder(u, peer, held);
+                self.dirty_units.insert(u);
             }
         }
     }

@@ -6,7 +6,7 @@ use super::local::{Flooded, Run};
 use super::view::LsaRef;
 use super::Engine;
 use crate::lsa::{self, DaemonLsa, Payload, ServiceLsa};
-use crate::model::{ConfigState, Failure, RunState};
+use crate::model::{ConfigState, Failure};
 
 impl Engine {
     /// Marks a service whose state changed: re-evaluate around it and flood
@@ -79,6 +79,11 @@ impl Engine {
             check_stamp_ms,
             claim: self.unit_states[u].claim.filter(|_| claiming),
             ack: self.unit_states[u].ack,
+            started_at_ms: if l.run == Run::Started {
+                l.started_at_ms
+            } else {
+                0
+            },
         }
     }
 
@@ -117,11 +122,7 @@ impl Engine {
             check_stamp_ms: f.check_stamp_ms,
             addresses: l.cfg.addresses.clone(),
             handoff_to: f.handoff_to,
-            started_at_ms: if f.run == RunState::Started {
-                l.started_at_ms
-            } else {
-                0
-            },
+            started_at_ms: f.started_at_ms,
             originator: Some(me),
             claim: f.claim,
             ack: f.ack,

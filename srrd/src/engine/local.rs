@@ -1,6 +1,6 @@
 //! This node's own services.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,8 @@ pub struct Flooded {
     pub check_stamp_ms: u64,
     pub claim: Option<u64>,
     pub ack: Option<(RouterId, u64)>,
+    /// While started: since when (0 = unknown, as for an adoption pending).
+    pub started_at_ms: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -164,6 +166,18 @@ pub struct ServiceStatus {
     pub running_primitive: Option<Primitive>,
 }
 
+/// Where the adoption of a unit the previous run left running stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Adoption {
+    /// Nothing to adopt, or done.
+    #[default]
+    None,
+    /// Waiting for the LSDB dump and for the members to flood again.
+    Pending,
+    /// Not kept: stopping every member (dependants first) until all are down.
+    Refused,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct UnitState {
     /// Operator move in progress: (target, give up at).
@@ -182,6 +196,12 @@ pub struct UnitState {
     /// restarted, as when a whole cluster restarts): only a holder that
     /// vanished (crashed, cut off) keeps the hold lifted.
     pub seen_holder: Option<RouterId>,
+    /// The unit runs from the previous run (adoption.rs): the normal rules
+    /// leave it alone until it is confirmed or stopped.
+    pub adoption: Adoption,
+    /// Peers whose records of the unit vanished while they held it and
+    /// whose router stays reachable: no claim before these times.
+    pub restart_grace: BTreeMap<RouterId, Time>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last

@@ -5,6 +5,7 @@
 //! returns; `Action::SetTimer` says when to come back with `Event::Timer`.
 
 mod activation;
+mod adoption;
 mod claims;
 mod events;
 mod fasthash;
@@ -21,6 +22,7 @@ mod units;
 mod view;
 mod whatif;
 
+pub use adoption::adoptable;
 pub use io::{Action, Command, Event, Level, OpId, PrimitiveResult, PrimitiveRun};
 pub use local::{Intent, ServiceStatus};
 pub use view::{LsaRef, PeerDaemon, PeerRecord, View};
@@ -52,6 +54,10 @@ pub struct EngineSettings {
     pub check_refresh_ms: u64,
     /// No claims this long after the API session comes up.
     pub startup_hold_ms: u64,
+    /// How long to wait before taking over a unit whose holder's records
+    /// were flushed while its router stays reachable (its srrd exited and
+    /// may come back to adopt what runs there).
+    pub restart_grace_ms: u64,
     /// Distinguishes this run of the daemon from earlier ones: the high 32
     /// bits of every generation, so a restarted node's LSAs win over stale
     /// copies of its previous run. Must grow across restarts.
@@ -70,6 +76,7 @@ impl EngineSettings {
             handoff_timeout_ms: node.handoff_timeout.as_millis() as u64,
             check_refresh_ms: node.check_refresh.as_millis() as u64,
             startup_hold_ms: node.startup_hold.as_millis() as u64,
+            restart_grace_ms: node.restart_grace.as_millis() as u64,
             incarnation,
         }
     }
@@ -89,6 +96,10 @@ pub struct Restored {
     /// Quorum services: every node that ever announced them. Kept across
     /// restarts so a node rebooting into a minority still counts them.
     pub members: HashMap<String, BTreeSet<RouterId>>,
+    /// Services the previous run left running whose `check` passes now
+    /// (see `adoptable`): kept running unless the cluster moved them
+    /// meanwhile. A startup input only, never persisted.
+    pub adopted: BTreeSet<String>,
 }
 
 /// Clone: the what-if preview (whatif.rs) works on a copy.
@@ -163,7 +174,7 @@ impl Engine {
             .collect();
         let unit_states = vec![UnitState::default(); layout.units.len()];
         let ids = local::IdAllocator::new(settings.incarnation);
-        Engine {
+        let mut engine = Engine {
             settings,
             now: Time(0),
             router_id: None,
@@ -191,7 +202,13 @@ impl Engine {
             actions: Vec::new(),
             timer_requested: None,
             ignored_lsas: BTreeMap::new(),
+        };
+        for m in 0..engine.locals.len() {
+            if restored.adopted.contains(&engine.locals[m].cfg.name) {
+                engine.adopt_member(m);
+            }
         }
+        engine
     }
 
     /// Feeds one event; returns what the caller must do, in order.
@@ -350,6 +367,7 @@ impl Engine {
                 .filter(|l| l.cfg.quorum && !l.ever_announced.is_empty())
                 .map(|l| (l.cfg.name.clone(), l.ever_announced.clone()))
                 .collect(),
+            adopted: BTreeSet::new(),
         }
     }
 

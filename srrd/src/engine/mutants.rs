@@ -34,10 +34,13 @@ pub enum Mutant {
     OverlapEverything,
     /// The old node of a make-before-break handover never stops.
     EndlessOverlap,
+    /// Keep the copy the previous run left running even when another node
+    /// holds or claims the unit once the LSDB is in.
+    AdoptDespiteHolder,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 13] = [
+    pub const ALL: [Mutant; 14] = [
         Mutant::NoStartBarrier,
         Mutant::NeverStart,
         Mutant::KeepRunningWithoutOspfd,
@@ -51,6 +54,7 @@ impl Mutant {
         Mutant::MoveToAnyTarget,
         Mutant::OverlapEverything,
         Mutant::EndlessOverlap,
+        Mutant::AdoptDespiteHolder,
     ];
 }
 

@@ -61,7 +61,7 @@ impl Engine {
         self.run_primitive(m, Primitive::Check, None);
     }
 
-    fn arm_check(&mut self, m: usize) {
+    pub(super) fn arm_check(&mut self, m: usize) {
         if let Some(interval) = self.locals[m].cfg.check_interval {
             let at = self.now.plus_ms(interval.as_millis() as u64);
             self.locals[m].check_due = Some(at);

@@ -246,3 +246,90 @@ fn ignored_lsas_are_counted_by_reason() {
         ]
     );
 }
+
+fn adopted_engine() -> Engine {
+    let e = engine();
+    let services = ["disk", "web"]
+        .iter()
+        .map(|n| e.service_config(n).cloned().expect("configured"))
+        .collect();
+    let restored = Restored {
+        adopted: ["disk", "web"].iter().map(|s| s.to_string()).collect(),
+        ..Restored::default()
+    };
+    Engine::new(EngineSettings::default(), services, &restored)
+}
+
+fn runs(actions: &[Action], primitive: Primitive) -> Vec<(OpId, String)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RunPrimitive(r) if r.primitive == primitive => Some((r.op, r.service.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn any_event_sequence_is_handled_while_adopting(events in proptest::collection::vec((0u64..3000, event()), 0..80)) {
+        let mut e = adopted_engine();
+        let mut now = 0;
+        for (dt, ev) in events {
+            now += dt;
+            let actions = e.handle(Time(now), ev);
+            prop_assert!(runs(&actions, Primitive::Start).iter().all(|(_, s)| s != "web"
+                || e.service("disk").is_some_and(|d| d.run == crate::model::RunState::Started)),
+                "web started before disk");
+        }
+    }
+}
+
+#[test]
+fn an_adopted_unit_keeps_its_vip_and_waits_for_the_lsdb() {
+    use crate::model::RunState;
+    let mut e = adopted_engine();
+    let first = e.handle(Time(1), Event::Timer);
+    assert!(
+        first
+            .iter()
+            .any(|a| matches!(a, Action::AddVip { service, .. } if service == "web")),
+        "the shell must own the adopted VIP: {first:?}"
+    );
+    assert_eq!(e.service("web").map(|s| s.run), Some(RunState::Started));
+    let up = e.handle(
+        Time(2),
+        Event::ApiConnected {
+            router_id: RouterId(2),
+        },
+    );
+    assert!(runs(&up, Primitive::Stop).is_empty() && runs(&up, Primitive::Start).is_empty());
+    let activations = runs(&up, Primitive::Activate);
+    assert_eq!(activations.len(), 2, "adopted services activate: {up:?}");
+    for (op, _) in activations {
+        let done = e.handle(
+            Time(3),
+            Event::PrimitiveDone {
+                op,
+                result: PrimitiveResult::Ok,
+            },
+        );
+        assert!(runs(&done, Primitive::Stop).is_empty(), "{done:?}");
+    }
+    // Shutting down refuses the adoption: dependants stop first.
+    let down = e.handle(Time(4), Event::Command(Command::Shutdown));
+    assert_eq!(
+        runs(&down, Primitive::Stop)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
+}
+
+#[test]
+fn an_adopted_unit_stops_on_shutdown_before_any_session() {
+    let mut e = adopted_engine();
+    let down = e.handle(Time(1), Event::Command(Command::Shutdown));
+    assert_eq!(runs(&down, Primitive::Stop).len(), 1, "{down:?}");
+}

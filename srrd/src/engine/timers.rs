@@ -27,6 +27,8 @@ pub enum Timer {
     Overlap(usize),
     /// A returning router's suspect records are trusted again.
     SuspectGrace(RouterId),
+    /// A vanished holder's restart grace ends.
+    RestartGrace(usize),
 }
 
 #[derive(Clone, Default, Debug)]

@@ -176,6 +176,32 @@ impl Checker {
         found
     }
 
+    /// A bound after n's new run got its session: a copy its previous run
+    /// left (and the new run adopted) of a unit that `other` ran, known to
+    /// n's ospfd for longer than the information window, must be gone.
+    pub fn adopt_audit(
+        &self,
+        c: &Cluster,
+        n: usize,
+        unit: usize,
+        other: usize,
+    ) -> Vec<(String, String)> {
+        c.workload.units[unit]
+            .members
+            .iter()
+            .filter(|m| c.truth.leftover.contains(&(n, m.to_string())))
+            .filter(|m| c.truth.exec(n, m).is_some())
+            .map(|m| {
+                (
+                    "adopt".to_string(),
+                    format!(
+                        "n{n} kept the copy of {m} its previous run left, while n{other} ran it"
+                    ),
+                )
+            })
+            .collect()
+    }
+
     pub fn checkpoint(&mut self, c: &Cluster, since: Time, label: &str) -> Vec<(String, String)> {
         self.checkpoints += 1;
         let mut found: Vec<(String, String)> = Vec::new();

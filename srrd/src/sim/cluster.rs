@@ -77,6 +77,10 @@ pub(super) struct SimNode {
     rejected: Option<String>,
     /// How many times `stop` ran for each service here (stories).
     stops: BTreeMap<String, u64>,
+    /// How many times `start` ran for each service here (stories).
+    starts: BTreeMap<String, u64>,
+    /// What the next engine adopts (found running at its cleanup).
+    adopt: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -142,6 +146,14 @@ enum Ev {
     ApiAudit {
         node: usize,
         lost_at: Time,
+    },
+    /// The bound after a new run's session: an adopted copy of a unit
+    /// another node ran must be gone.
+    AdoptAudit {
+        node: usize,
+        incarnation: u32,
+        unit: usize,
+        other: usize,
     },
     Fault,
     Repair(Repair),
@@ -234,6 +246,8 @@ impl Cluster {
                 faults: BTreeMap::new(),
                 rejected: None,
                 stops: BTreeMap::new(),
+                starts: BTreeMap::new(),
+                adopt: Default::default(),
             })
             .collect();
         Cluster {
@@ -488,6 +502,18 @@ impl Cluster {
                     && self.truth.api_lost_at[node] == Some(lost_at)
                 {
                     let found = self.checker.api_lost_audit(self, node);
+                    self.report(found);
+                }
+            }
+            Ev::AdoptAudit {
+                node,
+                incarnation,
+                unit,
+                other,
+            } => {
+                if self.nodes[node].incarnation == incarnation && self.nodes[node].engine.is_some()
+                {
+                    let found = self.checker.adopt_audit(self, node, unit, other);
                     self.report(found);
                 }
             }
@@ -863,17 +889,17 @@ impl Cluster {
         );
     }
 
-    fn new_engine(&self, n: usize) -> Engine {
+    fn new_engine(&mut self, n: usize) -> Engine {
         let settings = EngineSettings {
             node_name: format!("n{n}"),
             incarnation: self.nodes[n].incarnation,
             ..EngineSettings::default()
         };
-        Engine::new(
-            settings,
-            self.workload.per_node[n].clone(),
-            &Restored::default(),
-        )
+        let restored = Restored {
+            adopted: std::mem::take(&mut self.nodes[n].adopt),
+            ..Restored::default()
+        };
+        Engine::new(settings, self.workload.per_node[n].clone(), &restored)
     }
 
     fn api_up(&mut self, n: usize, incarnation: u32) {
@@ -886,6 +912,7 @@ impl Cluster {
         self.truth.api_since[n] = Some(self.now);
         self.truth.api_lost_at[n] = None;
         self.emit(Some(n), "api_up", json!({}));
+        self.audit_adoption(n);
         let id = self.nodes[n].id;
         self.feed(n, Event::ApiConnected { router_id: id });
         let added: Vec<RouterId> = self.nodes[n]
@@ -904,6 +931,41 @@ impl Cluster {
             self.feed(n, Event::LsaUpdate { lsa, payload });
         }
         self.feed(n, Event::LsdbSynced);
+    }
+
+    /// A new run's adopted copies of units that another node has run, known
+    /// to this node for longer than the information window, must stop
+    /// within a bound (`Checker::adopt_audit`).
+    fn audit_adoption(&mut self, n: usize) {
+        let window = self.info_window_ms();
+        let units: std::collections::BTreeSet<usize> = self
+            .truth
+            .leftover
+            .iter()
+            .filter(|(k, _)| *k == n)
+            .map(|(_, s)| self.truth.facts[s].unit)
+            .collect();
+        for u in units {
+            let other = (0..self.nodes.len()).find(|&m| {
+                m != n
+                    && self.truth.holds(&self.workload, m, u)
+                    && self.truth.connected_for(self.now, n, m) > window
+                    && self.truth.api_for(self.now, m) > window
+            });
+            let Some(other) = other else { continue };
+            let members = self.workload.units[u].members.len() as u64;
+            let at = self.now.plus_ms(members * STOP_MS.1 + 50);
+            let incarnation = self.nodes[n].incarnation;
+            self.schedule(
+                at,
+                Ev::AdoptAudit {
+                    node: n,
+                    incarnation,
+                    unit: u,
+                    other,
+                },
+            );
+        }
     }
 
     /// The API session is gone (the engine may live on: then it must stop
@@ -964,6 +1026,7 @@ impl Cluster {
         self.ospfd_down(n);
         // Its processes and addresses die with it.
         self.truth.exec.retain(|(k, _), _| *k != n);
+        self.truth.leftover.retain(|(k, _)| *k != n);
         self.nodes[n].vips.clear();
         self.topology_changed();
     }
@@ -1013,11 +1076,23 @@ impl Cluster {
         }
     }
 
+    /// What a new run does before its engine starts: with adoption, the
+    /// leftovers whose `check` passes (running, by the ground truth) and
+    /// what they need are kept for the engine, with their VIPs; the rest
+    /// is stopped and every other VIP removed.
     fn cleanup_leftovers(&mut self, n: usize) {
+        let alive: std::collections::BTreeSet<String> = self
+            .truth
+            .exec
+            .iter()
+            .filter(|((k, _), e)| *k == n && **e == Exec::Running && self.config.adopt)
+            .map(|((_, s), _)| s.clone())
+            .collect();
+        let adopted = crate::engine::adoptable(&self.workload.per_node[n], &alive);
         // Dependants first: a unit's members in reverse configuration order.
         let mut leftovers: Vec<(usize, usize, String)> = Vec::new();
         for (k, s) in self.truth.exec.keys() {
-            if *k == n {
+            if *k == n && !adopted.contains(s) {
                 let u = self.truth.facts[s].unit;
                 let pos = self.workload.units[u].members.iter().position(|m| m == s);
                 leftovers.push((u, pos.unwrap_or(0), s.clone()));
@@ -1028,13 +1103,27 @@ impl Cluster {
             self.truth.exec.remove(&(n, s.clone()));
             self.emit(Some(n), "stop", json!({ "service": s, "by": "cleanup" }));
         }
-        for addr in std::mem::take(&mut self.nodes[n].vips) {
+        let keep: std::collections::BTreeSet<IpAddr> = adopted
+            .iter()
+            .flat_map(|s| self.workload.addresses(s))
+            .collect();
+        let vips = std::mem::take(&mut self.nodes[n].vips);
+        for addr in vips {
+            if keep.contains(&addr) {
+                self.nodes[n].vips.insert(addr);
+                continue;
+            }
             self.emit(
                 Some(n),
                 "vip_remove",
                 json!({ "addr": addr, "by": "cleanup" }),
             );
         }
+        for s in &adopted {
+            self.truth.leftover.insert((n, s.clone()));
+            self.emit(Some(n), "adopt", json!({ "service": s }));
+        }
+        self.nodes[n].adopt = adopted;
     }
 
     // ---- engines ---------------------------------------------------------
@@ -1200,6 +1289,7 @@ impl Cluster {
         match primitive {
             Primitive::Start => {
                 self.truth.exec.insert(key, Exec::Starting(op));
+                *self.nodes[n].starts.entry(service.clone()).or_default() += 1;
                 self.emit(Some(n), "start", json!({ "service": service }));
             }
             // A stop of what never ran (a failed start) runs nothing.
@@ -1285,6 +1375,7 @@ impl Cluster {
                 );
             }
             (Primitive::Stop, Some(Exec::Stopping(o))) if o == op => {
+                self.truth.leftover.remove(&key);
                 self.truth.exec.remove(&key);
                 self.emit(Some(n), "stop_done", json!({ "service": service }));
             }
@@ -1309,7 +1400,7 @@ impl Cluster {
             return;
         };
         let n = self.rng.below(self.nodes.len());
-        let hold = self.rng.range(4_000, 8_000);
+        let mut hold = self.rng.range(4_000, 8_000);
         self.faults_injected += 1;
         self.emit(Some(n), "fault", json!({ "kind": kind.name() }));
         let mut mid_checkpoint = true;
@@ -1346,6 +1437,11 @@ impl Cluster {
             FaultKind::SrrdRestart => {
                 self.kill_srrd(n);
                 mid_checkpoint = false;
+                // Every other restart is quick: within the peers' restart
+                // grace, so the new run keeps what it adopts.
+                if self.rng.chance(50) {
+                    hold = self.rng.range(50, 300);
+                }
                 Repair::SrrdStart(n)
             }
             FaultKind::StartFailure | FaultKind::StartHang | FaultKind::CheckFailure => {
@@ -1679,6 +1775,24 @@ impl Cluster {
     /// How many times `stop` ran for the service, on any node.
     pub(super) fn stops(&self, service: &str) -> u64 {
         self.nodes.iter().filter_map(|n| n.stops.get(service)).sum()
+    }
+
+    /// How many times `start` ran for the service, on any node.
+    pub(super) fn starts(&self, service: &str) -> u64 {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.starts.get(service))
+            .sum()
+    }
+
+    /// srrd dies (`kill -9`): its services and VIPs stay.
+    pub(super) fn srrd_kill(&mut self, n: usize) {
+        self.kill_srrd(n);
+    }
+
+    /// A new srrd run on the node (cleanup, adoption, then its engine).
+    pub(super) fn srrd_start(&mut self, n: usize) {
+        self.start_srrd(n);
     }
 
     pub(super) fn has_vip(&self, n: usize, addr: &IpAddr) -> bool {

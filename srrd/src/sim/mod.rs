@@ -109,6 +109,9 @@ pub struct SimConfig {
     /// removes its VIPs this long after it starts, before its engine runs
     /// (`srrd cleanup`); `None`: it never does, the leftovers stay.
     pub srrd_cleanup_ms: Option<u64>,
+    /// At that cleanup, leftovers that still run are adopted (`srrd run`'s
+    /// default) instead of stopped (`--no-adopt`).
+    pub adopt: bool,
 }
 
 impl Default for SimConfig {
@@ -126,6 +129,7 @@ impl Default for SimConfig {
             wan_delay_ms: None,
             min_arrival_ms: 0,
             srrd_cleanup_ms: Some(300),
+            adopt: true,
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct Truth {
     /// and `enable` withdraw it.
     pub leaving: BTreeMap<(usize, usize), Time>,
     pub facts: BTreeMap<String, ServiceFacts>,
+    /// Copies a killed srrd left running that its next run adopted, until
+    /// they stop or their node crashes.
+    pub leftover: BTreeSet<(usize, String)>,
 }
 
 impl Truth {

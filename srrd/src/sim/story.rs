@@ -250,6 +250,8 @@ impl Story {
                 }
             }
             "crash" => c.crash_node(node(0)?),
+            "srrd-kill" => c.srrd_kill(node(0)?),
+            "srrd-start" => c.srrd_start(node(0)?),
             "return" => c.restore(node(0)?),
             "ospfd-stop" => c.set_ospfd(node(0)?, false),
             "ospfd-start" => c.set_ospfd(node(0)?, true),
@@ -308,6 +310,20 @@ impl Story {
                 if got != want {
                     return Err(format!(
                         "{service}: `stop` ran {got} times, expected {want}"
+                    ));
+                }
+            }
+            "expect-starts" => {
+                let service = args.first().ok_or("expect-starts SERVICE N")?;
+                let want: u64 = args
+                    .get(1)
+                    .ok_or("expect-starts SERVICE N")?
+                    .parse()
+                    .map_err(|e| format!("expect-starts: {e}"))?;
+                let got = c.starts(service);
+                if got != want {
+                    return Err(format!(
+                        "{service}: `start` ran {got} times, expected {want}"
                     ));
                 }
             }

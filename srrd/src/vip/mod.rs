@@ -300,13 +300,16 @@ impl VipManager {
         Ok(stale)
     }
 
-    /// Removes every address in `managed` and srrd's local routes for
-    /// them (an srrd that ends, or the cleanup of an earlier run); returns
-    /// the addresses that were announced.
-    pub async fn remove_all(&self, managed: &BTreeSet<IpAddr>) -> Result<Vec<IpAddr>, VipError> {
-        let none = BTreeSet::new();
-        let removed = self.reconcile(managed, &none).await?;
-        self.reconcile_local(managed, &none).await?;
+    /// Removes every address in `managed` but those in `kept`, and srrd's
+    /// local routes for them (an srrd that ends, or the cleanup of an
+    /// earlier run); returns the addresses it removed.
+    pub async fn remove_all_but(
+        &self,
+        managed: &BTreeSet<IpAddr>,
+        kept: &BTreeSet<IpAddr>,
+    ) -> Result<Vec<IpAddr>, VipError> {
+        let removed = self.reconcile(managed, kept).await?;
+        self.reconcile_local(managed, kept).await?;
         Ok(removed)
     }
 
