@@ -108,7 +108,9 @@ impl Scenario {
         match self {
             Scenario::GracefulMove | Scenario::MoveTo => Some(100.0),
             // No failed probe at all.
-            Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap => Some(0.0),
+            Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap | Scenario::SrrdRestart => {
+                Some(0.0)
+            }
             Scenario::NodeCrash => Some(1000.0),
             Scenario::NodeCrashBfd => Some(300.0),
             Scenario::CheckFailure => Some(CHECK_INTERVAL.as_millis() as f64 + 150.0),
