@@ -70,8 +70,18 @@ fn one_graceful_move_through_the_bench() {
     let _ = std::fs::remove_file(&json_path);
     let rows: Value = serde_json::from_str(&text).expect("valid JSON");
     let rows = rows.as_array().expect("a JSON array");
-    assert_eq!(rows.len(), 1, "{text}");
-    let row = &rows[0];
+    let (scenarios, resources): (Vec<&Value>, Vec<&Value>) =
+        rows.iter().partition(|r| r.get("scenario").is_some());
+    assert_eq!(scenarios.len(), 1, "{text}");
+    // srrd's memory and CPU at rest and over the run, per node.
+    assert_eq!(resources.len(), 2, "{text}");
+    for phase in &resources {
+        for node in ["n1", "n2", "n3"] {
+            let rss = phase["nodes"][node]["rss_mib"].as_f64();
+            assert!(rss.is_some_and(|mib| mib > 1.0), "{node} in {phase}");
+        }
+    }
+    let row = scenarios[0];
     assert_eq!(row["scenario"], "graceful-move");
     assert_eq!(row["runs"], 1);
     for key in ["min_ms", "median_ms", "p90_ms", "max_ms"] {
