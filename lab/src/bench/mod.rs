@@ -132,6 +132,12 @@ pub fn run(options: &Options) -> Report {
                     run_srrd_scenario(&mut cluster, &mut results[i], options, &mut rng);
                 }
             }
+            // A srrd the last repair started is sampled once it is up.
+            if let Err(e) = cluster.wait_steady(Duration::from_secs(60)) {
+                report
+                    .notes
+                    .push(format!("srrd's usage sampled unsettled: {e}"));
+            }
             cluster.observe_usage();
             report.resources.push((
                 format!("{profile:?} profile scenarios (every srrd process, start to last sample)"),
