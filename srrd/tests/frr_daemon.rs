@@ -161,6 +161,16 @@ fn srrd_kill9_and_restart_leaves_no_stray_vip_and_no_duplicate() {
     c.assert_only_holder("n2");
 }
 
+/// srrd on every node, web served by n3 (the highest router id) and
+/// settled.
+fn serve_from_n3(c: &mut Cluster) {
+    for node in NODES {
+        c.start_srrd(node);
+    }
+    c.wait_served_by("n3", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+}
+
 /// A quick `srrd run` on n3, whose previous run left web running: it
 /// adopts web, the VIP never leaves n3, nothing is stopped.
 fn restart_adopts_on_n3(c: &mut Cluster) {
@@ -184,11 +194,7 @@ fn restart_adopts_on_n3(c: &mut Cluster) {
 #[test]
 fn srrd_kill9_and_quick_restart_adopts_without_a_failover() {
     let mut c = Cluster::new([100, 100, 100]);
-    for node in NODES {
-        c.start_srrd(node);
-    }
-    c.wait_served_by("n3", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_secs(2));
+    serve_from_n3(&mut c);
 
     // kill -9, then a new run at once: within the peers' restart grace
     // (1 s) it finds web running (its check passes) and adopts it.
@@ -206,11 +212,7 @@ fn keep_services_on_stop_lets_the_next_binary_adopt() {
     let mut c = Cluster::with_extra([100, 100, 100], |_, _, config| {
         config.node.keep_services_on_stop = true;
     });
-    for node in NODES {
-        c.start_srrd(node);
-    }
-    c.wait_served_by("n3", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_secs(2));
+    serve_from_n3(&mut c);
 
     // SIGTERM for an upgrade: srrd exits at once, web and its VIP stay,
     // and the next run adopts them within the peers' restart grace.
@@ -223,11 +225,7 @@ fn keep_services_on_stop_lets_the_next_binary_adopt() {
 #[test]
 fn sigusr2_exits_for_an_upgrade_and_the_next_run_adopts() {
     let mut c = Cluster::new([100, 100, 100]);
-    for node in NODES {
-        c.start_srrd(node);
-    }
-    c.wait_served_by("n3", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_secs(2));
+    serve_from_n3(&mut c);
 
     let h = c.srrd("n3").clone();
     c.lab().signal(&h, Signal::SIGUSR2);

@@ -175,6 +175,7 @@ async fn run_to_end(
                 .saturating_duration_since(Instant::now())
                 .as_millis() as u64,
             peers: Vec::new(),
+            drain_ms: 0,
         };
         runner.start(invocation(node, Some(service), &run, node.router_id));
         let finished = done.recv().await.ok_or("the primitive runner went away")?;

@@ -647,16 +647,18 @@ impl Daemon {
                     run,
                     self.engine.router_id(),
                 );
-                if run.primitive == Primitive::Stop {
-                    if let Some(cfg) = self.overlap_config(&run.service) {
-                        let (addresses, drain) = (cfg.addresses.clone(), cfg.handover_drain);
-                        if self
-                            .held
-                            .withdraw(&self.vips, &run.service, &addresses)
-                            .await
-                        {
-                            inv.delay = drain;
-                        }
+                if run.drain_ms > 0 {
+                    let addresses = self
+                        .engine
+                        .service_config(&run.service)
+                        .map(|cfg| cfg.addresses.clone())
+                        .unwrap_or_default();
+                    if self
+                        .held
+                        .withdraw(&self.vips, &run.service, &addresses)
+                        .await
+                    {
+                        inv.delay = Duration::from_millis(run.drain_ms);
                     }
                 }
                 self.runner.start(inv);

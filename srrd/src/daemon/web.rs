@@ -42,6 +42,7 @@ impl Daemon {
                         timeout_ms: cfg.timeouts.for_primitive(Primitive::Status).as_millis()
                             as u64,
                         peers: Vec::new(),
+                        drain_ms: 0,
                     };
                     invocation(&self.config.node, Some(cfg), &run, self.engine.router_id())
                 });

@@ -347,7 +347,8 @@ impl Engine {
         }
         self.timers
             .arm(o.deadline, Timer::PrimitiveDeadline(i, new));
-        self.emit_run(i, o.primitive, o.peer, new, o.deadline);
+        // A recall comes after the drain: none again.
+        self.emit_run(i, o.primitive, o.peer, new, o.deadline, 0);
     }
 
     fn on_own_delete_grace(&mut self, lsa: LsaRef) {

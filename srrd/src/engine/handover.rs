@@ -103,6 +103,20 @@ impl Engine {
         self.unit_states[u].overlap.is_some_and(|o| !o.done)
     }
 
+    /// Before member `m`'s `stop` that ends a make-before-break handover
+    /// (a successor runs the unit): its `handover_drain`; else 0.
+    pub(super) fn handover_drain_ms(&self, m: usize) -> u64 {
+        let u = self.layout.unit_of[m];
+        let handed_over = self.unit_states[u]
+            .overlap
+            .is_some_and(|o| o.done && o.successor_started.is_some());
+        if handed_over {
+            self.locals[m].cfg.handover_drain.as_millis() as u64
+        } else {
+            0
+        }
+    }
+
     fn overlap_ms(&self, u: usize) -> u64 {
         self.layout.units[u]
             .start_order

@@ -117,6 +117,10 @@ pub struct PrimitiveRun {
     pub timeout_ms: u64,
     /// Reachable peers that have the service active.
     pub peers: Vec<RouterId>,
+    /// A `stop` that ends a make-before-break handover: the shell first
+    /// withdraws the service's addresses from routing and keeps answering
+    /// on them this long (`handover_drain`); `timeout_ms` follows it.
+    pub drain_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -82,7 +82,11 @@ impl Engine {
             .timeouts
             .for_primitive(primitive)
             .as_millis() as u64;
-        let deadline = self.now.plus_ms(timeout);
+        let drain = match primitive {
+            Primitive::Stop => self.handover_drain_ms(m),
+            _ => 0,
+        };
+        let deadline = self.now.plus_ms(timeout + drain);
         self.locals[m].op = Some(Op {
             id,
             primitive,
@@ -91,7 +95,7 @@ impl Engine {
         });
         self.ops.insert(id, m);
         self.timers.arm(deadline, Timer::PrimitiveDeadline(m, id));
-        self.emit_run(m, primitive, peer, id, deadline);
+        self.emit_run(m, primitive, peer, id, deadline, drain);
     }
 
     pub(super) fn emit_run(
@@ -101,6 +105,7 @@ impl Engine {
         peer: Option<RouterId>,
         op: OpId,
         deadline: crate::model::Time,
+        drain_ms: u64,
     ) {
         let l = &self.locals[m];
         self.actions.push(Action::RunPrimitive(PrimitiveRun {
@@ -108,8 +113,9 @@ impl Engine {
             service: l.cfg.name.clone(),
             primitive,
             peer,
-            timeout_ms: deadline.since(self.now),
+            timeout_ms: deadline.since(self.now).saturating_sub(drain_ms),
             peers: l.joined.iter().copied().collect(),
+            drain_ms,
         }));
     }
 
