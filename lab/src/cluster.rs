@@ -24,6 +24,7 @@ use crate::docker::{default_image_archive, Containers, Engine};
 use crate::lsdb;
 use crate::netns::{
     full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
+    FRR_DAEMONS,
 };
 use crate::probe::{self, ProbeConfig, HTTP_PORT};
 
@@ -358,11 +359,11 @@ impl Cluster {
             .host_path(node, "/etc/frr")
             .ok_or_else(|| format!("{}: no folder bound at /etc/frr", node.name))?;
         let mut confs = Vec::new();
-        for daemon in ["zebra", "ospfd", "bfdd"] {
+        for daemon in FRR_DAEMONS {
             let path = dir.join(format!("{daemon}.conf"));
             match fs::read_to_string(&path) {
                 Ok(text) => confs.push((daemon, text)),
-                Err(_) if daemon == "bfdd" => {}
+                Err(_) if !matches!(daemon, "zebra" | "ospfd") => {}
                 Err(e) => return Err(format!("{}: {e}", path.display())),
             }
         }
@@ -814,20 +815,14 @@ impl Cluster {
             .ok_or_else(|| "the topology has no client".to_string())
     }
 
-    /// The topology's client node and the first address of `service`: what
-    /// a probe needs.
-    pub fn client_target(&self, service: &str) -> Result<(String, IpAddr), String> {
-        let client = self
-            .topo
-            .with_role(Role::Client)
-            .into_iter()
-            .next()
-            .ok_or("the topology has no client")?;
-        let addr = *self
-            .addresses(service)
-            .first()
-            .ok_or_else(|| format!("service {service} has no address"))?;
-        Ok((client, addr))
+    /// The topology's client node and the addresses of `service` (IPv4
+    /// first, as configured): what a probe needs.
+    pub fn client_targets(&self, service: &str) -> Result<(String, Vec<IpAddr>), String> {
+        let addresses = self.addresses(service);
+        if addresses.is_empty() {
+            return Err(format!("service {service} has no address"));
+        }
+        Ok((self.client()?, addresses))
     }
 
     /// The addresses of `service` (as any node configures it).
@@ -853,20 +848,35 @@ impl Cluster {
         names
     }
 
-    /// The node that answers `service`'s first address, asked from the
-    /// client ("-" if nobody does).
+    /// The node that answers every address of `service` (IPv4 and IPv6),
+    /// asked from the client: "-" if nobody does, each address's answer
+    /// if they differ.
     pub fn who_serves(&self, service: &str) -> String {
-        let Some(addr) = self.addresses(service).first().copied() else {
-            return NOBODY.into();
-        };
         let Ok(client) = self.client() else {
             return NOBODY.into();
         };
-        let target = SocketAddr::new(addr, HTTP_PORT);
         let config = ProbeConfig::once(GET_TIMEOUT);
-        self.lab
-            .in_netns(&client, || probe::get_once(target, &config))
-            .unwrap_or_else(|_| NOBODY.into())
+        let answers: Vec<(IpAddr, String)> = self
+            .addresses(service)
+            .into_iter()
+            .map(|addr| {
+                let target = SocketAddr::new(addr, HTTP_PORT);
+                let who = self
+                    .lab
+                    .in_netns(&client, || probe::get_once(target, &config))
+                    .unwrap_or_else(|_| NOBODY.into());
+                (addr, who)
+            })
+            .collect();
+        match answers.split_first() {
+            None => NOBODY.into(),
+            Some(((_, first), rest)) if rest.iter().all(|(_, who)| who == first) => first.clone(),
+            Some(_) => answers
+                .iter()
+                .map(|(addr, who)| format!("{who} at {addr}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 
     /// Waits until the client is served `service` by `node`.
@@ -991,8 +1001,9 @@ impl Cluster {
             self.lab.dir().display()
         );
         for node in &self.topo.nodes {
-            let procs: Vec<String> = ["zebra", "ospfd", "bfdd", "srrd"]
+            let procs: Vec<String> = FRR_DAEMONS
                 .iter()
+                .chain(&["srrd"])
                 .filter(|p| self.runs(&node.name, p))
                 .map(|p| p.to_string())
                 .collect();

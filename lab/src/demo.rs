@@ -1,5 +1,6 @@
 //! `srrd-lab demo`: web answers from n1; n1 dies; web answers from n3 on
-//! the other subnet, with the outage the client measured.
+//! the other subnet, on its IPv4 and its IPv6 address, with the outage
+//! the client measured on each.
 
 use std::net::{IpAddr, SocketAddr};
 use std::thread;
@@ -15,14 +16,20 @@ const SECOND: &str = "n3";
 
 /// Runs the demo on a built cluster, printing as it goes; the outage.
 pub fn run(c: &Cluster) -> Result<Duration, String> {
-    let (client, addr) = c.client_target(SERVICE)?;
+    let (client, addresses) = c.client_targets(SERVICE)?;
+    let targets: Vec<SocketAddr> = addresses
+        .iter()
+        .map(|a| SocketAddr::new(*a, HTTP_PORT))
+        .collect();
     let router = c.topo.with_role(Role::Router).into_iter().next();
 
-    println!("waiting for {SERVICE} ({addr}) to be served from {FIRST} ...");
+    println!("waiting for {SERVICE} ({addresses:?}) to be served from {FIRST} ...");
     let t = c.wait_served_by(SERVICE, FIRST, Duration::from_secs(30))?;
     println!("  served after {} ms", t.as_millis());
-    show_answers(c, &client, addr);
-    show_route(c, router.as_deref(), addr);
+    for target in &targets {
+        show_answers(c, &client, *target);
+        show_route(c, router.as_deref(), target.ip());
+    }
 
     if c.in_containers() {
         println!("\ndocker kill {FIRST}: every process in its container at once, then its link;");
@@ -32,41 +39,65 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
         );
     }
     let config = ProbeConfig::default();
-    println!(
-        "{client} asks http://{addr}/whoami every {} ms ({} ms connect timeout) ...",
-        config.period.as_millis(),
-        config.connect_timeout.as_millis()
-    );
-    let target = SocketAddr::new(addr, HTTP_PORT);
-    let probe = Probe::start(&c.lab, &client, &[target], config);
+    for target in &targets {
+        println!(
+            "{client} asks http://{target}/whoami every {} ms ({} ms connect timeout) ...",
+            config.period.as_millis(),
+            config.connect_timeout.as_millis()
+        );
+    }
+    let probe = Probe::start(&c.lab, &client, &targets, config);
     thread::sleep(Duration::from_millis(500));
     let kill_at = probe.now_ms();
     c.kill_node(FIRST);
     let served = c.wait_served_by(SERVICE, SECOND, Duration::from_secs(30));
-    thread::sleep(Duration::from_millis(500));
-    let trace = probe.stop().remove(0);
+    thread::sleep(Duration::from_millis(2500));
+    let traces = probe.stop();
     served?;
 
-    println!("\nwhat {client} saw (ms after the kill):");
-    print_changes(&trace, kill_at);
-    let first_new = trace
-        .first_answer_from(SECOND, kill_at)
-        .ok_or("the probe never got an answer from n3")?
-        .start_ms
-        - kill_at;
-    let outages = trace.outages_since(kill_at);
-    let failed: usize = outages.iter().map(|o| o.failed_attempts).sum();
-    let outage = trace.longest_outage_since(kill_at).unwrap_or(0.0);
+    let mut longest: f64 = 0.0;
+    let mut summary = Vec::new();
+    for trace in &traces {
+        println!(
+            "\nwhat {client} saw at {} (ms after the kill):",
+            trace.target
+        );
+        print_changes(trace, kill_at);
+        let first_new = trace
+            .first_answer_from(SECOND, kill_at)
+            .ok_or_else(|| {
+                format!(
+                    "the probe of {} never got an answer from {SECOND}",
+                    trace.target
+                )
+            })?
+            .start_ms
+            - kill_at;
+        let failed: usize = trace
+            .outages_since(kill_at)
+            .iter()
+            .map(|o| o.failed_attempts)
+            .sum();
+        let outage = trace.longest_outage_since(kill_at).unwrap_or(0.0);
+        longest = longest.max(outage);
+        summary.push(format!(
+            "client outage at {}: {outage:.0} ms ({failed} attempts unanswered); {SECOND} answered {first_new:.0} ms after the kill.",
+            trace.target.ip()
+        ));
+    }
     println!();
-    show_route(c, router.as_deref(), addr);
-    show_answers(c, &client, addr);
+    for target in &targets {
+        show_route(c, router.as_deref(), target.ip());
+        show_answers(c, &client, *target);
+    }
     println!(
-        "\n{SERVICE} moved from {FIRST} (LAN A, 198.51.100.0/24) to {SECOND} (LAN B, 203.0.113.0/24) by OSPF alone."
+        "\n{SERVICE} moved from {FIRST} (LAN A, 198.51.100.0/24, 2001:db8:a::/64) to {SECOND} (LAN B, 203.0.113.0/24, 2001:db8:b::/64) by OSPF alone."
     );
-    println!(
-        "client outage: {outage:.0} ms ({failed} attempts unanswered); {SECOND} answered {first_new:.0} ms after the kill (OSPF dead interval 1 s)."
-    );
-    Ok(Duration::from_secs_f64(outage / 1000.0))
+    for line in summary {
+        println!("{line}");
+    }
+    println!("(OSPF dead interval: 1 s for ospfd, which also tells srrd; 2 s for ospf6d, whose stale route the router may still use: docs/lab.md.)");
+    Ok(Duration::from_secs_f64(longest / 1000.0))
 }
 
 /// One line per run of equal answers: `from … to ms  answer  (n attempts)`.
@@ -95,13 +126,12 @@ fn print_changes(trace: &Trace, since_ms: f64) {
 }
 
 /// Three answers to `GET /whoami` as the client sees them.
-fn show_answers(c: &Cluster, client: &str, addr: IpAddr) {
+fn show_answers(c: &Cluster, client: &str, target: SocketAddr) {
     for _ in 0..3 {
-        let target = SocketAddr::new(addr, HTTP_PORT);
         let config = ProbeConfig::once(Duration::from_secs(1));
         let answer = c.lab.in_netns(client, || get_once(target, &config));
         println!(
-            "  {client}$ curl http://{addr}/whoami  ->  {}",
+            "  {client}$ curl http://{target}/whoami  ->  {}",
             answer.unwrap_or_else(|e| format!("(no answer: {e})"))
         );
         thread::sleep(Duration::from_millis(300));

@@ -342,6 +342,10 @@ impl Containers {
             "--cap-add=NET_RAW",
             "--cap-add=SYS_ADMIN",
             "--security-opt=systempaths=unconfined",
+            // IPv6 on, as containerlab sets it for `linux` nodes;
+            // `default` covers the veth ends moved in later.
+            "--sysctl=net.ipv6.conf.all.disable_ipv6=0",
+            "--sysctl=net.ipv6.conf.default.disable_ipv6=0",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -2,37 +2,18 @@
 //! path: the lab (lab/srrd.clab.yml) with real FRR, srrd on n1..n3, the probe from
 //! c1, the table and the JSON. Checks the output's structure only; timing
 //! goals belong to the benchmark (docs/benchmarks.md), never to a test.
-//! Needs root and FRR (CI has both).
+//! Needs root and FRR (CI has both), and srrd built next to this test
+//! (`cargo test --workspace` does).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-
-/// srrd's binary, built (or found up to date) in this test's target dir
-/// and profile: a test can only name its own package's binaries.
-fn srrd_binary() -> PathBuf {
-    let bench = Path::new(env!("CARGO_BIN_EXE_srrd-bench"));
-    let profile_dir = bench.parent().expect("the bench's dir");
-    let target_dir = profile_dir.parent().expect("the target dir");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "-q", "-p", "srrd", "--bin", "srrd", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("run cargo build -p srrd");
-    assert!(status.success(), "cargo build -p srrd: {status}");
-    profile_dir.join("srrd")
-}
+use srrd_lab::cluster::default_srrd_binary;
 
 #[test]
 fn one_graceful_move_through_the_bench() {
     srrd_lab::netns::require_root();
-    let srrd = srrd_binary();
+    let srrd = default_srrd_binary().unwrap_or_else(|e| panic!("{e}"));
     let json_path =
         std::env::temp_dir().join(format!("srrd-bench-smoke-{}.json", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_srrd-bench"))

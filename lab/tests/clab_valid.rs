@@ -114,17 +114,21 @@ fn interfaces_named_in_exec_lines_and_ospfd_configs_are_link_endpoints() {
             }
         }
         if let Some(bind) = node.bind("/etc/frr") {
-            let conf = std::fs::read_to_string(lab_dir().join(&bind.source).join("ospfd.conf"))
-                .expect("ospfd.conf");
-            for line in conf.lines() {
-                if let Some(name) = line
-                    .strip_prefix("interface ")
-                    .or_else(|| line.strip_prefix(" passive-interface "))
-                {
-                    named.insert(name.trim().to_string());
+            for file in ["ospfd.conf", "ospf6d.conf"] {
+                let conf =
+                    std::fs::read_to_string(lab_dir().join(&bind.source).join(file)).expect(file);
+                for line in conf.lines() {
+                    if let Some(name) = line
+                        .strip_prefix("interface ")
+                        .or_else(|| line.strip_prefix(" passive-interface "))
+                    {
+                        named.insert(name.trim().to_string());
+                    }
                 }
             }
         }
+        // ospf6d announces the IPv6 VIPs from lo.
+        ifaces.insert("lo".into());
         for name in named {
             assert!(
                 ifaces.contains(&name),
@@ -191,6 +195,28 @@ fn ospfd_configs_have_the_fast_profile_of_docs_frr_md() {
             "{}",
             node.name
         );
+        // IPv6: ospf6d with the same router id and the same fast timers.
+        assert!(daemons.contains("ospf6d=yes"), "{}", node.name);
+        let conf6 = std::fs::read_to_string(dir.join("ospf6d.conf")).expect("ospf6d.conf");
+        for line in [
+            " timers lsa min-arrival 0",
+            " timers throttle spf 0 50 500",
+            " ipv6 ospf6 hello-interval 1",
+            &format!(" ospf6 router-id {id}"),
+        ] {
+            assert!(
+                conf6.contains(line),
+                "{}: ospf6d.conf lacks `{line}`",
+                node.name
+            );
+        }
+        if node.role == Role::Node {
+            assert!(
+                conf6.contains("interface lo\n ipv6 ospf6 area 0"),
+                "{}",
+                node.name
+            );
+        }
     }
 }
 

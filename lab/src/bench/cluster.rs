@@ -1,12 +1,12 @@
 //! srrd on n1..n3 of the lab's topology (`lab/srrd.clab.yml`, built by
 //! `crate::cluster` with the bench's FRR profile and srrd configs),
 //! serving the bench's HTTP server on 192.0.2.10 (and 192.0.2.11 for the
-//! group), as `srrd/tests/frr_daemon.rs` does: every node configures the
+//! group, 2001:db8::10 for the dual-stack service), as `srrd/tests/frr_daemon.rs` does: every node configures the
 //! same services with equal preferences, so a service runs on the highest
 //! router id among the nodes that are up and stays where it runs.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ pub const NODES: [&str; 3] = ["n1", "n2", "n3"];
 pub const PORT: u16 = 8080;
 const WEB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const DB_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
+const WEB_VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
 /// The check interval of every service (the check-failure goal is this + 150 ms).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Every node's HTTPS API, in its own namespace: `srrd ctl move` asks the
@@ -69,59 +70,67 @@ pub enum ServiceSet {
     /// `web` on 192.0.2.10, handed over make-before-break
     /// (`handover = "overlap"`).
     Overlap,
+    /// `web` on 192.0.2.10 and 2001:db8::10 (its /128 goes by ospf6d).
+    DualStack,
 }
 
 impl ServiceSet {
-    /// (service, address), in start order.
-    pub fn services(self) -> Vec<(&'static str, Ipv4Addr)> {
+    pub const ALL: [ServiceSet; 4] = [
+        ServiceSet::Single,
+        ServiceSet::Overlap,
+        ServiceSet::Group,
+        ServiceSet::DualStack,
+    ];
+
+    /// (service, addresses), in start order.
+    pub fn services(self) -> Vec<(&'static str, Vec<IpAddr>)> {
+        let web = vec![IpAddr::V4(WEB_VIP)];
         match self {
-            ServiceSet::Single | ServiceSet::Overlap => vec![("web", WEB_VIP)],
-            ServiceSet::Group => vec![("db", DB_VIP), ("web", WEB_VIP)],
+            ServiceSet::Single | ServiceSet::Overlap => vec![("web", web)],
+            ServiceSet::Group => vec![("db", vec![IpAddr::V4(DB_VIP)]), ("web", web)],
+            ServiceSet::DualStack => vec![("web", vec![IpAddr::V4(WEB_VIP), IpAddr::V6(WEB_VIP6)])],
         }
     }
 
     pub fn targets(self) -> Vec<SocketAddr> {
         self.services()
             .into_iter()
-            .map(|(_, vip)| SocketAddr::from((vip, PORT)))
+            .flat_map(|(_, vips)| vips)
+            .map(|vip| SocketAddr::new(vip, PORT))
             .collect()
     }
 
     /// The services' configurations, run by `primitives`.
     fn configs(self, primitives: &Path) -> Vec<ServiceConfig> {
-        let service = |name: &str, vip: Ipv4Addr| ServiceConfig {
-            addresses: vec![IpAddr::V4(vip)],
-            preference: 100,
-            check_interval: Some(CHECK_INTERVAL),
-            primitives: primitives.to_path_buf(),
-            timeouts: Timeouts {
-                start: Duration::from_secs(10),
-                stop: Duration::from_secs(10),
-                check: Duration::from_secs(2),
-                ..Timeouts::default()
-            },
-            ..ServiceConfig::new(name)
-        };
-        match self {
-            ServiceSet::Single => vec![service("web", WEB_VIP)],
-            ServiceSet::Overlap => vec![ServiceConfig {
-                handover: Handover::Overlap,
-                ..service("web", WEB_VIP)
-            }],
-            ServiceSet::Group => {
-                let grouped = |name, vip| ServiceConfig {
-                    group: Some("shop".into()),
-                    ..service(name, vip)
-                };
-                vec![
-                    grouped("db", DB_VIP),
-                    ServiceConfig {
-                        depends: vec!["db".into()],
-                        ..grouped("web", WEB_VIP)
+        self.services()
+            .into_iter()
+            .map(|(name, addresses)| {
+                let mut service = ServiceConfig {
+                    addresses,
+                    preference: 100,
+                    check_interval: Some(CHECK_INTERVAL),
+                    primitives: primitives.to_path_buf(),
+                    timeouts: Timeouts {
+                        start: Duration::from_secs(10),
+                        stop: Duration::from_secs(10),
+                        check: Duration::from_secs(2),
+                        ..Timeouts::default()
                     },
-                ]
-            }
-        }
+                    ..ServiceConfig::new(name)
+                };
+                match self {
+                    ServiceSet::Overlap => service.handover = Handover::Overlap,
+                    ServiceSet::Group => {
+                        service.group = Some("shop".into());
+                        if name == "web" {
+                            service.depends = vec!["db".into()];
+                        }
+                    }
+                    ServiceSet::Single | ServiceSet::DualStack => {}
+                }
+                service
+            })
+            .collect()
     }
 }
 
@@ -133,7 +142,13 @@ const PRIMITIVES: &str = r#"#!/bin/sh
 # srrd-bench's service (docs/benchmarks.md), written by srrd-bench.
 bench='@BENCH@'
 pidfile="$SRRD_STATE_DIR/http.pid"
-addr="${SRRD_ADDRESSES%% *}:@PORT@"
+# One listener per service address, IPv6 ones as [addr]:port.
+listen= targets=
+for a in $SRRD_ADDRESSES; do
+    case "$a" in *:*) a="[$a]" ;; esac
+    listen="$listen --listen $a:@PORT@"
+    targets="$targets $a:@PORT@"
+done
 # kill -0 is true for a zombie; a dead server must count as stopped.
 alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
 running() { [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; }
@@ -141,17 +156,18 @@ case "$1" in
 start)
     running && exit 0
     rm -f "$pidfile"
-    setsid "$bench" serve --listen "$addr" --name "$SRRD_NODE" \
+    # shellcheck disable=SC2086 # one word per listener
+    setsid "$bench" serve $listen --name "$SRRD_NODE" \
         --broken-flag "$SRRD_STATE_DIR/broken" --pidfile "$pidfile" \
         </dev/null >>"$SRRD_STATE_DIR/http.log" 2>&1 &
-    exec "$bench" http-check "$addr" --wait-ms 3000
+    exec "$bench" http-check $targets --wait-ms 3000
     ;;
 stop)
     running && kill "$(cat "$pidfile")"
     rm -f "$pidfile"
     ;;
 check)
-    exec "$bench" http-check "$addr"
+    exec "$bench" http-check $targets
     ;;
 esac
 exit 0
@@ -427,8 +443,24 @@ impl Cluster {
         self.set.targets()
     }
 
-    pub fn vips(&self) -> Vec<Ipv4Addr> {
-        self.set.services().into_iter().map(|(_, v)| v).collect()
+    pub fn vips(&self) -> Vec<IpAddr> {
+        self.set
+            .services()
+            .into_iter()
+            .flat_map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Whether `node` carries `vip` on `lo` (/32 or /128).
+    fn has_vip(&self, node: &str, vip: IpAddr) -> bool {
+        let (family, len) = if vip.is_ipv6() {
+            ("-6", 128)
+        } else {
+            ("-4", 32)
+        };
+        self.lab()
+            .ip(node, &format!("{family} addr show dev lo"))
+            .contains(&format!("{vip}/{len}"))
     }
 
     /// Waits until the cluster is at rest and returns the node that runs
@@ -477,9 +509,8 @@ impl Cluster {
         }
         let holder = holder.ok_or("no node runs the services")?;
         for node in NODES {
-            let lo = self.lab().ip(node, "-4 addr show dev lo");
             for vip in self.vips() {
-                let has = lo.contains(&format!("{vip}/32"));
+                let has = self.has_vip(node, vip);
                 if has != (node == holder) {
                     return Err(format!("VIP {vip} on {node}: {has}, holder {holder}"));
                 }
@@ -507,10 +538,7 @@ impl Cluster {
         }
         let holders: Vec<&str> = live
             .into_iter()
-            .filter(|n| {
-                let lo = self.lab().ip(n, "-4 addr show dev lo");
-                self.vips().iter().any(|v| lo.contains(&format!("{v}/32")))
-            })
+            .filter(|n| self.vips().into_iter().any(|v| self.has_vip(n, v)))
             .collect();
         holders.len() == 1
     }

@@ -105,7 +105,7 @@ pub fn run(options: &Options) -> Report {
                 }
             };
             let mut measured_at_rest = false;
-            for set in [ServiceSet::Single, ServiceSet::Overlap, ServiceSet::Group] {
+            for set in ServiceSet::ALL {
                 let of_set: Vec<usize> = wanted
                     .iter()
                     .copied()

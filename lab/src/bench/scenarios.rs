@@ -24,8 +24,10 @@ pub enum Scenario {
     GracefulMoveOverlap,
     MoveTo,
     MoveToOverlap,
+    GracefulMoveIpv6,
     NodeCrash,
     NodeCrashBfd,
+    NodeCrashIpv6,
     CheckFailure,
     OspfdCrash,
     SrrdRestart,
@@ -35,13 +37,15 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::GracefulMove,
         Scenario::GracefulMoveOverlap,
         Scenario::MoveTo,
         Scenario::MoveToOverlap,
+        Scenario::GracefulMoveIpv6,
         Scenario::NodeCrash,
         Scenario::NodeCrashBfd,
+        Scenario::NodeCrashIpv6,
         Scenario::CheckFailure,
         Scenario::OspfdCrash,
         Scenario::SrrdRestart,
@@ -56,8 +60,10 @@ impl Scenario {
             Scenario::GracefulMoveOverlap => "graceful-move-overlap",
             Scenario::MoveTo => "move-to",
             Scenario::MoveToOverlap => "move-to-overlap",
+            Scenario::GracefulMoveIpv6 => "graceful-move-ipv6",
             Scenario::NodeCrash => "node-crash",
             Scenario::NodeCrashBfd => "node-crash-bfd",
+            Scenario::NodeCrashIpv6 => "node-crash-ipv6",
             Scenario::CheckFailure => "check-failure",
             Scenario::OspfdCrash => "ospfd-crash",
             Scenario::SrrdRestart => "srrd-restart",
@@ -77,8 +83,10 @@ impl Scenario {
             Scenario::GracefulMoveOverlap => "graceful-move of a service with handover = \"overlap\" (make-before-break)",
             Scenario::MoveTo => "srrd ctl move on the holder, to the best node of the other subnet",
             Scenario::MoveToOverlap => "move-to of a service with handover = \"overlap\" (make-before-break)",
+            Scenario::GracefulMoveIpv6 => "graceful-move of a dual-stack service (IPv4 + IPv6 VIP, the /128 by ospf6d); outage until both answer",
             Scenario::NodeCrash => "holder node dies (SIGKILL all its processes, links down); dead interval 1 s",
             Scenario::NodeCrashBfd => "node-crash with BFD 50 ms x 3",
+            Scenario::NodeCrashIpv6 => "node-crash of a dual-stack service (IPv4 + IPv6 VIP, the /128 by ospf6d); outage until both answer",
             Scenario::CheckFailure => "the holder's service answers 503 and its check fails; check interval 1 s",
             Scenario::OspfdCrash => "SIGKILL ospfd on the holder",
             Scenario::SrrdRestart => "kill -9 srrd on the holder, start it again at once",
@@ -99,6 +107,7 @@ impl Scenario {
         match self {
             Scenario::GroupMove => ServiceSet::Group,
             Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap => ServiceSet::Overlap,
+            Scenario::GracefulMoveIpv6 | Scenario::NodeCrashIpv6 => ServiceSet::DualStack,
             _ => ServiceSet::Single,
         }
     }
@@ -147,13 +156,19 @@ pub fn run_once(
     let lab = c.lab();
     // Nodes the fault leaves out of the cluster until the repair.
     let out: &[&str] = match scenario {
-        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::OspfdCrash => &[holder],
+        Scenario::NodeCrash
+        | Scenario::NodeCrashBfd
+        | Scenario::NodeCrashIpv6
+        | Scenario::OspfdCrash => &[holder],
         _ => &[],
     };
     let at_rest = || c.at_rest(out);
     let mut restarted = None;
     let result = match scenario {
-        Scenario::GracefulMove | Scenario::GracefulMoveOverlap | Scenario::GroupMove => measure(
+        Scenario::GracefulMove
+        | Scenario::GracefulMoveOverlap
+        | Scenario::GracefulMoveIpv6
+        | Scenario::GroupMove => measure(
             lab,
             &targets,
             settings,
@@ -169,7 +184,7 @@ pub fn run_once(
             || c.move_to(holder, "web", successor(holder)),
             at_rest,
         ),
-        Scenario::NodeCrash | Scenario::NodeCrashBfd => measure(
+        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::NodeCrashIpv6 => measure(
             lab,
             &targets,
             settings,
@@ -250,11 +265,14 @@ fn reset(
     sessions: usize,
 ) -> Result<(), String> {
     match scenario {
-        Scenario::GracefulMove | Scenario::GracefulMoveOverlap | Scenario::GroupMove => {
+        Scenario::GracefulMove
+        | Scenario::GracefulMoveOverlap
+        | Scenario::GracefulMoveIpv6
+        | Scenario::GroupMove => {
             c.wait_srrd_exit(holder, Duration::from_secs(20))?;
             c.start_srrd(holder);
         }
-        Scenario::NodeCrash | Scenario::NodeCrashBfd => {
+        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::NodeCrashIpv6 => {
             c.cluster.reboot(holder);
             wait_r1_full(c)?;
             c.start_srrd(holder);

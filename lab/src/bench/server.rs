@@ -12,7 +12,8 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// Every address it answers on (a dual-stack service has two).
+    pub listen: Vec<SocketAddr>,
     /// The body of every 200 answer.
     pub name: String,
     /// While this file exists the server answers 503.
@@ -23,17 +24,32 @@ pub struct ServerConfig {
 
 /// Serves until the process is killed.
 pub fn serve(config: &ServerConfig) -> std::io::Result<()> {
-    let listener = TcpListener::bind(config.listen)?;
+    let listeners = config
+        .listen
+        .iter()
+        .map(|addr| {
+            TcpListener::bind(addr)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("listen on {addr}: {e}")))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
     if let Some(pidfile) = &config.pidfile {
         std::fs::write(pidfile, format!("{}\n", std::process::id()))?;
     }
+    thread::scope(|scope| {
+        for listener in &listeners {
+            scope.spawn(move || accept(listener, config));
+        }
+    });
+    Ok(())
+}
+
+fn accept(listener: &TcpListener, config: &ServerConfig) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let name = config.name.clone();
         let flag = config.broken_flag.clone();
         thread::spawn(move || answer(stream, &name, flag.as_deref()));
     }
-    Ok(())
 }
 
 fn answer(mut stream: TcpStream, name: &str, broken_flag: Option<&Path>) {

@@ -10,8 +10,8 @@
 //! srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
 //!            [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
 //! srrd-bench tap [--api ADDR:PORT]
-//! srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
-//! srrd-bench http-check ADDR:PORT [--wait-ms N]
+//! srrd-bench serve --listen ADDR:PORT... --name NAME [--broken-flag FILE] [--pidfile FILE]
+//! srrd-bench http-check ADDR:PORT... [--wait-ms N]
 //! ```
 
 use std::net::SocketAddr;
@@ -37,8 +37,8 @@ const USAGE: &str =
        srrd-bench flooding [--services N] [--check-interval MS] [--settle S] [--window S]
                   [--srrd PATH] [--before PATH] [--srrd-log FILTER] [--logs DIR]
        srrd-bench tap [--api ADDR:PORT]
-       srrd-bench serve --listen ADDR:PORT --name NAME [--broken-flag FILE] [--pidfile FILE]
-       srrd-bench http-check ADDR:PORT [--wait-ms N]
+       srrd-bench serve --listen ADDR:PORT... --name NAME [--broken-flag FILE] [--pidfile FILE]
+       srrd-bench http-check ADDR:PORT... [--wait-ms N]
        srrd-bench --list
 
 Measures the client-visible outage of srrd's failover scenarios in the
@@ -288,7 +288,7 @@ fn tap_command(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn serve_command(args: &[String]) -> Result<ExitCode, String> {
-    let mut listen: Option<SocketAddr> = None;
+    let mut listen: Vec<SocketAddr> = Vec::new();
     let mut name: Option<String> = None;
     let mut broken_flag = None;
     let mut pidfile = None;
@@ -297,7 +297,7 @@ fn serve_command(args: &[String]) -> Result<ExitCode, String> {
         match args[i].as_str() {
             "--listen" => {
                 let v = value(args, &mut i, "--listen")?;
-                listen = Some(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
+                listen.push(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
             }
             "--name" => name = Some(value(args, &mut i, "--name")?.to_string()),
             "--broken-flag" => broken_flag = Some(value(args, &mut i, "--broken-flag")?.into()),
@@ -306,19 +306,23 @@ fn serve_command(args: &[String]) -> Result<ExitCode, String> {
         }
         i += 1;
     }
+    if listen.is_empty() {
+        return Err("serve needs --listen".into());
+    }
     let config = ServerConfig {
-        listen: listen.ok_or("serve needs --listen")?,
+        listen,
         name: name.ok_or("serve needs --name")?,
         broken_flag,
         pidfile,
     };
-    serve(&config).map_err(|e| format!("serve on {}: {e}", config.listen))?;
+    serve(&config).map_err(|e| format!("serve: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Exit 0 if the server at ADDR answers 200 (within --wait-ms, retrying).
+/// Exit 0 if the server answers 200 at every ADDR:PORT (within --wait-ms,
+/// retrying).
 fn http_check_command(args: &[String]) -> Result<ExitCode, String> {
-    let mut target: Option<SocketAddr> = None;
+    let mut targets: Vec<SocketAddr> = Vec::new();
     let mut wait = Duration::ZERO;
     let mut i = 0;
     while i < args.len() {
@@ -327,24 +331,30 @@ fn http_check_command(args: &[String]) -> Result<ExitCode, String> {
                 let v = value(args, &mut i, "--wait-ms")?;
                 wait = Duration::from_millis(v.parse().map_err(|e| format!("--wait-ms: {e}"))?);
             }
-            other if target.is_none() => {
-                target = Some(other.parse().map_err(|e| format!("{other:?}: {e}"))?)
-            }
-            other => return Err(format!("http-check: unknown argument {other:?}")),
+            other => targets.push(
+                other
+                    .parse()
+                    .map_err(|e| format!("http-check: {other:?}: {e}"))?,
+            ),
         }
         i += 1;
     }
-    let target = target.ok_or("http-check needs ADDR:PORT")?;
+    if targets.is_empty() {
+        return Err("http-check needs ADDR:PORT".into());
+    }
     let config = ProbeConfig::once(Duration::from_millis(500));
     let deadline = Instant::now() + wait;
-    loop {
-        match get_once(target, &config) {
-            Ok(_) => return Ok(ExitCode::SUCCESS),
-            Err(e) if Instant::now() >= deadline => {
-                eprintln!("http-check {target}: {e}");
-                return Ok(ExitCode::FAILURE);
+    for target in targets {
+        loop {
+            match get_once(target, &config) {
+                Ok(_) => break,
+                Err(e) if Instant::now() >= deadline => {
+                    eprintln!("http-check {target}: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
             }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,19 +4,20 @@ use super::*;
 
 impl Lab {
     /// Writes FRR configs given as text (e.g. from a containerlab bind
-    /// folder): `(daemon, text)` with daemon `zebra`, `ospfd` or `bfdd`
-    /// (bfdd then runs too). Their own `hostname` and `log` lines give way
-    /// to the lab's: logs go to the node dir. `start_frr` runs them.
+    /// folder): `(daemon, text)` with daemon one of `FRR_DAEMONS`; zebra
+    /// and ospfd must be there, the others run if configured. Their own
+    /// `hostname` and `log` lines give way to the lab's: logs go to the
+    /// node dir. `start_frr` runs them.
     pub fn set_frr_conf(&self, node: &str, confs: &[(&str, &str)]) {
         let dir = self.node_dir(node);
-        let mut bfd = false;
+        let mut daemons = BTreeSet::new();
         for (daemon, text) in confs {
             assert!(
-                matches!(*daemon, "zebra" | "ospfd" | "bfdd"),
+                FRR_DAEMONS.contains(daemon),
                 "lab {}: no FRR daemon {daemon}",
                 self.name
             );
-            bfd |= *daemon == "bfdd";
+            daemons.insert(daemon.to_string());
             let own: String = text
                 .lines()
                 .filter(|l| {
@@ -30,13 +31,21 @@ impl Lab {
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
         run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
-        self.state().frr.insert(node.to_string(), bfd);
+        for needed in ["zebra", "ospfd"] {
+            assert!(
+                daemons.contains(needed),
+                "lab {}: {node} has no {needed} config",
+                self.name
+            );
+        }
+        self.state().frr.insert(node.to_string(), daemons);
     }
 
-    /// Starts the FRR daemons of `node` that are not running: zebra, then
-    /// bfdd (Bfd profile), then `ospfd -a` (API server on TCP 2607).
+    /// Starts the configured FRR daemons of `node` that are not running,
+    /// in the order of `FRR_DAEMONS`: zebra, then bfdd (Bfd profile) and
+    /// ospf6d, then `ospfd -a` (API server on TCP 2607).
     pub fn start_frr(&self, node: &str) {
-        let bfd = self.state().frr.get(node).copied().unwrap_or_else(|| {
+        let daemons = self.state().frr.get(node).cloned().unwrap_or_else(|| {
             panic!(
                 "lab {}: {node} has no FRR configs (set_frr_conf)",
                 self.name
@@ -56,12 +65,17 @@ impl Lab {
                 );
             }
         }
-        if bfd && !self.frr_running(node, "bfdd") {
-            let ctl = dir.join("bfdd.sock");
-            self.spawn_frr(node, "bfdd", &["--bfdctl", &ctl.to_string_lossy()]);
-        }
-        if !self.frr_running(node, "ospfd") {
-            self.spawn_frr(node, "ospfd", &["-a"]);
+        let bfdctl = dir.join("bfdd.sock").to_string_lossy().into_owned();
+        for daemon in FRR_DAEMONS.into_iter().skip(1) {
+            if !daemons.contains(daemon) || self.frr_running(node, daemon) {
+                continue;
+            }
+            let extra: &[&str] = match daemon {
+                "bfdd" => &["--bfdctl", &bfdctl],
+                "ospfd" => &["-a"],
+                _ => &[],
+            };
+            self.spawn_frr(node, daemon, extra);
         }
         // Started means the API server listens: `srrd run` started right
         // after would otherwise fail fast on a refused connection.
@@ -153,9 +167,11 @@ impl Lab {
 
     // ----- kernel routes ---------------------------------------------------
 
-    /// `ip route show PREFIX` (exact match) in `node`, empty if none.
+    /// `ip route show PREFIX` (exact match; IPv6 for a prefix with a
+    /// colon) in `node`, empty if none.
     pub fn route(&self, node: &str, prefix: &str) -> String {
-        let out = self.exec(node, &["ip", "route", "show", prefix]);
+        let family = if prefix.contains(':') { "-6" } else { "-4" };
+        let out = self.exec(node, &["ip", family, "route", "show", prefix]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 

@@ -30,7 +30,7 @@ mod topology;
 
 pub use frr::BFD_PROFILE;
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::process::CommandExt;
 
@@ -47,6 +47,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// First letters of every lab namespace (see `sweep_stale`).
 pub const BASE: &str = "st";
 const FRR: &str = "/usr/lib/frr";
+/// The FRR daemons a node may run, in start order: zebra first, ospfd
+/// last (its API server listening is what `start_frr` waits for).
+pub const FRR_DAEMONS: [&str; 4] = ["zebra", "bfdd", "ospf6d", "ospfd"];
 const LAB_DIRS: &str = "/tmp/srrd-lab-";
 /// First letters of a persistent lab's namespaces: `lab-<id>-<node>`.
 const PERSISTENT: &str = "lab-";
@@ -90,7 +93,7 @@ enum Kind {
     /// Anything a test spawns (srrd, a web server, a probe): may be an OSPF
     /// API client, so it is stopped before ospfd (docs/frr.md, "Stop srrd before ospfd").
     Client,
-    /// An FRR daemon: "zebra", "bfdd" or "ospfd".
+    /// An FRR daemon, one of `FRR_DAEMONS`.
     Frr(&'static str),
 }
 
@@ -105,10 +108,7 @@ impl Kind {
     fn from_text(text: &str) -> Option<Kind> {
         match text {
             "client" => Some(Kind::Client),
-            "zebra" => Some(Kind::Frr("zebra")),
-            "ospfd" => Some(Kind::Frr("ospfd")),
-            "bfdd" => Some(Kind::Frr("bfdd")),
-            _ => None,
+            _ => FRR_DAEMONS.into_iter().find(|d| *d == text).map(Kind::Frr),
         }
     }
 }
@@ -150,8 +150,8 @@ struct State {
     nodes: Vec<String>,
     /// Interfaces (other than lo) of each node, for link_down/up.
     links: BTreeMap<String, Vec<String>>,
-    /// Nodes with FRR configs, and whether they run bfdd too.
-    frr: BTreeMap<String, bool>,
+    /// Nodes with FRR configs, and the daemons configured there.
+    frr: BTreeMap<String, BTreeSet<String>>,
     procs: Vec<Proc>,
 }
 
@@ -161,7 +161,7 @@ struct SavedLab {
     name: String,
     nodes: Vec<String>,
     links: BTreeMap<String, Vec<String>>,
-    frr: BTreeMap<String, bool>,
+    frr: BTreeMap<String, BTreeSet<String>>,
     procs: Vec<SavedProc>,
 }
 
@@ -425,10 +425,10 @@ impl Drop for Lab {
         if thread::panicking() {
             self.dump_logs();
         }
-        // Notes pitfall 7: API clients before ospfd; ospfd and bfdd before zebra.
+        // API clients before ospfd (docs/frr.md); the routing daemons before zebra.
         self.terminate(|p| p.kind == Kind::Client, Signal::SIGTERM, CLIENT_GRACE);
         self.terminate(
-            |p| matches!(p.kind, Kind::Frr("ospfd" | "bfdd")),
+            |p| matches!(p.kind, Kind::Frr(d) if d != "zebra"),
             Signal::SIGKILL,
             Duration::ZERO,
         );
@@ -520,10 +520,7 @@ fn kill_netns_pids(ns: &str) {
     for pid in pids() {
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         kill_pid(pid, Signal::SIGKILL);
-        if let Some(daemon) = ["zebra", "ospfd", "bfdd"]
-            .into_iter()
-            .find(|d| comm.trim() == *d)
-        {
+        if let Some(daemon) = FRR_DAEMONS.into_iter().find(|d| comm.trim() == *d) {
             remove_frr_tmp(daemon, pid);
         }
     }
