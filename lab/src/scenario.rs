@@ -197,9 +197,9 @@ pub fn all() -> Vec<Scenario> {
             service: "web",
             holder: "n1",
             fault: |c| {
-                // IPv4 only: after the lease took n1's /128 off lo, r1
-                // kept its ospf6d route to n1 (docs/frr.md, "A dead srrd's
-                // IPv6 VIP"), so the IPv6 VIP stays ECMP.
+                // IPv4 only: r1's ospf6d keeps n1 as a second path for
+                // the /128 after n1 withdrew it (docs/frr.md, "An IPv6 VIP
+                // that was ECMP stays ECMP").
                 let vip = ipv4_host_route(c, "web")?;
                 let before = next_hops(c, "r1", &vip);
                 let killed = Instant::now();
