@@ -24,7 +24,7 @@ use crate::docker::{default_image_archive, Containers, Engine};
 use crate::lsdb;
 use crate::netns::{
     full_neighbors, kill_pid, netns_pids, wait_for, Lab, ProcHandle, Profile, Signal, BFD_PROFILE,
-    FRR_DAEMONS,
+    FRR_DAEMONS, REQUIRED_FRR_DAEMONS,
 };
 use crate::probe::{self, ProbeConfig, HTTP_PORT};
 
@@ -363,7 +363,7 @@ impl Cluster {
             let path = dir.join(format!("{daemon}.conf"));
             match fs::read_to_string(&path) {
                 Ok(text) => confs.push((daemon, text)),
-                Err(_) if !matches!(daemon, "zebra" | "ospfd") => {}
+                Err(_) if !REQUIRED_FRR_DAEMONS.contains(&daemon) => {}
                 Err(e) => return Err(format!("{}: {e}", path.display())),
             }
         }
@@ -815,8 +815,8 @@ impl Cluster {
             .ok_or_else(|| "the topology has no client".to_string())
     }
 
-    /// The topology's client node and the addresses of `service` (IPv4
-    /// first, as configured): what a probe needs.
+    /// The topology's client node and the addresses of `service` (in the
+    /// configured order): what a probe needs.
     pub fn client_targets(&self, service: &str) -> Result<(String, Vec<IpAddr>), String> {
         let addresses = self.addresses(service);
         if addresses.is_empty() {
@@ -907,14 +907,19 @@ impl Cluster {
     /// One of `service`'s addresses is on `node`'s `lo`, whether or not
     /// the node's daemons run.
     pub fn has_vip(&self, node: &str, service: &str) -> bool {
+        let on_lo = self.lo_addresses(node);
+        self.addresses(service).iter().any(|a| on_lo.contains(a))
+    }
+
+    /// Every address on `node`'s `lo` (IPv4 and IPv6, loopback included).
+    pub fn lo_addresses(&self, node: &str) -> Vec<IpAddr> {
         let out = self
             .lab
             .exec(node, &["ip", "-o", "addr", "show", "dev", "lo"]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        self.addresses(service).iter().any(|a| {
-            text.split_whitespace()
-                .any(|w| w.split('/').next() == Some(&a.to_string()))
-        })
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|w| w.split('/').next()?.parse().ok())
+            .collect()
     }
 
     fn holders_text(&self, service: &str) -> String {

@@ -51,6 +51,8 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     let kill_at = probe.now_ms();
     c.kill_node(FIRST);
     let served = c.wait_served_by(SERVICE, SECOND, Duration::from_secs(30));
+    // Longer than ospf6d's 2 s dead interval: r1 may send part of the IPv6
+    // flows to the dead n1 until then, and the trace should show it.
     thread::sleep(Duration::from_millis(2500));
     let traces = probe.stop();
     served?;
@@ -96,7 +98,7 @@ pub fn run(c: &Cluster) -> Result<Duration, String> {
     for line in summary {
         println!("{line}");
     }
-    println!("(OSPF dead interval: 1 s for ospfd, which also tells srrd; 2 s for ospf6d, whose stale route the router may still use: docs/lab.md.)");
+    println!("(OSPF dead interval: 1 s for ospfd, which also tells srrd; 2 s for ospf6d, whose route to the dead node the router may use until then: docs/frr.md.)");
     Ok(Duration::from_secs_f64(longest / 1000.0))
 }
 

@@ -1,8 +1,8 @@
 //! srrd on n1..n3 of the lab's topology (`lab/srrd.clab.yml`, built by
 //! `crate::cluster` with the bench's FRR profile and srrd configs),
 //! serving the bench's HTTP server on 192.0.2.10 (and 192.0.2.11 for the
-//! group, 2001:db8::10 for the dual-stack service), as `srrd/tests/frr_daemon.rs` does: every node configures the
-//! same services with equal preferences, so a service runs on the highest
+//! group, 2001:db8::10 for the dual-stack service), as
+//! `srrd/tests/frr_daemon.rs` does: every node configures the same services with equal preferences, so a service runs on the highest
 //! router id among the nodes that are up and stays where it runs.
 
 use std::collections::BTreeMap;
@@ -451,18 +451,6 @@ impl Cluster {
             .collect()
     }
 
-    /// Whether `node` carries `vip` on `lo` (/32 or /128).
-    fn has_vip(&self, node: &str, vip: IpAddr) -> bool {
-        let (family, len) = if vip.is_ipv6() {
-            ("-6", 128)
-        } else {
-            ("-4", 32)
-        };
-        self.lab()
-            .ip(node, &format!("{family} addr show dev lo"))
-            .contains(&format!("{vip}/{len}"))
-    }
-
     /// Waits until the cluster is at rest and returns the node that runs
     /// the services: OSPF Full, srrd running everywhere, every node's
     /// services active in the LSDB with exactly one node running them all,
@@ -509,8 +497,9 @@ impl Cluster {
         }
         let holder = holder.ok_or("no node runs the services")?;
         for node in NODES {
+            let on_lo = self.cluster.lo_addresses(node);
             for vip in self.vips() {
-                let has = self.has_vip(node, vip);
+                let has = on_lo.contains(&vip);
                 if has != (node == holder) {
                     return Err(format!("VIP {vip} on {node}: {has}, holder {holder}"));
                 }
@@ -538,7 +527,10 @@ impl Cluster {
         }
         let holders: Vec<&str> = live
             .into_iter()
-            .filter(|n| self.vips().into_iter().any(|v| self.has_vip(n, v)))
+            .filter(|n| {
+                let on_lo = self.cluster.lo_addresses(n);
+                self.vips().iter().any(|v| on_lo.contains(v))
+            })
             .collect();
         holders.len() == 1
     }

@@ -31,7 +31,7 @@ impl Lab {
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
         run_ok(Command::new("chown").args(["-R", "frr:frr"]).arg(&dir));
-        for needed in ["zebra", "ospfd"] {
+        for needed in REQUIRED_FRR_DAEMONS {
             assert!(
                 daemons.contains(needed),
                 "lab {}: {node} has no {needed} config",
@@ -66,8 +66,8 @@ impl Lab {
             }
         }
         let bfdctl = dir.join("bfdd.sock").to_string_lossy().into_owned();
-        for daemon in FRR_DAEMONS.into_iter().skip(1) {
-            if !daemons.contains(daemon) || self.frr_running(node, daemon) {
+        for daemon in FRR_DAEMONS {
+            if daemon == "zebra" || !daemons.contains(daemon) || self.frr_running(node, daemon) {
                 continue;
             }
             let extra: &[&str] = match daemon {

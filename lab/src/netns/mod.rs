@@ -50,6 +50,8 @@ const FRR: &str = "/usr/lib/frr";
 /// The FRR daemons a node may run, in start order: zebra first, ospfd
 /// last (its API server listening is what `start_frr` waits for).
 pub const FRR_DAEMONS: [&str; 4] = ["zebra", "bfdd", "ospf6d", "ospfd"];
+/// The ones every FRR node needs a config for; the others are optional.
+pub const REQUIRED_FRR_DAEMONS: [&str; 2] = ["zebra", "ospfd"];
 const LAB_DIRS: &str = "/tmp/srrd-lab-";
 /// First letters of a persistent lab's namespaces: `lab-<id>-<node>`.
 const PERSISTENT: &str = "lab-";
