@@ -16,5 +16,6 @@ pub mod model;
 pub mod ospfapi;
 pub mod primitives;
 pub mod sim;
+pub mod strays;
 pub mod vip;
 pub mod web;

@@ -289,3 +289,48 @@ fn misconfigured_node_fails_fast_naming_the_problem() {
         "{err}"
     );
 }
+
+/// Make-before-break with a connection open at the switch: c1 begins a
+/// request to n3, srrd on n3 stops (a graceful move to n2), and c1 sends
+/// the rest only once the routers send its new connections to n2. n2 has
+/// no such connection; it forwards the segments to n3 (docs/vip.md, "Stray
+/// packets"), which still drains, and n3 answers.
+#[test]
+fn overlap_move_lets_connections_open_at_the_switch_finish() {
+    use srrd::config::Handover;
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+
+    let mut c = Cluster::with_extra([100, 100, 100], |_, _, config| {
+        let web = &mut config.services[0];
+        web.handover = Handover::Overlap;
+        // Time to finish the request once the routers have moved.
+        web.handover_drain = Duration::from_secs(3);
+    });
+    serve_from_n3(&mut c);
+    let target = SocketAddr::new(
+        common::daemon_cluster::VIP.parse().unwrap(),
+        srrd_lab::probe::HTTP_PORT,
+    );
+    let mut open = c
+        .lab()
+        .in_netns("c1", || {
+            TcpStream::connect_timeout(&target, Duration::from_secs(1))
+        })
+        .expect("connect to the VIP from c1");
+    open.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    open.write_all(b"GET /whoami HTTP/1.0\r\n").unwrap();
+
+    let h = c.srrd("n3").clone();
+    c.lab().signal(&h, Signal::SIGTERM);
+    c.wait_served_by("n2", Duration::from_secs(5));
+    open.write_all(b"\r\n").unwrap();
+    let mut answer = String::new();
+    let read = open.read_to_string(&mut answer);
+    assert!(
+        read.is_ok() && answer.ends_with("n3\n"),
+        "the request begun on n3 got {read:?}: {answer:?}\n{}",
+        c.logs()
+    );
+    assert!(c.srrd("n2").log_text().contains("forwarding stray packets"));
+}

@@ -30,6 +30,8 @@ pub struct Cleaned {
     pub unknown: Vec<String>,
     /// VIPs removed from the interface.
     pub vips: Vec<IpAddr>,
+    /// The stray-forwarding device and table were there (crate::strays).
+    pub strays: bool,
 }
 
 /// Runs `check` for every configured service `state` records as started,
@@ -80,7 +82,10 @@ pub async fn clean(
     vips: &VipManager,
     keep: &BTreeSet<String>,
 ) -> Result<Cleaned, DaemonError> {
-    let mut cleaned = Cleaned::default();
+    let mut cleaned = Cleaned {
+        strays: crate::strays::remove_leftovers().await,
+        ..Cleaned::default()
+    };
     let configured: BTreeSet<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
     cleaned.unknown = state
         .started

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{self, Config, NodeSettings, ServiceConfig};
 use crate::engine::{
@@ -27,6 +27,7 @@ use crate::metrics::{Metrics, Scrape};
 use crate::model::{Primitive, RouterId, Scope, Time};
 use crate::ospfapi::{ClientError, Session};
 use crate::primitives::{Finished, Invocation, Runner};
+use crate::strays::Strays;
 use crate::vip::VipManager;
 pub use cleanup::Cleaned;
 pub use notify::sd_notify;
@@ -119,6 +120,7 @@ struct Daemon {
     ready_notified: bool,
     /// The HTTPS API's end in this task (docs/api.md), if `[web]` is set.
     web: Option<crate::web::Shell>,
+    strays: Strays,
     metrics: Metrics,
 }
 
@@ -230,9 +232,15 @@ async fn run_node(config_path: &Path, config: Config, adopt: bool) -> Result<End
         keeping_services: false,
         ready_notified: false,
         web,
+        strays: Strays::new(session.router_id()),
         config,
         config_path: config_path.to_path_buf(),
     };
+    if daemon.config.services.iter().any(forwards_strays) {
+        if let Err(e) = daemon.strays.prepare().await {
+            error!(error = %e, "cannot forward stray packets: planned overlap moves reset connections open at the switch");
+        }
+    }
     info!(
         incarnation = daemon.state.incarnation,
         services = daemon.config.services.len(),
@@ -272,6 +280,18 @@ fn log_cleaned(cleaned: &Cleaned) {
     if !cleaned.vips.is_empty() {
         warn!(removed = ?cleaned.vips, "removed VIPs left over from an earlier run");
     }
+    if cleaned.strays {
+        info!(
+            device = crate::strays::DEVICE,
+            "removed the stray-packet forwarding an earlier run left"
+        );
+    }
+}
+
+/// A make-before-break service with an IPv4 address: its successors
+/// forward stray packets to this node, or this node to its predecessors.
+fn forwards_strays(service: &ServiceConfig) -> bool {
+    service.handover == config::Handover::Overlap && service.addresses.iter().any(IpAddr::is_ipv4)
 }
 
 fn managed_addresses(config: &Config) -> BTreeSet<IpAddr> {
@@ -461,6 +481,7 @@ impl Daemon {
     async fn finish(&mut self) {
         self.session = None;
         self.runner.shutdown().await;
+        self.strays.remove().await;
         if self.keeping_services {
             // Not a clean shutdown: the next run adopts what still runs.
             // The VIPs stay until their lease runs out, renewed by it.
@@ -672,6 +693,22 @@ impl Daemon {
             Action::RemoveVip { service, addr } => {
                 self.adopting.remove(service);
                 self.held.remove(&self.vips, service, *addr).await;
+            }
+            Action::ForwardStrays { service, to } => {
+                let addresses = self
+                    .engine
+                    .service_config(service)
+                    .map(|cfg| cfg.addresses.clone())
+                    .unwrap_or_default();
+                match self.strays.forward(service, &addresses, *to).await {
+                    Ok(()) => match to {
+                        Some(to) => info!(%service, %to, "forwarding stray packets"),
+                        None => debug!(%service, "no longer forwarding stray packets"),
+                    },
+                    Err(e) => {
+                        error!(%service, error = %e, "cannot forward stray packets: connections open at the switch may be reset")
+                    }
+                }
             }
             Action::SetTimer { at } => self.timer = Some(*at),
             Action::StateChanged {

@@ -63,11 +63,13 @@ impl Engine {
             holder,
         };
 
-        if holder == Some(me) && local.eligible && self.unit_states[u].handoff.is_none() {
+        let holds = holder == Some(me) && local.eligible && self.unit_states[u].handoff.is_none();
+        if holds {
             self.hold(u, &members, &e);
         } else {
             self.yield_unit(u, &members, &e);
         }
+        self.sync_strays(u, holds, &e.nodes[1..]);
         self.sync_claim(u, &members);
         let quiescent = members.iter().all(|&m| self.locals[m].run.is_down());
         if quiescent {

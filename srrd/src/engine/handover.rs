@@ -7,9 +7,9 @@ use super::local::{Intent, Run};
 use super::mutants::{self, Mutant};
 use super::timers::Timer;
 use super::view::UnitPresence;
-use super::Engine;
+use super::{Action, Engine};
 use crate::config::Handover;
-use crate::model::{RouterId, Time};
+use crate::model::{RouterId, ServiceKind, Time};
 
 /// A make-before-break handover in progress on the leaving node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,35 @@ impl Engine {
             self.locals[m].cfg.handover_drain.as_millis() as u64
         } else {
             0
+        }
+    }
+
+    /// On the node that takes a make-before-break unit over: the peer that
+    /// still runs it (the earliest started) gets the packets of connections
+    /// it accepted that reach this node once the routers send them here.
+    /// Only the placement holder forwards, so forwarded packets never loop.
+    pub(super) fn sync_strays(&mut self, u: usize, holds: bool, peers: &[UnitPresence]) {
+        let members = &self.layout.units[u].start_order;
+        let taking_over = holds
+            && self.unit_overlaps(u)
+            && members.iter().any(|&m| !self.locals[m].run.is_down());
+        let to = peers
+            .iter()
+            .filter(|n| taking_over && n.holding)
+            .min_by_key(|n| (n.started_at_ms, n.router))
+            .map(|n| n.router);
+        if self.unit_states[u].strays_to == to {
+            return;
+        }
+        self.unit_states[u].strays_to = to;
+        for &m in members {
+            let cfg = &self.locals[m].cfg;
+            if cfg.kind != ServiceKind::Resource && !cfg.addresses.is_empty() {
+                self.actions.push(Action::ForwardStrays {
+                    service: cfg.name.clone(),
+                    to,
+                });
+            }
         }
     }
 

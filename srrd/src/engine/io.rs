@@ -148,6 +148,14 @@ pub enum Action {
         service: String,
         addr: IpAddr,
     },
+    /// Make-before-break, on the successor: TCP segments for the service's
+    /// addresses that belong to no connection this node knows go to `to`,
+    /// the node that still serves them, or (None) no longer anywhere
+    /// (docs/vip.md, "Stray packets").
+    ForwardStrays {
+        service: String,
+        to: Option<RouterId>,
+    },
     /// Deliver `Event::Timer` at this time (replaces any earlier request).
     SetTimer {
         at: Time,
@@ -208,6 +216,10 @@ impl fmt::Display for Action {
             Action::CommandRejected { command, reason } => {
                 write!(f, "rejected {command}: {reason}")
             }
+            Action::ForwardStrays { service, to } => match to {
+                Some(to) => write!(f, "forward-strays {service} {to}"),
+                None => write!(f, "forward-strays {service} none"),
+            },
             Action::ShutdownComplete => write!(f, "shutdown-complete"),
         }
     }

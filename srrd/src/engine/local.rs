@@ -202,6 +202,8 @@ pub struct UnitState {
     /// Peers whose records of the unit vanished while they held it and
     /// whose router stays reachable: no claim before these times.
     pub restart_grace: BTreeMap<RouterId, Time>,
+    /// Where this node forwards the unit's stray packets (ForwardStrays).
+    pub strays_to: Option<RouterId>,
 }
 
 /// Hands out 24-bit opaque ids, never one flushed within the last

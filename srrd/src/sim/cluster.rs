@@ -1273,7 +1273,7 @@ impl Cluster {
                 );
             }
             Action::CommandRejected { reason, .. } => self.nodes[n].rejected = Some(reason),
-            Action::Log { .. } | Action::ShutdownComplete => {}
+            Action::Log { .. } | Action::ForwardStrays { .. } | Action::ShutdownComplete => {}
         }
     }
 
