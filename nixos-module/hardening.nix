@@ -23,5 +23,7 @@
   SystemCallArchitectures = "native";
   SystemCallFilter = "@system-service";
   RestrictAddressFamilies = "AF_UNIX AF_INET AF_INET6 AF_NETLINK";
+  # The sysctls srrd sets for the stray packets of overlap moves (docs/vip.md).
+  ReadWritePaths = "-/proc/sys/net/ipv4/conf -/proc/sys/net/netfilter";
   UMask = "0077";
 }

@@ -48,12 +48,14 @@ let
     }
     // cfg.serviceConfig;
 
-  # What the primitives find on their PATH.
+  # What the primitives find on their PATH; srrd itself runs ip, bridge
+  # and nft for the stray packets of overlap moves (docs/vip.md).
   path = with pkgs; [
     gnumake
     bash
     coreutils
     iproute2
+    nftables
   ] ++ cfg.path;
 
   usesNftables = config.networking.nftables.enable;
@@ -114,7 +116,7 @@ in
     openFirewall = lib.mkOption {
       type = lib.types.bool;
       default = false;
-      description = "Open OSPF (IP protocol 89) and the port of `node.web_listen` in the firewall.";
+      description = "Open OSPF (IP protocol 89), the port of `node.web_listen` and VXLAN (UDP 4789, stray packets of overlap moves) in the firewall.";
     };
 
     ospfApiFirewall = lib.mkOption {
@@ -210,6 +212,12 @@ in
             assertion = lib.all (p: lib.isString p && !lib.hasPrefix builtins.storeDir p) secretPaths;
             message = "services.srrd: key and certificate paths must be strings outside the Nix store, which every user can read.";
           }
+        ];
+        # Stray packets of overlap moves (docs/vip.md): the unit can load no
+        # module, and /proc/sys/net/netfilter must exist when it starts.
+        boot.kernelModules = [
+          "vxlan"
+          "nf_conntrack"
         ];
 
         services.srrd.settings = lib.mkMerge [
@@ -319,6 +327,8 @@ in
 
       (lib.mkIf cfg.openFirewall {
         networking.firewall.allowedTCPPorts = webPorts;
+        # VXLAN from the peers: stray packets of overlap moves (docs/vip.md).
+        networking.firewall.allowedUDPPorts = [ 4789 ];
         networking.firewall.extraInputRules = lib.mkIf usesNftables "ip protocol 89 accept"; # OSPF
         networking.firewall.extraCommands = lib.mkIf (!usesNftables) "iptables -A nixos-fw -p ospfigp -j nixos-fw-accept";
       })

@@ -194,7 +194,15 @@ fn tunnel_mac(router: RouterId) -> String {
     format!("02:53:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
+/// Sets a sysctl unless it has the value already (set by the operator,
+/// srrd writes nothing: a read-only /proc/sys is then fine).
 async fn write_sysctl(path: &str, value: &str) -> Result<(), StrayError> {
+    if tokio::fs::read_to_string(path)
+        .await
+        .is_ok_and(|v| v.trim() == value)
+    {
+        return Ok(());
+    }
     tokio::fs::write(path, value).await.map_err(|e| StrayError {
         command: format!("write {value} to {path}"),
         reason: e.to_string(),

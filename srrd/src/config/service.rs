@@ -1,6 +1,7 @@
 //! One `[[service]]` → [`ServiceConfig`], checking what can be checked
 //! without looking at the other services.
 
+use std::net::IpAddr;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -181,6 +182,13 @@ pub(super) fn build_service(
         if let Some(d) = fields::duration(diag, drain, &field("handover_drain")) {
             config.handover_drain = d;
         }
+    }
+    if config.handover == Handover::Overlap && config.addresses.iter().any(IpAddr::is_ipv6) {
+        diag.error(
+            raw.handover.as_ref().map_or(header.clone(), Spanned::span),
+            field("handover"),
+            "handover = \"overlap\" is for IPv4 addresses: after the move FRR 8.4's ospf6d keeps routing to the old node too (docs/frr.md, \"An IPv6 VIP that was ECMP stays ECMP\"); use handover = \"break\" with IPv6 addresses",
+        );
     }
     if config.handover == Handover::Overlap && config.quorum {
         diag.error(

@@ -641,7 +641,7 @@ fn handover_is_break_or_overlap_and_never_with_quorum() {
     let ok = parse_ok(&doc(&[
         "[[service]]",
         "name = \"web\"",
-        "addresses = [\"192.0.2.1\", \"2001:db8::1\"]",
+        "addresses = [\"192.0.2.1\"]",
         "primitives = \"/p\"",
         "handover = \"overlap\"",
         "handover_overlap = \"250ms\"",
@@ -682,6 +682,20 @@ fn handover_is_break_or_overlap_and_never_with_quorum() {
             "handover = \"overlap\"",
         ]),
         &[(1, "service[0].handover", "must never run twice")],
+    );
+    assert_errors(
+        &doc(&[
+            "[[service]]",
+            "name = \"web\"",
+            "addresses = [\"192.0.2.1\", \"2001:db8::1\"]",
+            "primitives = \"/p\"",
+            "handover = \"overlap\"",
+        ]),
+        &[(
+            5,
+            "service[0].handover",
+            "use handover = \"break\" with IPv6",
+        )],
     );
 }
 

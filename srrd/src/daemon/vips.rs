@@ -1,6 +1,6 @@
 //! The VIPs the engine put up on this node, and how far each is announced
 //! (docs/vip.md, "Make-before-break"). A service with `handover =
-//! "overlap"` holds its IPv4 addresses as local routes (the kernel
+//! "overlap"` holds its addresses as local routes (the kernel
 //! delivers their packets, nothing advertises them) until its `start`
 //! succeeded, and all its addresses while it drains before `stop`; every
 //! other VIP is an address on the interface from the engine's AddVip to
@@ -29,11 +29,11 @@ impl HeldVips {
         self.announced.union(&self.local).copied().collect()
     }
 
-    /// The engine's AddVip: announced at once, or (`overlap`, IPv4) held
-    /// locally until `started(service)`. Linux lets a process bind an IPv6
-    /// address only once it is on an interface, so those are announced.
+    /// The engine's AddVip: announced at once, or (`overlap`, whose
+    /// addresses are IPv4: docs/configuration.md) held locally until
+    /// `started(service)`.
     pub async fn add(&mut self, vips: &VipManager, service: &str, addr: IpAddr, overlap: bool) {
-        if overlap && addr.is_ipv4() {
+        if overlap {
             self.local.insert(addr);
             self.waiting
                 .entry(service.to_string())
