@@ -89,6 +89,7 @@ fn each_story_catches_its_mutant() {
         (Mutant::KeepRunningWithoutOspfd, "08-ospfd-loss.scn"),
         (Mutant::OverlapEverything, "11-overlap-handover.scn"),
         (Mutant::EndlessOverlap, "11-overlap-handover.scn"),
+        (Mutant::EndlessStrays, "11-overlap-handover.scn"),
         (Mutant::AdoptDespiteHolder, "13-restart-after-takeover.scn"),
     ];
     let mut missed = Vec::new();

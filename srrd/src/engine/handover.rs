@@ -120,7 +120,6 @@ impl Engine {
     /// On the node that takes a make-before-break unit over: the peer that
     /// still runs it (the earliest started) gets the packets of connections
     /// it accepted that reach this node once the routers send them here.
-    /// Only the placement holder forwards, so forwarded packets never loop.
     pub(super) fn sync_strays(&mut self, u: usize, holds: bool, peers: &[UnitPresence]) {
         let members = &self.layout.units[u].start_order;
         let taking_over = holds
@@ -131,7 +130,8 @@ impl Engine {
             .filter(|n| taking_over && n.holding)
             .min_by_key(|n| (n.started_at_ms, n.router))
             .map(|n| n.router);
-        if self.unit_states[u].strays_to == to {
+        let endless = to.is_none() && mutants::on(Mutant::EndlessStrays);
+        if self.unit_states[u].strays_to == to || endless {
             return;
         }
         self.unit_states[u].strays_to = to;

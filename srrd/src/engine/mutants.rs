@@ -37,10 +37,12 @@ pub enum Mutant {
     /// Keep the copy the previous run left running even when another node
     /// holds or claims the unit once the LSDB is in.
     AdoptDespiteHolder,
+    /// Stray packets stay forwarded once the old copy has stopped.
+    EndlessStrays,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 14] = [
+    pub const ALL: [Mutant; 15] = [
         Mutant::NoStartBarrier,
         Mutant::NeverStart,
         Mutant::KeepRunningWithoutOspfd,
@@ -55,6 +57,7 @@ impl Mutant {
         Mutant::OverlapEverything,
         Mutant::EndlessOverlap,
         Mutant::AdoptDespiteHolder,
+        Mutant::EndlessStrays,
     ];
 }
 

@@ -305,6 +305,15 @@ impl Checker {
                 }
             }
         }
+        // At rest no handover is under way: nobody forwards stray packets.
+        for &k in &live {
+            for (service, to) in &c.nodes[k].strays {
+                found.push((
+                    "strays".into(),
+                    format!("[{label}] n{k} still forwards {service}'s stray packets to {to}"),
+                ));
+            }
+        }
         self.dual_active += dual;
         if found.is_empty() {
             let took = c.last_state_change.since(since);

@@ -79,6 +79,8 @@ pub(super) struct SimNode {
     stops: BTreeMap<String, u64>,
     /// How many times `start` ran for each service here (stories).
     starts: BTreeMap<String, u64>,
+    /// Where this node forwards each service's stray packets (ForwardStrays).
+    pub strays: BTreeMap<String, RouterId>,
     /// What the next engine adopts (found running at its cleanup).
     adopt: std::collections::BTreeSet<String>,
 }
@@ -247,6 +249,7 @@ impl Cluster {
                 rejected: None,
                 stops: BTreeMap::new(),
                 starts: BTreeMap::new(),
+                strays: BTreeMap::new(),
                 adopt: Default::default(),
             })
             .collect();
@@ -1020,6 +1023,7 @@ impl Cluster {
     pub(super) fn crash_node(&mut self, n: usize) {
         self.emit(Some(n), "crash", json!({}));
         self.nodes[n].engine = None;
+        self.nodes[n].strays.clear();
         self.nodes[n].timer_at = None;
         self.nodes[n].boot += 1;
         self.session_gone(n);
@@ -1060,6 +1064,7 @@ impl Cluster {
     fn kill_srrd(&mut self, n: usize) {
         self.emit(Some(n), "srrd_kill", json!({}));
         self.nodes[n].engine = None;
+        self.nodes[n].strays.clear();
         self.nodes[n].timer_at = None;
         self.drop_session(n);
     }
@@ -1273,7 +1278,13 @@ impl Cluster {
                 );
             }
             Action::CommandRejected { reason, .. } => self.nodes[n].rejected = Some(reason),
-            Action::Log { .. } | Action::ForwardStrays { .. } | Action::ShutdownComplete => {}
+            Action::ForwardStrays { service, to } => {
+                match to {
+                    Some(to) => self.nodes[n].strays.insert(service, to),
+                    None => self.nodes[n].strays.remove(&service),
+                };
+            }
+            Action::Log { .. } | Action::ShutdownComplete => {}
         }
     }
 
@@ -1775,6 +1786,11 @@ impl Cluster {
     /// How many times `stop` ran for the service, on any node.
     pub(super) fn stops(&self, service: &str) -> u64 {
         self.nodes.iter().filter_map(|n| n.stops.get(service)).sum()
+    }
+
+    /// Where node `n` forwards the service's stray packets (stories).
+    pub(super) fn strays(&self, n: usize, service: &str) -> Option<RouterId> {
+        self.nodes[n].strays.get(service).copied()
     }
 
     /// How many times `start` ran for the service, on any node.

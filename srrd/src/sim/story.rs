@@ -313,6 +313,21 @@ impl Story {
                     ));
                 }
             }
+            "expect-strays" => {
+                let usage = "expect-strays NODE SERVICE NODE|none";
+                let service = args.get(1).ok_or(usage)?;
+                let want = match *args.get(2).ok_or(usage)? {
+                    "none" => None,
+                    _ => Some(c.nodes[node(2)?].id),
+                };
+                let got = c.strays(node(0)?, service);
+                if got != want {
+                    return Err(format!(
+                        "{service}: {} forwards stray packets to {got:?}, expected {want:?}",
+                        args[0]
+                    ));
+                }
+            }
             "expect-starts" => {
                 let service = args.first().ok_or("expect-starts SERVICE N")?;
                 let want: u64 = args
