@@ -10,7 +10,7 @@
 //! serves them all, `prepare` resets it in between.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -197,31 +197,36 @@ pub fn all() -> Vec<Scenario> {
             service: "web",
             holder: "n1",
             fault: |c| {
-                // IPv4 only: r1's ospf6d keeps n1 as a second path for
-                // the /128 after n1 withdrew it (docs/frr.md, "An IPv6 VIP
-                // that was ECMP stays ECMP").
-                let vip = ipv4_host_route(c, "web")?;
-                let before = next_hops(c, "r1", &vip);
+                // Both families: ospfd has equal costs (ECMP at r1 while
+                // n1's VIP lives), ospf6d a cheaper n1 (docs/frr.md, "ipv6
+                // ospf6 cost").
+                let vips = host_routes(c, "web");
+                let before: Vec<Vec<String>> =
+                    vips.iter().map(|vip| next_hops(c, "r1", vip)).collect();
                 let killed = Instant::now();
                 c.kill_srrd("n1");
-                // ospfd flushes n1's LSAs and n3 takes over (ECMP at r1
-                // while n1's VIP lives); then the lease runs out on n1.
-                wait_for(SRRD_DEATH_BOUND, || {
-                    let hops = next_hops(c, "r1", &vip);
-                    hops.len() == 1 && hops != before
-                })
-                .map(|_| ())
-                .ok_or_else(|| {
-                    format!(
-                        "{:?} after srrd on n1 died r1 routes {vip} {:?} (before: {before:?})",
-                        killed.elapsed(),
-                        next_hops(c, "r1", &vip)
-                    )
-                })
+                // ospfd flushes n1's LSAs and n3 takes over; then the lease
+                // runs out on n1.
+                let moved = || {
+                    vips.iter().zip(&before).all(|(vip, before)| {
+                        let hops = next_hops(c, "r1", vip);
+                        hops.len() == 1 && &hops != before
+                    })
+                };
+                wait_for(SRRD_DEATH_BOUND, moved)
+                    .map(|_| ())
+                    .ok_or_else(|| {
+                        let now: Vec<Vec<String>> =
+                            vips.iter().map(|vip| next_hops(c, "r1", vip)).collect();
+                        format!(
+                            "{:?} after srrd on n1 died r1 routes {vips:?} via {now:?} (before: {before:?})",
+                            killed.elapsed()
+                        )
+                    })
             },
             expected: "n3",
             verify: |c| {
-                answered_only_by(c, "web", "n3", Duration::from_secs(1), IpAddr::is_ipv4)?;
+                answered_only_by(c, "web", "n3", Duration::from_secs(1))?;
                 c.wait_only_holder("web", "n3", Duration::from_secs(1))?;
                 if c.srrd_running("n1") {
                     return Err("srrd on n1 runs again; the scenario needs it dead".into());
@@ -540,14 +545,10 @@ fn answered_only_by(
     service: &str,
     node: &str,
     period: Duration,
-    addresses: fn(&IpAddr) -> bool,
 ) -> Result<(), String> {
     let probe = client_probe(c, service)?;
     thread::sleep(period);
-    for trace in stop(probe)
-        .into_iter()
-        .filter(|t| addresses(&t.target.ip()))
-    {
+    for trace in stop(probe) {
         let others: Vec<&Result<String, Failure>> = trace
             .attempts
             .iter()
@@ -567,13 +568,12 @@ fn answered_only_by(
     Ok(())
 }
 
-/// `service`'s first IPv4 address as the host route the routers install.
-fn ipv4_host_route(c: &Cluster, service: &str) -> Result<String, String> {
+/// `service`'s addresses as the host routes the routers install.
+fn host_routes(c: &Cluster, service: &str) -> Vec<String> {
     c.addresses(service)
         .iter()
-        .find(|a| a.is_ipv4())
-        .map(|a| format!("{a}/32"))
-        .ok_or_else(|| format!("service {service} has no IPv4 address"))
+        .map(|a| format!("{a}/{}", srrd::vip::host_prefix_len(*a)))
+        .collect()
 }
 
 /// The gateways of `node`'s kernel route to `prefix` (two or more: ECMP).
