@@ -63,11 +63,11 @@ impl Strays {
         }
         remove_leftovers().await;
         let mac = tunnel_mac(self.me);
-        run("ip", &["link", "add", DEVICE, "type", "vxlan", "id", VNI])
+        command("ip", &["link", "add", DEVICE, "type", "vxlan", "id", VNI])
             .args(&["dstport", PORT, "nolearning"])
             .done()
             .await?;
-        run("ip", &["link", "set", "dev", DEVICE, "address", &mac])
+        command("ip", &["link", "set", "dev", DEVICE, "address", &mac])
             .args(&["mtu", "1500", "up"])
             .done()
             .await?;
@@ -118,21 +118,21 @@ impl Strays {
         if let Some((old, _)) = &before {
             for addr in old {
                 // Absent already is fine: it is going anyway.
-                let _ = run("ip", &["neigh", "del", &addr.to_string(), "dev", DEVICE])
+                let _ = command("ip", &["neigh", "del", &addr.to_string(), "dev", DEVICE])
                     .done()
                     .await;
             }
         }
         if let Some(to) = to {
             let (peer, mac) = (Ipv4Addr::from(to.0).to_string(), tunnel_mac(to));
-            run(
+            command(
                 "bridge",
                 &["fdb", "replace", &mac, "dev", DEVICE, "dst", &peer],
             )
             .done()
             .await?;
             for addr in &v4 {
-                run(
+                command(
                     "ip",
                     &["neigh", "replace", &addr.to_string(), "lladdr", &mac],
                 )
@@ -164,7 +164,7 @@ impl Strays {
                 ));
             }
         }
-        run("nft", &["-f", "-"]).stdin(script).done().await
+        command("nft", &["-f", "-"]).stdin(script).done().await
     }
 
     /// Removes the device and the table (srrd stops).
@@ -179,11 +179,11 @@ impl Strays {
 /// Removes what a run left (an srrd that crashed, `srrd cleanup`); what is
 /// absent is fine. Whether anything was there.
 pub async fn remove_leftovers() -> bool {
-    let table = run("nft", &["delete", "table", "ip", TABLE])
+    let table = command("nft", &["delete", "table", "ip", TABLE])
         .done()
         .await
         .is_ok();
-    let device = run("ip", &["link", "del", DEVICE]).done().await.is_ok();
+    let device = command("ip", &["link", "del", DEVICE]).done().await.is_ok();
     table || device
 }
 
@@ -209,7 +209,7 @@ async fn write_sysctl(path: &str, value: &str) -> Result<(), StrayError> {
     })
 }
 
-fn run(program: &str, args: &[&str]) -> Invocation {
+fn command(program: &str, args: &[&str]) -> Invocation {
     Invocation {
         program: program.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
@@ -217,7 +217,7 @@ fn run(program: &str, args: &[&str]) -> Invocation {
     }
 }
 
-/// A command of iproute2 or nftables, run to its end.
+/// A command of iproute2 or nftables; `done` runs it to its end.
 struct Invocation {
     program: String,
     args: Vec<String>,
