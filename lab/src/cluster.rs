@@ -369,9 +369,7 @@ impl Cluster {
         }
         if self.overrides.frr == Profile::Bfd {
             for (daemon, text) in &mut confs {
-                if *daemon == "ospfd" {
-                    *text = with_bfd(text);
-                }
+                *text = with_bfd(daemon, text);
             }
             confs.retain(|(daemon, _)| *daemon != "bfdd");
             confs.push(("bfdd", BFD_PROFILE.to_string()));
@@ -1117,13 +1115,20 @@ impl Cluster {
 
 /// `ospfd_conf` with BFD on every interface it configures, with the
 /// profile of `BFD_PROFILE` (docs/frr.md).
-fn with_bfd(ospfd_conf: &str) -> String {
+/// BFD (bfdd's profile `fast`) on every interface of an ospfd or ospf6d
+/// configuration; other daemons' as they are.
+fn with_bfd(daemon: &str, conf: &str) -> String {
+    let prefix = match daemon {
+        "ospfd" => "ip ospf",
+        "ospf6d" => "ipv6 ospf6",
+        _ => return conf.to_string(),
+    };
     let mut out = String::new();
-    for line in ospfd_conf.lines() {
+    for line in conf.lines() {
         out += line;
         out += "\n";
         if line.starts_with("interface ") {
-            out += " ip ospf bfd\n ip ospf bfd profile fast\n";
+            out += &format!(" {prefix} bfd\n {prefix} bfd profile fast\n");
         }
     }
     out
@@ -1141,10 +1146,15 @@ mod tests {
     fn the_bfd_profile_adds_bfd_to_every_ospf_interface_only() {
         let conf = "interface eth1\n ip ospf priority 255\nexit\ninterface eth2\nexit\nrouter ospf\n passive-interface eth3\nexit\n";
         assert_eq!(
-            with_bfd(conf),
+            with_bfd("ospfd", conf),
             "interface eth1\n ip ospf bfd\n ip ospf bfd profile fast\n ip ospf priority 255\nexit\n\
              interface eth2\n ip ospf bfd\n ip ospf bfd profile fast\nexit\n\
              router ospf\n passive-interface eth3\nexit\n"
         );
+        assert_eq!(
+            with_bfd("ospf6d", "interface eth1\nexit\n"),
+            "interface eth1\n ipv6 ospf6 bfd\n ipv6 ospf6 bfd profile fast\nexit\n"
+        );
+        assert_eq!(with_bfd("zebra", "interface eth1\n"), "interface eth1\n");
     }
 }

@@ -28,6 +28,7 @@ pub enum Scenario {
     NodeCrash,
     NodeCrashBfd,
     NodeCrashIpv6,
+    NodeCrashIpv6Bfd,
     CheckFailure,
     OspfdCrash,
     SrrdRestart,
@@ -37,7 +38,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 14] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::GracefulMove,
         Scenario::GracefulMoveOverlap,
         Scenario::MoveTo,
@@ -46,6 +47,7 @@ impl Scenario {
         Scenario::NodeCrash,
         Scenario::NodeCrashBfd,
         Scenario::NodeCrashIpv6,
+        Scenario::NodeCrashIpv6Bfd,
         Scenario::CheckFailure,
         Scenario::OspfdCrash,
         Scenario::SrrdRestart,
@@ -64,6 +66,7 @@ impl Scenario {
             Scenario::NodeCrash => "node-crash",
             Scenario::NodeCrashBfd => "node-crash-bfd",
             Scenario::NodeCrashIpv6 => "node-crash-ipv6",
+            Scenario::NodeCrashIpv6Bfd => "node-crash-ipv6-bfd",
             Scenario::CheckFailure => "check-failure",
             Scenario::OspfdCrash => "ospfd-crash",
             Scenario::SrrdRestart => "srrd-restart",
@@ -87,6 +90,7 @@ impl Scenario {
             Scenario::NodeCrash => "holder node dies (SIGKILL all its processes, links down); dead interval 1 s",
             Scenario::NodeCrashBfd => "node-crash with BFD 50 ms x 3",
             Scenario::NodeCrashIpv6 => "node-crash of a dual-stack service (IPv4 + IPv6 VIP, the /128 by ospf6d); outage until both answer",
+            Scenario::NodeCrashIpv6Bfd => "node-crash-ipv6 with BFD 50 ms x 3 for ospfd and ospf6d",
             Scenario::CheckFailure => "the holder's service answers 503 and its check fails; check interval 1 s",
             Scenario::OspfdCrash => "SIGKILL ospfd on the holder",
             Scenario::SrrdRestart => "kill -9 srrd on the holder, start it again at once",
@@ -98,7 +102,7 @@ impl Scenario {
 
     pub fn profile(self) -> Profile {
         match self {
-            Scenario::NodeCrashBfd => Profile::Bfd,
+            Scenario::NodeCrashBfd | Scenario::NodeCrashIpv6Bfd => Profile::Bfd,
             _ => Profile::Fast,
         }
     }
@@ -107,7 +111,9 @@ impl Scenario {
         match self {
             Scenario::GroupMove => ServiceSet::Group,
             Scenario::GracefulMoveOverlap | Scenario::MoveToOverlap => ServiceSet::Overlap,
-            Scenario::GracefulMoveIpv6 | Scenario::NodeCrashIpv6 => ServiceSet::DualStack,
+            Scenario::GracefulMoveIpv6 | Scenario::NodeCrashIpv6 | Scenario::NodeCrashIpv6Bfd => {
+                ServiceSet::DualStack
+            }
             _ => ServiceSet::Single,
         }
     }
@@ -159,6 +165,7 @@ pub fn run_once(
         Scenario::NodeCrash
         | Scenario::NodeCrashBfd
         | Scenario::NodeCrashIpv6
+        | Scenario::NodeCrashIpv6Bfd
         | Scenario::OspfdCrash => &[holder],
         _ => &[],
     };
@@ -184,7 +191,10 @@ pub fn run_once(
             || c.move_to(holder, "web", successor(holder)),
             at_rest,
         ),
-        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::NodeCrashIpv6 => measure(
+        Scenario::NodeCrash
+        | Scenario::NodeCrashBfd
+        | Scenario::NodeCrashIpv6
+        | Scenario::NodeCrashIpv6Bfd => measure(
             lab,
             &targets,
             settings,
@@ -272,7 +282,10 @@ fn reset(
             c.wait_srrd_exit(holder, Duration::from_secs(20))?;
             c.start_srrd(holder);
         }
-        Scenario::NodeCrash | Scenario::NodeCrashBfd | Scenario::NodeCrashIpv6 => {
+        Scenario::NodeCrash
+        | Scenario::NodeCrashBfd
+        | Scenario::NodeCrashIpv6
+        | Scenario::NodeCrashIpv6Bfd => {
             c.cluster.reboot(holder);
             wait_r1_full(c)?;
             c.start_srrd(holder);

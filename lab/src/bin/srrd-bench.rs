@@ -51,7 +51,7 @@ dir (configs, srrd, FRR and keepalived logs; srrd's with --srrd-log);
 --runtime docker runs srrd's lab on containers of the image (--image, default
 target/image/srrd.docker.tar or $SRRD_IMAGE, as srrd-lab): their FRR, with
 srrd and the service from the host; keepalived's pair stays on namespaces
-and the BFD profile (node-crash-bfd) needs them.
+and the BFD profile (node-crash-bfd, node-crash-ipv6-bfd) needs them.
 
 flooding: N services with /bin/true primitives (default 200, check every
 1000 ms) in the same lab; once placed and settled (S s, default 20), each
