@@ -123,11 +123,12 @@ fn bfd_profile_sees_a_dead_node_fast() {
     require_root();
     let lab = lab(Profile::Bfd);
     lab.wait_ospf_full("r1", 3, Duration::from_secs(60));
+    // One session per node for ospfd, one for ospf6d (link-local peers).
     let bfd_up = wait_for(SECONDS_10, || {
         lab.vtysh("r1", "show bfd peers")
             .matches("Status: up")
             .count()
-            == 3
+            == 6
     });
     assert!(
         bfd_up.is_some(),
