@@ -201,26 +201,27 @@ pub fn all() -> Vec<Scenario> {
                 // n1's VIP lives), ospf6d a cheaper n1 (docs/frr.md, "ipv6
                 // ospf6 cost").
                 let vips = host_routes(c, "web");
-                let before: Vec<Vec<String>> =
-                    vips.iter().map(|vip| next_hops(c, "r1", vip)).collect();
+                let routes = || -> Vec<Vec<String>> {
+                    vips.iter().map(|vip| next_hops(c, "r1", vip)).collect()
+                };
+                let before = routes();
                 let killed = Instant::now();
                 c.kill_srrd("n1");
                 // ospfd flushes n1's LSAs and n3 takes over; then the lease
                 // runs out on n1.
                 let moved = || {
-                    vips.iter().zip(&before).all(|(vip, before)| {
-                        let hops = next_hops(c, "r1", vip);
-                        hops.len() == 1 && &hops != before
-                    })
+                    routes()
+                        .iter()
+                        .zip(&before)
+                        .all(|(hops, before)| hops.len() == 1 && hops != before)
                 };
                 wait_for(SRRD_DEATH_BOUND, moved)
                     .map(|_| ())
                     .ok_or_else(|| {
-                        let now: Vec<Vec<String>> =
-                            vips.iter().map(|vip| next_hops(c, "r1", vip)).collect();
                         format!(
-                            "{:?} after srrd on n1 died r1 routes {vips:?} via {now:?} (before: {before:?})",
-                            killed.elapsed()
+                            "{:?} after srrd on n1 died r1 routes {vips:?} via {:?} (before: {before:?})",
+                            killed.elapsed(),
+                            routes()
                         )
                     })
             },

@@ -56,12 +56,22 @@ impl Strays {
     }
 
     /// Creates the device (to receive from a successor) and the table (so
-    /// conntrack knows this node's connections from their SYN on), once.
+    /// conntrack knows this node's connections from their SYN on), once;
+    /// a failed attempt leaves nothing behind for the next. What an earlier
+    /// run left, `srrd run`'s cleanup removed (`remove_leftovers`).
     pub async fn prepare(&mut self) -> Result<(), StrayError> {
         if self.ready {
             return Ok(());
         }
-        remove_leftovers().await;
+        let prepared = self.set_up().await;
+        if prepared.is_err() {
+            self.ready = false;
+            remove_leftovers().await;
+        }
+        prepared
+    }
+
+    async fn set_up(&mut self) -> Result<(), StrayError> {
         let mac = tunnel_mac(self.me);
         command("ip", &["link", "add", DEVICE, "type", "vxlan", "id", VNI])
             .args(&["dstport", PORT, "nolearning"])

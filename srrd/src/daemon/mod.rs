@@ -638,6 +638,14 @@ impl Daemon {
         rejected
     }
 
+    /// `service`'s configured addresses (none if it is unknown).
+    fn addresses(&self, service: &str) -> Vec<IpAddr> {
+        self.engine
+            .service_config(service)
+            .map(|cfg| cfg.addresses.clone())
+            .unwrap_or_default()
+    }
+
     /// `service`'s configuration if it hands over make-before-break.
     fn overlap_config(&self, service: &str) -> Option<&ServiceConfig> {
         self.engine
@@ -669,11 +677,7 @@ impl Daemon {
                     self.engine.router_id(),
                 );
                 if run.drain_ms > 0 {
-                    let addresses = self
-                        .engine
-                        .service_config(&run.service)
-                        .map(|cfg| cfg.addresses.clone())
-                        .unwrap_or_default();
+                    let addresses = self.addresses(&run.service);
                     if self
                         .held
                         .withdraw(&self.vips, &run.service, &addresses)
@@ -695,11 +699,7 @@ impl Daemon {
                 self.held.remove(&self.vips, service, *addr).await;
             }
             Action::ForwardStrays { service, to } => {
-                let addresses = self
-                    .engine
-                    .service_config(service)
-                    .map(|cfg| cfg.addresses.clone())
-                    .unwrap_or_default();
+                let addresses = self.addresses(service);
                 match self.strays.forward(service, &addresses, *to).await {
                     Ok(()) => match to {
                         Some(to) => info!(%service, %to, "forwarding stray packets"),
